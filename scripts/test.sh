@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one test command (README: `npm test`). Type-checks, then runs every test file with
+# node's test runner. Files are expanded by bash (globstar): node 20 finds no .ts tests from
+# a directory or a quoted glob.
+set -euo pipefail
+shopt -s globstar nullglob
+cd "$(dirname "$0")/.."
+echo "typecheck: tsc --noEmit"
+npx tsc --noEmit
+files=(test/**/*.test.ts)
+if [ "$#" -gt 0 ]; then files=("$@"); fi
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"
