@@ -1,0 +1,27 @@
+// Secrets the gateway needs before it serves: the session secret (configured, or generated once
+// and kept in the store for development) and the key behind stable account ids (always kept in
+// the store, so `sub` never changes when the session secret is rotated).
+import { randomBytes } from 'node:crypto';
+import type { Store } from './store/store.ts';
+import { col } from './directory/model.ts';
+
+async function persistedSecret(store: Store, id: string): Promise<string> {
+  const fresh = randomBytes(32).toString('base64url');
+  await store.write([{ col: col.system, id, version: '0', value: JSON.stringify({ secret: fresh }), when: 'absent' }]);
+  const doc = await store.getDoc(col.system, id);
+  if (!doc?.value) throw new Error(`could not keep the ${id} in the store`);
+  return (JSON.parse(doc.value) as { secret: string }).secret;
+}
+
+export interface BootSecrets {
+  sessionSecret: string;
+  /** true when the session secret was generated (development) */
+  sessionSecretGenerated: boolean;
+  accountKey: Buffer;
+}
+
+export async function loadSecrets(store: Store, configuredSessionSecret: string): Promise<BootSecrets> {
+  const sessionSecret = configuredSessionSecret || (await persistedSecret(store, 'session-secret'));
+  const accountKey = Buffer.from(await persistedSecret(store, 'account-id-key'), 'base64url');
+  return { sessionSecret, sessionSecretGenerated: !configuredSessionSecret, accountKey };
+}

@@ -1,0 +1,162 @@
+// Settings = config/default.yaml, then the file named by --config / BRIDGE_CONFIG, then the
+// environment. Every problem is collected and reported together (path, value, why).
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config } from './schema.ts';
+import { envOverrides, SECRET_PATHS } from './env.ts';
+
+export interface ConfigProblem {
+  path: string;
+  value: string;
+  reason: string;
+}
+
+export interface Settings extends Config {
+  /** publicUrl with the default applied, without a trailing slash */
+  publicUrl: string;
+  /** settings left at development defaults that production must change */
+  developmentDefaults: string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(`invalid settings:\n${problems.map((p) => `  - ${p.path} = ${p.value}: ${p.reason}`).join('\n')}`);
+  }
+}
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_CONFIG_FILE = resolve(PROJECT_ROOT, 'config/default.yaml');
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** deep merge of plain objects; arrays and scalars are replaced */
+export function mergeSettings(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = isObject(v) && isObject(out[k]) ? mergeSettings(out[k] as Json, v) : v;
+  }
+  return out;
+}
+
+function showValue(path: string, value: unknown): string {
+  if (SECRET_PATHS.has(path)) return value === undefined || value === '' ? '(empty)' : '(secret, hidden)';
+  if (value === undefined) return '(missing)';
+  const s = JSON.stringify(value);
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = obj;
+  for (const k of path) {
+    if (!isObject(cur) && !Array.isArray(cur)) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function readYaml(file: string, problems: ConfigProblem[], label: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push({ path: label, value: JSON.stringify(file), reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+    return {};
+  }
+  try {
+    const doc: unknown = parseYaml(text) ?? {};
+    if (!isObject(doc)) {
+      problems.push({ path: label, value: JSON.stringify(file), reason: 'the file must hold a YAML mapping' });
+      return {};
+    }
+    return doc;
+  } catch (e) {
+    problems.push({ path: label, value: JSON.stringify(file), reason: `not valid YAML: ${(e as Error).message.split('\n')[0]}` });
+    return {};
+  }
+}
+
+export interface LoadOptions {
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** extra settings merged last (tests) */
+  overrides?: Json;
+  /** skip config/default.yaml (tests) */
+  skipDefaultFile?: boolean;
+}
+
+function configFileFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config') return argv[i + 1];
+    if (a.startsWith('--config=')) return a.slice('--config='.length);
+  }
+  return env.BRIDGE_CONFIG || undefined;
+}
+
+/** Builds the settings or throws ConfigError listing every problem. Reads files, starts nothing. */
+export function loadSettings(opts: LoadOptions = {}): Settings {
+  const env = opts.env ?? process.env;
+  const argv = opts.argv ?? process.argv.slice(2);
+  const problems: ConfigProblem[] = [];
+
+  let raw: Json = opts.skipDefaultFile ? {} : readYaml(DEFAULT_CONFIG_FILE, problems, 'config/default.yaml');
+  const file = configFileFromArgs(argv, env);
+  if (file !== undefined) raw = mergeSettings(raw, readYaml(resolve(file), problems, '--config'));
+  raw = mergeSettings(raw, envOverrides(env));
+  if (opts.overrides) raw = mergeSettings(raw, opts.overrides);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String).join('.');
+      problems.push({ path, value: showValue(path, valueAt(raw, issue.path)), reason: issue.message });
+    }
+    throw new ConfigError(problems);
+  }
+  const c = parsed.data;
+  const production = env.NODE_ENV === 'production';
+
+  if (c.marketplace.clientSecretKeyFile) {
+    try {
+      c.marketplace.clientSecretKey = readFileSync(resolve(c.marketplace.clientSecretKeyFile), 'utf8').trim();
+    } catch (e) {
+      problems.push({
+        path: 'marketplace.clientSecretKeyFile',
+        value: JSON.stringify(c.marketplace.clientSecretKeyFile),
+        reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
+    }
+  }
+  if (production && c.login.allowInsecureIdp) {
+    problems.push({ path: 'login.allowInsecureIdp', value: 'true', reason: 'refused when NODE_ENV=production: tenant domains must use https' });
+  }
+  if (production && !c.sessionSecret) {
+    problems.push({ path: 'sessionSecret', value: '(empty)', reason: 'required when NODE_ENV=production (BRIDGE_SESSION_SECRET, at least 32 characters)' });
+  }
+  if (production && c.store === 'memory') {
+    problems.push({ path: 'store', value: '"memory"', reason: 'the memory store loses everything on exit; not allowed when NODE_ENV=production' });
+  }
+  if (c.app.proxy && !c.app.url) {
+    problems.push({ path: 'app.proxy', value: 'true', reason: 'proxy mode needs app.url (BRIDGE_APP_URL)' });
+  }
+  if (c.session.absoluteTimeoutSec < c.session.idleTimeoutSec) {
+    problems.push({ path: 'session.absoluteTimeoutSec', value: String(c.session.absoluteTimeoutSec), reason: 'must not be shorter than session.idleTimeoutSec' });
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const publicUrl = (c.publicUrl || `http://localhost:${c.port}`).replace(/\/+$/, '');
+  const developmentDefaults: string[] = [];
+  if (!c.sessionSecret) developmentDefaults.push('sessionSecret (BRIDGE_SESSION_SECRET): generated and kept in the store');
+  if (!c.marketplace.kitAccessKey) developmentDefaults.push('marketplace.kitAccessKey (BRIDGE_KIT_ACCESS_KEY): unset, every sync answers 000001');
+  if (!c.marketplace.clientSecretKey) developmentDefaults.push('marketplace.clientSecretKey (BRIDGE_CLIENT_SECRET_KEY): unset, applicationSync answers 000101');
+  if (!c.publicUrl) developmentDefaults.push(`publicUrl (BRIDGE_PUBLIC_URL): ${publicUrl}`);
+  if (c.login.allowInsecureIdp) developmentDefaults.push('login.allowInsecureIdp (BRIDGE_ALLOW_INSECURE_IDP): true, tenant domains may use http://');
+  return { ...c, publicUrl, developmentDefaults };
+}

@@ -1,0 +1,114 @@
+// One schema for every setting. YAML keys are camelCase; the contract's environment variables
+// map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
+import { z } from 'zod';
+
+const httpUrl = z
+  .string()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && !u.hash && !u.search;
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL without credentials, query or fragment');
+
+/** strict boolean: true/false (also as the strings "true"/"false"/"1"/"0", since env values are text) */
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const t = v.trim().toLowerCase();
+  if (t === 'true' || t === '1' || t === 'yes') return true;
+  if (t === 'false' || t === '0' || t === 'no') return false;
+  return v;
+}, z.boolean());
+
+const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), 'must be an IP address or CIDR such as 10.0.0.0/8');
+
+const storeSpec = z
+  .string()
+  .refine((s) => s === 'memory' || /^embedded:.+/.test(s) || /^rediss?:\/\/.+/.test(s), 'must be embedded:<directory>, memory, or a redis:// / rediss:// URL');
+
+export const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+
+export const configSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** external base URL; empty = http://localhost:$PORT */
+  publicUrl: z.union([z.literal(''), httpUrl]).default(''),
+  store: storeSpec.default('embedded:./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
+  sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
+
+  marketplace: z
+    .object({
+      kitAccessKey: z.string().default(''),
+      /** Base64 PKCS#8 DER or PEM */
+      clientSecretKey: z.string().default(''),
+      clientSecretKeyFile: z.string().default(''),
+      syncPathPrefix: z
+        .string()
+        .default('')
+        .refine((s) => s === '' || (/^\/[A-Za-z0-9._~\-/]*$/.test(s) && !s.endsWith('/')), 'must be empty or a path such as /isv/produce (no trailing slash)'),
+      maxBodyBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+      /** how old x-timestamp may be */
+      replayWindowMs: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+      /** how far in the future x-timestamp may be (clock skew) */
+      maxFutureSkewMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+    })
+    .prefault({}),
+
+  login: z
+    .object({
+      appId: z.string().default(''),
+      /** may carry a fragment: the real page reads its parameters from it */
+      unifiedLoginUrl: z
+        .string()
+        .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an absolute http(s) URL')
+        .default('https://macroverse.huaweicloud.com/unified-login/#/portal-login'),
+      allowInsecureIdp: bool.default(false),
+      /** accept code + tenant callbacks that no login here started (unified login page, enterprise workbench) */
+      allowUnsolicited: bool.default(true),
+      /** let in users OneAccess vouches for even when no authSync listed them */
+      justInTimeAccounts: bool.default(false),
+      /** host patterns that name the tenant, e.g. "{tenantCode}.app.example.com" */
+      tenantHosts: z.array(z.string().regex(/^[a-z0-9.\-]*\{tenant(Code|Id)\}[a-z0-9.\-:]*$/i, 'must contain {tenantCode} or {tenantId}')).default([]),
+      upstreamTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
+      transactionTtlSec: z.coerce.number().int().min(30).max(3600).default(600),
+      maxUpstreamBodyBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    })
+    .prefault({}),
+
+  session: z
+    .object({
+      idleTimeoutSec: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),
+      absoluteTimeoutSec: z.coerce.number().int().min(60).max(90 * 86400).default(24 * 3600),
+      /** refresh the upstream access token this long before it expires */
+      refreshSkewSec: z.coerce.number().int().min(0).max(3600).default(60),
+    })
+    .prefault({}),
+
+  app: z
+    .object({
+      url: z.union([z.literal(''), httpUrl]).default(''),
+      allowedReturnUrls: z.array(httpUrl).default([]),
+      /** proxy every non-gateway request to app.url */
+      proxy: bool.default(false),
+    })
+    .prefault({}),
+
+  tokens: z
+    .object({
+      audience: z.string().default(''),
+      alg: z.enum(SIGNING_ALGS).default('ES256'),
+      ttlSec: z.coerce.number().int().min(30).max(300).default(300),
+      rotateAfterDays: z.coerce.number().int().min(1).max(365).default(30),
+    })
+    .prefault({}),
+
+  /** proxies whose X-Forwarded-* headers are believed */
+  trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
+});
+
+export type Config = z.infer<typeof configSchema>;
+/** input shape: what YAML and env may provide */
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,67 @@
+// The gateway process: settings, store, app, signals. The only file that knows every module.
+import { createServer } from 'node:http';
+import { ConfigError, loadSettings, type Settings } from './config/load.ts';
+import { createLogger } from './ops/logger.ts';
+import { openStore, describeStore } from './store/index.ts';
+import { loadSecrets } from './bootstrap.ts';
+import { createGateway } from './app.ts';
+import { loadClientSecretKey, keyBits } from './marketplace/client-secret.ts';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+let settings: Settings;
+try {
+  settings = loadSettings();
+} catch (e) {
+  if (e instanceof ConfigError) fail(`oneaccess-bridge: ${e.message}`, 2);
+  throw e;
+}
+
+let clientSecretKey = null;
+if (settings.marketplace.clientSecretKey) {
+  try {
+    clientSecretKey = loadClientSecretKey(settings.marketplace.clientSecretKey);
+  } catch (e) {
+    fail(`oneaccess-bridge: invalid settings:\n  - marketplace.clientSecretKey = (secret, hidden): ${(e as Error).message}`, 2);
+  }
+}
+
+const log = createLogger(settings.logLevel);
+if (clientSecretKey && keyBits(clientSecretKey) < 3072) log.warn({ bits: keyBits(clientSecretKey) }, 'the client-secret key is shorter than the 3072 bits Seller Center asks for');
+
+const store = await openStore(settings.store).catch((e: unknown) => {
+  log.fatal({ err: e, store: describeStore(settings.store) }, 'cannot open the store');
+  process.exit(1);
+});
+const secrets = await loadSecrets(store, settings.sessionSecret);
+const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
+
+const server = createServer(gateway.app);
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
+server.requestTimeout = 60_000;
+server.listen(settings.port, () => {
+  log.info({ port: settings.port, publicUrl: settings.publicUrl, store: describeStore(settings.store), syncPath: `${settings.marketplace.syncPathPrefix}/produceAPI/v2/*` }, 'oneaccess-bridge is listening');
+  if (settings.developmentDefaults.length) {
+    log.warn({ settings: settings.developmentDefaults }, 'development defaults in use: change these for production');
+  }
+});
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const force = setTimeout(() => process.exit(1), 10_000).unref();
+  server.close();
+  server.closeIdleConnections();
+  await gateway.close();
+  await store.close();
+  clearTimeout(force);
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,0 +1,47 @@
+// Structured logs (pino). Keys, secrets, tokens and cookies are redacted wherever they appear.
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+const SECRET_KEYS = [
+  'clientSecret',
+  'client_secret',
+  'secret',
+  'sessionSecret',
+  'kitAccessKey',
+  'clientSecretKey',
+  'accessKey',
+  'password',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'accessToken',
+  'refreshToken',
+  'code_verifier',
+  'privateKey',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'x-sign',
+  'x-auth-request-jwt',
+  'ticket',
+  'code',
+];
+
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((k) => `*.${k}`),
+  ...SECRET_KEYS.map((k) => `*.*.${k}`),
+  ...SECRET_KEYS.map((k) => `req.headers["${k}"]`),
+  ...SECRET_KEYS.map((k) => `res.headers["${k}"]`),
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const opts: LoggerOptions = {
+    level,
+    base: { service: 'oneaccess-bridge' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return destination ? pino(opts, destination) : pino(opts);
+}

@@ -1,0 +1,136 @@
+// In-process store for tests: loses everything on exit. The reference for the port's semantics.
+import { EventEmitter } from 'node:events';
+import { writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+
+interface Temp {
+  value: string;
+  expiresAt: number;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  private readonly docs = new Map<string, Map<string, Doc>>();
+  private readonly temps = new Map<string, Temp>();
+  private readonly sets = new Map<string, { members: Set<string>; expiresAt: number }>();
+  private readonly audit: AuditEvent[] = [];
+  private readonly bus = new EventEmitter();
+  private readonly now: () => number;
+
+  constructor(opts: { now?: () => number } = {}) {
+    this.now = opts.now ?? Date.now;
+    this.bus.setMaxListeners(0);
+  }
+
+  async getDoc(col: string, id: string): Promise<Doc | null> {
+    const d = this.docs.get(col)?.get(id);
+    return d ? { ...d } : null;
+  }
+
+  async getDocs(col: string, ids: readonly string[]): Promise<Array<Doc | null>> {
+    const c = this.docs.get(col);
+    return ids.map((id) => {
+      const d = c?.get(id);
+      return d ? { ...d } : null;
+    });
+  }
+
+  async listDocs(col: string): Promise<Doc[]> {
+    return [...(this.docs.get(col)?.values() ?? [])].map((d) => ({ ...d }));
+  }
+
+  async write(writes: readonly DocWrite[], audit: readonly AuditEvent[] = []): Promise<boolean[]> {
+    const applied: boolean[] = [];
+    for (const w of writes) {
+      let c = this.docs.get(w.col);
+      if (!c) this.docs.set(w.col, (c = new Map()));
+      const ok = writeAllowed(c.get(w.id), w.version, w.when);
+      if (ok) c.set(w.id, { id: w.id, version: w.version, value: w.value });
+      applied.push(ok);
+    }
+    this.audit.push(...audit.map((e) => ({ ...e })));
+    return applied;
+  }
+
+  async listAudit(limit: number): Promise<AuditEvent[]> {
+    return this.audit.slice(-limit).reverse();
+  }
+
+  private live(key: string): Temp | undefined {
+    const t = this.temps.get(key);
+    if (t && t.expiresAt <= this.now()) {
+      this.temps.delete(key);
+      return undefined;
+    }
+    return t;
+  }
+
+  async putTemp(key: string, value: string, ttlMs: number, opts: PutOptions = {}): Promise<boolean> {
+    if (opts.ifAbsent && this.live(key)) return false;
+    this.temps.set(key, { value, expiresAt: this.now() + ttlMs });
+    return true;
+  }
+
+  async getTemp(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async takeTemp(key: string): Promise<string | null> {
+    const t = this.live(key);
+    this.temps.delete(key);
+    return t?.value ?? null;
+  }
+
+  async deleteTemp(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.temps.delete(k);
+  }
+
+  async touchTemp(key: string, ttlMs: number): Promise<boolean> {
+    const t = this.live(key);
+    if (!t) return false;
+    t.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  private liveSet(setKey: string) {
+    const s = this.sets.get(setKey);
+    if (s && s.expiresAt <= this.now()) {
+      this.sets.delete(setKey);
+      return undefined;
+    }
+    return s;
+  }
+
+  async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
+    const s = this.liveSet(setKey) ?? { members: new Set<string>(), expiresAt: 0 };
+    s.members.add(member);
+    s.expiresAt = this.now() + ttlMs;
+    this.sets.set(setKey, s);
+  }
+
+  async members(setKey: string): Promise<string[]> {
+    return [...(this.liveSet(setKey)?.members ?? [])];
+  }
+
+  async removeMember(setKey: string, member: string): Promise<void> {
+    const s = this.liveSet(setKey);
+    s?.members.delete(member);
+    if (s && s.members.size === 0) this.sets.delete(setKey);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    this.bus.emit(channel, message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    this.bus.on(channel, handler);
+    return async () => {
+      this.bus.off(channel, handler);
+    };
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.bus.removeAllListeners();
+  }
+}

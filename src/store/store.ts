@@ -1,0 +1,120 @@
+// The store port. Business code depends on this interface only; adapters (memory, embedded,
+// redis) implement it and must pass test/store/conformance.ts.
+//
+// Three kinds of data:
+// * documents: durable, versioned records in named collections (tenants, apps, users, orgs,
+//   keys). A write is applied only if it is not older than what is stored, so an older
+//   marketplace push never overwrites a newer one. A `null` value is a tombstone: it keeps its
+//   version so a late, older "add" cannot resurrect a deleted record.
+// * temps: expiring string values (nonces, login transactions, sessions, locks).
+// * sets: expiring sets of strings (indexes such as user -> sessions).
+// Every promise resolves only once the change is durable for that adapter (embedded: committed
+// with fsync; redis: acknowledged by the server) and rejects with StoreUnavailableError when the
+// backend cannot answer within its deadline.
+
+export interface Doc {
+  id: string;
+  /** Ordering key. Compared as plain strings: callers use fixed-width versions (17-digit timeStamp). */
+  version: string;
+  /** JSON text of the record, or null for a tombstone. */
+  value: string | null;
+}
+
+export type WriteCondition =
+  /** apply when nothing is stored or the stored version <= this version (the default) */
+  | 'not-older'
+  /** apply only when nothing (not even a tombstone) is stored */
+  | 'absent'
+  /** apply unconditionally */
+  | 'always';
+
+export interface DocWrite {
+  col: string;
+  id: string;
+  version: string;
+  value: string | null;
+  when?: WriteCondition;
+}
+
+export interface AuditEvent {
+  /** ISO 8601 time the change was accepted */
+  at: string;
+  /** who caused it, e.g. "marketplace", "user:<sub>", "operator" */
+  actor: string;
+  /** what happened, e.g. "tenant.upsert", "user.delete", "login.refused" */
+  action: string;
+  /** the record it concerns, e.g. "prod/tenant/t-1" */
+  target: string;
+  /** extra facts; never secrets */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+export interface PutOptions {
+  /** only store when the key does not exist (or has expired); the result says whether it was stored */
+  ifAbsent?: boolean;
+}
+
+export interface Store {
+  /** "memory" | "embedded" | "redis" */
+  readonly kind: string;
+
+  getDoc(col: string, id: string): Promise<Doc | null>;
+  /** same order as ids; null where missing */
+  getDocs(col: string, ids: readonly string[]): Promise<Array<Doc | null>>;
+  /** every document of a collection, tombstones included, in no particular order */
+  listDocs(col: string): Promise<Doc[]>;
+  /**
+   * Apply all writes and append all audit events atomically (all or nothing), each write subject
+   * to its condition. Resolves with one boolean per write: whether it was applied. A write whose
+   * condition fails is not an error.
+   */
+  write(writes: readonly DocWrite[], audit?: readonly AuditEvent[]): Promise<boolean[]>;
+  /** newest first */
+  listAudit(limit: number): Promise<AuditEvent[]>;
+
+  putTemp(key: string, value: string, ttlMs: number, opts?: PutOptions): Promise<boolean>;
+  getTemp(key: string): Promise<string | null>;
+  /** get and delete in one atomic step: at most one caller ever receives the value */
+  takeTemp(key: string): Promise<string | null>;
+  deleteTemp(keys: readonly string[]): Promise<void>;
+  /** reset the time to live of an existing key; false when it does not exist */
+  touchTemp(key: string, ttlMs: number): Promise<boolean>;
+
+  /** add a member; the whole set expires ttlMs after its latest addition */
+  addMember(setKey: string, member: string, ttlMs: number): Promise<void>;
+  members(setKey: string): Promise<string[]>;
+  removeMember(setKey: string, member: string): Promise<void>;
+
+  /** deliver a message to every subscriber on every instance sharing this store */
+  publish(channel: string, message: string): Promise<void>;
+  /** returns an unsubscribe function */
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+
+  /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Rejects with StoreUnavailableError when `p` does not settle within `ms`. */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`store did not answer ${what} within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Whether a write with `condition` and `version` may replace `existing`. Shared by adapters. */
+export function writeAllowed(existing: { version: string } | null | undefined, version: string, condition: WriteCondition = 'not-older'): boolean {
+  if (condition === 'always') return true;
+  if (condition === 'absent') return !existing;
+  return !existing || existing.version <= version;
+}
