@@ -169,8 +169,8 @@ export class EmbeddedStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Deletes expired temps and sets in bounded batches; reads already ignore them. */
-  private sweep(): void {
+  /** Deletes expired temps and sets in bounded batches (reads already ignore them); runs every minute. */
+  sweep(): void {
     try {
       for (const stmt of [this.sql.sweepTemps, this.sql.sweepSets]) {
         for (let i = 0; i < SWEEP_MAX_BATCHES; i++) {

@@ -1,0 +1,118 @@
+// A private redis-server per test file, on a free loopback port, stopped by its PID.
+//
+//   const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
+//   describe('…', needRedis, () => { before(async () => (redis = await startRedis())); after(() => redis?.stop()); … });
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** SIGTERM, wait for the exit, remove the data directory */
+  stop(): Promise<void>;
+  /** SIGKILL at once, for outage tests; the data directory stays for restart() */
+  kill(): void;
+  /** start again on the same port and directory (after kill() or stop()) */
+  restart(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 5000;
+const STOP_TIMEOUT_MS = 3000;
+
+/** Children still running; killed when the test process exits, even after a failure or a crash. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Options for test()/describe(): skip with an install hint when `name` is not on PATH, except in
+ * CI (CI=true), where a missing binary is a broken machine and throws.
+ */
+export function requireBinary(name: string, install: string): { skip: false } | { skip: string } {
+  if (spawnSync('sh', ['-c', `command -v "$1"`, 'sh', name]).status === 0) return { skip: false };
+  const message = `${name} is not installed (${install})`;
+  if (process.env['CI'] === 'true') throw new Error(`${message}; CI must have it`);
+  return { skip: message };
+}
+
+/** Starts redis-server; null when it is not installed (the caller's test is skipped then). */
+export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<RedisServer | null> {
+  if (requireBinary('redis-server', 'apt-get install -y redis-server').skip) return null;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--dir', dir];
+  let child = await launch(args, port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await terminate(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    kill() {
+      child.kill('SIGKILL');
+    },
+    async restart() {
+      await terminate(child);
+      child = await launch(args, port);
+    },
+  };
+}
+
+async function launch(args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await answersPing(port))) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await terminate(child);
+      throw new Error(`redis-server on port ${port} did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+/** SIGTERM by PID, SIGKILL if it lingers; resolves once the process has exited. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+/** A port that was free a moment ago (the OS picks it); good enough for a private test server. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

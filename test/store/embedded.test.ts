@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { EMBEDDED_FILE, openEmbeddedStore } from '../../src/store/embedded.ts';
+import { openStore } from '../../src/store/index.ts';
+import { sleep, storeConformance } from './conformance.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'bridge-embedded-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = () => join(root, `store-${++dirs}`);
+
+storeConformance('embedded', async () => {
+  const dir = freshDir();
+  const store = openEmbeddedStore(dir);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('embedded store', () => {
+  it('openStore("embedded:<dir>") resolves a relative dir against the working directory', async () => {
+    const dir = freshDir();
+    const store = await openStore(`embedded:${relative(process.cwd(), dir)}`);
+    try {
+      assert.equal(store.kind, 'embedded');
+      assert.ok(statSync(join(dir, EMBEDDED_FILE)).isFile());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps data across close and reopen', async () => {
+    const dir = freshDir();
+    const first = openEmbeddedStore(dir);
+    await first.write([{ col: 'tenants', id: 't-1', version: '1', value: '"kept"' }], [{ at: '2024-01-01T00:00:00.000Z', actor: 'operator', action: 'tenant.upsert', target: 't-1' }]);
+    await first.putTemp('session', 's', 60_000);
+    await first.addMember('user', 'session', 60_000);
+    await first.close();
+
+    const second = openEmbeddedStore(dir);
+    try {
+      assert.equal((await second.getDoc('tenants', 't-1'))?.value, '"kept"');
+      assert.equal((await second.listAudit(5)).length, 1);
+      assert.equal(await second.getTemp('session'), 's');
+      assert.deepEqual(await second.members('user'), ['session']);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('sweep deletes expired temps and sets, and only those', async () => {
+    const dir = freshDir();
+    const store = openEmbeddedStore(dir);
+    try {
+      await store.putTemp('short', 'x', 50);
+      await store.putTemp('long', 'x', 60_000);
+      await store.addMember('short-set', 'm', 50);
+      await store.addMember('long-set', 'm', 60_000);
+      await sleep(100);
+      store.sweep();
+      const db = new Database(join(dir, EMBEDDED_FILE), { readonly: true });
+      try {
+        const keys = (table: string, column: string) => db.prepare<[], { k: string }>(`SELECT ${column} AS k FROM ${table} ORDER BY 1`).all().map((r) => r.k);
+        assert.deepEqual(keys('temps', 'key'), ['long']);
+        assert.deepEqual(keys('sets', 'set_key'), ['long-set']);
+        assert.deepEqual(keys('set_members', 'set_key'), ['long-set']);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('two stores on one directory share the data (SQLite locking serialises them)', async () => {
+    const dir = freshDir();
+    const a = openEmbeddedStore(dir);
+    const b = openEmbeddedStore(dir);
+    try {
+      const flags = await Promise.all([
+        a.write([{ col: 'c', id: 'x', version: '2', value: '"a"' }]),
+        b.write([{ col: 'c', id: 'x', version: '1', value: '"b"' }]),
+      ]);
+      assert.deepEqual(flags, [[true], [false]]);
+      assert.equal((await b.getDoc('c', 'x'))?.value, '"a"');
+      assert.equal(await a.putTemp('lock', 'a', 10_000, { ifAbsent: true }), true);
+      assert.equal(await b.putTemp('lock', 'b', 10_000, { ifAbsent: true }), false);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('creates the directory 0700 and the database files 0600', async () => {
+    const dir = freshDir();
+    const store = openEmbeddedStore(dir);
+    try {
+      await store.write([{ col: 'c', id: 'i', version: '1', value: '1' }]);
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      for (const file of [EMBEDDED_FILE, `${EMBEDDED_FILE}-wal`]) {
+        assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, file);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a write acknowledged before SIGKILL survives', async () => {
+    const dir = freshDir();
+    const module = fileURLToPath(new URL('../../src/store/embedded.ts', import.meta.url));
+    const script = `
+      import { openEmbeddedStore } from ${JSON.stringify(module)};
+      const store = openEmbeddedStore(${JSON.stringify(dir)});
+      await store.write([{ col: 'tenants', id: 'acked', version: '1', value: '"durable"' }]);
+      console.log('acked');
+      setInterval(() => {}, 1000); // stay alive until killed
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          if (d.toString().includes('acked')) resolve();
+        });
+        child.once('exit', () => reject(new Error(`child exited before acking:\n${stderr}`)));
+      });
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+
+    const store = openEmbeddedStore(dir);
+    try {
+      assert.equal((await store.getDoc('tenants', 'acked'))?.value, '"durable"');
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { describeStore, openStore } from '../../src/store/index.ts';
+import { openRedisStore, type RedisStore } from '../../src/store/redis.ts';
+import { StoreUnavailableError } from '../../src/store/store.ts';
+import { freePort, requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { storeConformance, waitFor } from './conformance.ts';
+
+const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
+
+describe('redis', needRedis, () => {
+  let redis: RedisServer | null = null;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis?.stop());
+
+  // one server, a fresh key prefix per test
+  storeConformance('redis', async () => {
+    assert.ok(redis);
+    const store = await openRedisStore(redis.url, { keyPrefix: `test:${randomUUID()}:` });
+    return { store, cleanup: () => store.close() };
+  });
+
+  it('openStore opens a redis:// URL with the given options', async () => {
+    assert.ok(redis);
+    const store = await openStore(redis.url, { redis: { keyPrefix: 'spec:' } });
+    try {
+      assert.equal(store.kind, 'redis');
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('exposes the node-redis client for connect-redis', async () => {
+    assert.ok(redis);
+    const store = await openRedisStore(redis.url, { keyPrefix: 'client:' });
+    try {
+      await store.putTemp('k', 'v', 10_000);
+      assert.equal(await store.client.get('client:temp:k'), 'v');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+it('describeStore hides the password of a redis URL', () => {
+  assert.equal(describeStore('redis://user:s3cr:et@cache:6379/0'), 'redis://user:***@cache:6379/0');
+  assert.equal(describeStore('rediss://:pw@cache'), 'rediss://:***@cache');
+  assert.equal(describeStore('redis://cache:6379'), 'redis://cache:6379');
+  assert.equal(describeStore('embedded:./data'), 'embedded:./data');
+});
+
+describe('redis outage', needRedis, () => {
+  let redis: RedisServer | null = null;
+  let store: RedisStore;
+  before(async () => {
+    redis = await startRedis({ appendonly: true });
+    assert.ok(redis);
+    store = await openRedisStore(redis.url, { commandTimeoutMs: 1000, connectTimeoutMs: 1000 });
+  });
+  after(async () => {
+    await store?.close();
+    await redis?.stop();
+  });
+
+  /** Asserts that `call` rejects with StoreUnavailableError, and quickly. */
+  async function fastUnavailable(call: () => Promise<unknown>): Promise<void> {
+    const started = Date.now();
+    await assert.rejects(call(), StoreUnavailableError);
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  }
+
+  it('fails fast while Redis is down and recovers by itself when it is back', async () => {
+    assert.ok(redis);
+    const received: string[] = [];
+    await store.subscribe('news', (m) => received.push(m));
+    await store.write([{ col: 'tenants', id: 't-1', version: '1', value: '"before"' }]);
+
+    redis.kill();
+    await fastUnavailable(() => store.write([{ col: 'tenants', id: 't-2', version: '1', value: '"during"' }]));
+    await fastUnavailable(() => store.getDoc('tenants', 't-1'));
+    await fastUnavailable(() => store.putTemp('k', 'v', 10_000));
+    await fastUnavailable(() => store.ping());
+
+    await redis.restart();
+    await waitFor('the store to reconnect', () => store.ping().then(() => true, () => false), 5000);
+    assert.deepEqual(await store.write([{ col: 'tenants', id: 't-3', version: '1', value: '"after"' }]), [true]);
+    assert.equal((await store.getDoc('tenants', 't-3'))?.value, '"after"');
+    assert.equal(await store.putTemp('k', 'v', 10_000), true);
+    // the subscriber connection reconnects and resubscribes too
+    await waitFor('a message after the restart', async () => {
+      await store.publish('news', 'back');
+      return received.length > 0;
+    });
+    assert.equal(received[0], 'back');
+  });
+
+  it('opening against a closed port fails fast with StoreUnavailableError', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    await assert.rejects(openRedisStore(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 500 }), StoreUnavailableError);
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  });
+});
