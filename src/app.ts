@@ -11,6 +11,13 @@ import { Directory, type DirectoryEffect } from './directory/directory.ts';
 import { deriveKey, SecretBox } from './directory/secret-box.ts';
 import { syncRouter } from './marketplace/sync-router.ts';
 import type { BootSecrets } from './bootstrap.ts';
+import { Sessions } from './session/sessions.ts';
+import { Transactions } from './login/transactions.ts';
+import { TenantResolver } from './login/tenant.ts';
+import { OAuthConnector } from './login/oauth-connector.ts';
+import { CasConnector } from './login/cas-connector.ts';
+import { loginRouter } from './login/routes.ts';
+import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -25,6 +32,7 @@ export interface Gateway {
   app: express.Express;
   directory: Directory;
   metrics: Metrics;
+  sessions: Sessions;
   /** stops background work (not the store, which the caller owns) */
   close(): Promise<void>;
 }
@@ -35,10 +43,28 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const directory = new Directory(store, deps.secrets.accountKey);
   const atRest = new SecretBox(deriveKey(deps.secrets.sessionSecret, 'at-rest'));
   const effectHandlers: Array<(effects: DirectoryEffect[]) => Promise<void>> = [];
+  const secure = settings.publicUrl.startsWith('https:');
+  const sessions = new Sessions(store, {
+    idleTimeoutSec: settings.session.idleTimeoutSec,
+    absoluteTimeoutSec: settings.session.absoluteTimeoutSec,
+    secure,
+    cookieSecret: deriveKey(deps.secrets.sessionSecret, 'cookie').toString('base64url'),
+  });
+  const upstreamLimits = { timeoutMs: settings.login.upstreamTimeoutMs, maxBodyBytes: settings.login.maxUpstreamBodyBytes };
+  const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
+  const cas = new CasConnector(upstreamLimits);
+
+  effectHandlers.push(async (effects) => {
+    for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
+    const ended = await sessions.endFor(effects);
+    if (ended) log.info({ ended }, 'deprovisioning ended sessions');
+  });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // X-Forwarded-* is believed only from these addresses
+  app.set('trust proxy', settings.trustedProxies);
 
   app.use(opsRouter(store, metrics));
   app.use(
@@ -53,6 +79,24 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       onEffects: async (effects) => {
         for (const h of effectHandlers) await h(effects);
       },
+    }),
+  );
+
+  app.use(sessions.middleware);
+  app.use(
+    loginRouter({
+      settings,
+      store,
+      directory,
+      sessions,
+      transactions: new Transactions(store, settings.login.transactionTtlSec, secure),
+      resolver: new TenantResolver(directory, settings.login.tenantHosts),
+      oauth,
+      cas,
+      atRest,
+      returnTo: returnToPolicyFromSettings(settings),
+      log: log.child({ module: 'login' }),
+      metrics,
     }),
   );
 
@@ -71,6 +115,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     app,
     directory,
     metrics,
+    sessions,
     async close() {},
   };
 }

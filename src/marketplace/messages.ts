@@ -73,7 +73,7 @@ export const tenantSyncSchema = z
     flag: intFlag([0, 1, 2]),
     tenantCode: optionalText(64),
     name: optionalText(255),
-    domainName: z.unknown(),
+    domainName: z.unknown().optional(),
   })
   .superRefine((m, ctx) => {
     if (m.flag === 0) return; // a delete needs only the key
@@ -92,7 +92,7 @@ export const applicationSyncSchema = z
     flag: intFlag([0, 1, 2]),
     clientId: optionalText(64),
     /** checked here for presence only; decrypted after validation */
-    clientSecret: z.unknown(),
+    clientSecret: z.unknown().optional(),
   })
   .superRefine((m, ctx) => {
     if (m.flag === 0) return;

@@ -1,0 +1,50 @@
+// The one identity shape both connectors return, and the claims the gateway hands on.
+import type { Namespace } from '../directory/model.ts';
+
+export type Protocol = 'oauth' | 'cas';
+
+export interface UpstreamTokens {
+  accessToken: string;
+  refreshToken?: string;
+  /** epoch ms */
+  expiresAt: number;
+}
+
+/** what OneAccess said about the person, normalised */
+export interface UpstreamIdentity {
+  protocol: Protocol;
+  tenantId: string;
+  userName: string;
+  name?: string;
+  email?: string;
+  mobile?: string;
+  role?: string;
+  orgCode?: string;
+  tenantName?: string;
+  tokens?: UpstreamTokens;
+}
+
+/** the identity claims: the contract's member names; absent values are omitted */
+export interface IdentityClaims {
+  sub: string;
+  tenant: string;
+  tenant_code?: string;
+  tenant_name?: string;
+  user_name: string;
+  name?: string;
+  email?: string;
+  mobile?: string;
+  role: 'admin' | 'user';
+  org_code?: string;
+  idp: 'oneaccess-oauth' | 'oneaccess-cas';
+}
+
+export interface SessionIdentity {
+  ns: Namespace;
+  claims: IdentityClaims;
+}
+
+/** drops undefined and empty-string members, so claims never carry empty values */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
+}

@@ -1,0 +1,54 @@
+// The one decision: may this person, vouched for by their company's OneAccess, sign in here?
+// The marketplace's authorization (authSync) decides; OneAccess only proves who they are.
+import type { UserRecord, TenantRecord } from '../directory/model.ts';
+import { LoginError } from './errors.ts';
+import { compact, type IdentityClaims, type UpstreamIdentity } from './identity.ts';
+
+export interface SignInPolicy {
+  /** let in people OneAccess vouches for though no authSync listed them */
+  justInTimeAccounts: boolean;
+}
+
+export function decideSignIn(
+  tenant: TenantRecord,
+  user: UserRecord | null,
+  id: UpstreamIdentity,
+  accountId: (userName: string) => string,
+  policy: SignInPolicy,
+): IdentityClaims {
+  const idp = id.protocol === 'oauth' ? ('oneaccess-oauth' as const) : ('oneaccess-cas' as const);
+  if (!user) {
+    if (!policy.justInTimeAccounts) {
+      throw new LoginError('not_authorized', `You (${id.userName}) have not been given access to this app. Ask your company's administrator to authorize you in KooGallery.`);
+    }
+    return compact({
+      sub: accountId(id.userName),
+      tenant: tenant.tenantId,
+      tenant_code: tenant.tenantCode,
+      tenant_name: tenant.name,
+      user_name: id.userName,
+      name: id.name,
+      email: id.email,
+      mobile: id.mobile,
+      role: 'user' as const,
+      org_code: id.orgCode,
+      idp,
+    });
+  }
+  if (user.cancelled) throw new LoginError('authorization_cancelled', "Your access to this app was withdrawn. Ask your company's administrator if this is a mistake.");
+  if (!user.enabled) throw new LoginError('user_disabled', "Your account for this app is disabled. Ask your company's administrator to enable it.");
+  return compact({
+    sub: user.sub,
+    tenant: tenant.tenantId,
+    tenant_code: tenant.tenantCode,
+    tenant_name: tenant.name,
+    user_name: user.userName,
+    name: user.name || id.name,
+    email: user.email || id.email,
+    mobile: user.mobile || id.mobile,
+    // the marketplace's role wins: it is what the buyer's administrator granted
+    role: user.role,
+    org_code: user.orgCode || id.orgCode,
+    idp,
+  });
+}

@@ -1,0 +1,301 @@
+// The browser side of sign-in: /login, /oauth/callback, /cas/callback, /logout, /auth/session,
+// /signed-out. Routers translate HTTP to connector and directory calls; every refusal is a page
+// (or JSON) that says what went wrong.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import * as client from 'openid-client';
+import type { Settings } from '../config/load.ts';
+import type { Store } from '../store/store.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { Directory } from '../directory/directory.ts';
+import { appAad, type TenantRecord } from '../directory/model.ts';
+import type { SecretBox } from '../directory/secret-box.ts';
+import type { Sessions } from '../session/sessions.ts';
+import { resolveReturnTo, type ReturnToPolicy } from '../delivery/return-to.ts';
+import { CasError } from './cas-response.ts';
+import type { CasConnector } from './cas-connector.ts';
+import { LoginError } from './errors.ts';
+import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
+import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
+import { render, sendError } from './pages.ts';
+import { decideSignIn } from './policy.ts';
+import { ensureFresh } from './refresh.ts';
+import { idpBaseUrl, type TenantResolver } from './tenant.ts';
+import type { Transactions } from './transactions.ts';
+
+export interface LoginDeps {
+  settings: Settings;
+  store: Store;
+  directory: Directory;
+  sessions: Sessions;
+  transactions: Transactions;
+  resolver: TenantResolver;
+  oauth: OAuthConnector;
+  cas: CasConnector;
+  atRest: SecretBox;
+  returnTo: ReturnToPolicy;
+  log: Logger;
+  metrics: Metrics;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+
+function str(v: unknown, max = 2048): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
+}
+
+export function loginRouter(d: LoginDeps): express.Router {
+  const { settings, directory } = d;
+  const base = settings.publicUrl;
+  const redirectUri = `${base}/oauth/callback`;
+  const casService = (tenantId: string) => `${base}/cas/callback?tenant=${encodeURIComponent(tenantId)}`;
+  const r = express.Router();
+
+  const audit = (action: string, target: string, detail: Record<string, string | number | boolean | null>, actor = 'browser') =>
+    d.store.write([], [{ at: new Date().toISOString(), actor, action, target, detail }]).catch((e: unknown) => d.log.warn({ err: e, action }, 'could not write audit record'));
+
+  function loginUrl(tenant?: string, returnTo?: string, protocol?: string): string {
+    const q = new URLSearchParams();
+    if (tenant) q.set('tenant', tenant);
+    if (returnTo) q.set('return_to', returnTo);
+    if (protocol && protocol !== 'oauth') q.set('protocol', protocol);
+    const s = q.toString();
+    return `${base}/login${s ? `?${s}` : ''}`;
+  }
+
+  /** wraps a handler: typed failures become pages, anything else a logged 500-free refusal */
+  const handle = (fn: Handler, retry: (req: Request) => string) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      await fn(req, res);
+    } catch (e) {
+      const known = e instanceof LoginError || e instanceof CasError ? e : null;
+      if (!known) {
+        d.log.error({ err: e, path: req.path }, 'sign-in failed unexpectedly');
+        if (res.headersSent) return next(e);
+        const storeDown = (e as Error)?.name === 'StoreUnavailableError';
+        sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', userMessage: 'The sign-in gateway is having trouble right now. Please try again in a moment.', retry: true }, retry(req));
+        return;
+      }
+      const tenantId = str(req.query.tenant, 64) ?? '';
+      d.metrics.logins.inc({ outcome: known.code });
+      d.log.warn({ code: known.code, status: known.status, cause: known.cause, path: req.path, tenantId }, 'sign-in refused');
+      await audit('login.refused', `prod/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
+      d.transactions.clear(res);
+      sendError(req, res, { status: known.status, code: known.code, userMessage: known.userMessage, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req));
+    }
+  };
+
+  async function appFor(tenant: TenantRecord): Promise<OAuthClientInfo & { appId: string }> {
+    const app = await directory.findApp('prod', tenant.tenantId, settings.login.appId || undefined);
+    if (!app) {
+      throw new LoginError('app_not_bound', 'This app is not yet set up for your company (its credentials have not arrived from KooGallery). Please try again later or ask your administrator.');
+    }
+    return {
+      key: `${tenant.version}|${tenant.tenantId}|${app.appId}|${app.version}`,
+      tenantId: tenant.tenantId,
+      appId: app.appId,
+      baseUrl: idpBaseUrl(tenant, settings.login.allowInsecureIdp),
+      clientId: app.clientId,
+      clientSecret: d.atRest.open(app.clientSecretSealed, appAad('prod', tenant.tenantId, app.appId)),
+    };
+  }
+
+  async function activeTenant(tenantId: string): Promise<TenantRecord> {
+    const t = await directory.getTenant('prod', tenantId);
+    if (!t) throw new LoginError('tenant_inactive', 'This company is not (or no longer) set up for this app. Ask your administrator to bind the app in KooGallery.');
+    return t;
+  }
+
+  async function finish(req: Request, res: Response, tenant: TenantRecord, id: UpstreamIdentity, returnTo: string, appId?: string): Promise<void> {
+    const user = await directory.getUser('prod', tenant.tenantId, id.userName);
+    let claims: IdentityClaims;
+    try {
+      claims = decideSignIn(tenant, user, id, (u) => directory.accountId('prod', tenant.tenantId, u), settings.login);
+    } catch (e) {
+      if (e instanceof LoginError) await audit('login.refused', `prod/user/${tenant.tenantId}/${id.userName}`, { code: e.code, protocol: id.protocol });
+      throw e;
+    }
+    await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}) });
+    d.transactions.clear(res);
+    d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
+    await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
+    d.log.info({ sub: claims.sub, tenant: tenant.tenantId, protocol: id.protocol }, 'signed in');
+    res.redirect(303, returnTo);
+  }
+
+  const retryLogin = (req: Request) => loginUrl(str(req.query.tenant, 64), str(req.query.return_to));
+
+  r.get(
+    '/login',
+    handle(async (req, res) => {
+      const returnTo = resolveReturnTo(req.query.return_to, d.returnTo);
+      const protocol = req.query.protocol ?? 'oauth';
+      if (protocol !== 'oauth' && protocol !== 'cas') throw new LoginError('invalid_request', 'Unknown sign-in protocol: use oauth or cas.');
+      const tenant = await d.resolver.fromRequest(req.query.tenant, req.hostname ? req.headers.host : undefined);
+      res.set('Cache-Control', 'no-store');
+      if (!tenant) {
+        if (req.query.tenant !== undefined) await d.resolver.lookup(String(req.query.tenant)); // throws the clear refusal
+        if (settings.login.appId && protocol === 'oauth') {
+          await d.transactions.startByCookie(req, res, { protocol: 'oauth', tenantId: null, returnTo });
+          const u = settings.login.unifiedLoginUrl;
+          const params = `ind=UNOP&appId=${encodeURIComponent(settings.login.appId)}`;
+          res.redirect(303, u.includes('#') ? `${u}${u.includes('?', u.indexOf('#')) ? '&' : '?'}${params}` : `${u}?${params}`);
+          return;
+        }
+        res.type('html').send(render('chooser', { action: `${base}/login`, returnTo, protocol }));
+        return;
+      }
+      if (protocol === 'cas') {
+        const idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
+        await d.transactions.startByCookie(req, res, { protocol: 'cas', tenantId: tenant.tenantId, returnTo });
+        res.redirect(303, d.cas.loginUrl(idp, casService(tenant.tenantId)));
+        return;
+      }
+      const info = await appFor(tenant);
+      const codeVerifier = client.randomPKCECodeVerifier();
+      const state = await d.transactions.startWithState(req, res, { protocol: 'oauth', tenantId: tenant.tenantId, returnTo, codeVerifier });
+      const url = d.oauth.authorizationUrl(info, { redirectUri, state, codeChallenge: await client.calculatePKCECodeChallenge(codeVerifier) });
+      res.redirect(303, url);
+    }, retryLogin),
+  );
+
+  r.get(
+    '/oauth/callback',
+    handle(async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const error = str(req.query.error, 256);
+      if (error) {
+        const desc = str(req.query.error_description, 256);
+        throw new LoginError(error === 'access_denied' ? 'not_authorized' : 'upstream_refused', `Your company's sign-in service did not sign you in (${error}${desc ? `: ${desc}` : ''}).`, { retry: true });
+      }
+      const code = str(req.query.code, 1024);
+      if (!code) throw new LoginError('invalid_request', 'The sign-in answer carries no code. Please start again.');
+      const state = str(req.query.state, 256);
+      let tenantId: string;
+      let returnTo: string;
+      let codeVerifier: string | undefined;
+      if (state) {
+        const tx = await d.transactions.takeByState(req, state);
+        if (!tx || tx.protocol !== 'oauth' || !tx.tenantId) {
+          throw new LoginError('invalid_state', 'This sign-in link was already used, has expired, or was started in another browser. Please sign in again.');
+        }
+        const claimed = str(req.query.tenant, 64);
+        if (claimed && claimed !== tx.tenantId) throw new LoginError('invalid_state', 'The sign-in answer names a different company than the one you started with. Please sign in again.');
+        ({ tenantId, returnTo, codeVerifier } = { tenantId: tx.tenantId, returnTo: tx.returnTo, codeVerifier: tx.codeVerifier });
+      } else {
+        // unified login page or enterprise workbench: code + tenant, no state
+        const claimed = str(req.query.tenant, 64);
+        if (!claimed) throw new LoginError('invalid_request', 'The sign-in answer names no company (tenant). Please start again.');
+        const tx = await d.transactions.takeByCookie(req);
+        if (!tx && !settings.login.allowUnsolicited) {
+          throw new LoginError('unsolicited_login', 'Sign-in must start at this app. Please use the sign-in button.');
+        }
+        if (tx && tx.tenantId && tx.tenantId !== claimed) throw new LoginError('invalid_state', 'The sign-in answer names a different company than the one you started with. Please sign in again.');
+        tenantId = claimed;
+        returnTo = tx?.returnTo ?? d.returnTo.fallback;
+      }
+      const tenant = await activeTenant(tenantId);
+      const info = await appFor(tenant);
+      const callbackUrl = new URL(redirectUri);
+      for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') callbackUrl.searchParams.set(k, v);
+      const started = performance.now();
+      const id = await d.oauth.signIn(info, callbackUrl, { ...(state ? { state } : {}), ...(codeVerifier ? { codeVerifier } : {}) });
+      d.metrics.upstreamSeconds.observe({ step: 'oauth-signin' }, (performance.now() - started) / 1000);
+      await finish(req, res, tenant, id, returnTo, info.appId);
+    }, retryLogin),
+  );
+
+  r.get(
+    '/cas/callback',
+    handle(async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const tenantId = str(req.query.tenant, 64);
+      if (!tenantId) throw new LoginError('invalid_request', 'The sign-in answer names no company (tenant). Please start again.');
+      if (req.query.ticket === undefined) {
+        // back from the CAS logout (its service is this URL) or a bare visit
+        res.redirect(303, `${base}/signed-out?tenant=${encodeURIComponent(tenantId)}`);
+        return;
+      }
+      const tx = await d.transactions.takeByCookie(req);
+      if (!tx && !settings.login.allowUnsolicited) throw new LoginError('unsolicited_login', 'Sign-in must start at this app. Please use the sign-in button.');
+      if (tx && (tx.protocol !== 'cas' || tx.tenantId !== tenantId)) throw new LoginError('invalid_state', 'The sign-in answer does not match the sign-in you started. Please sign in again.');
+      const tenant = await activeTenant(tenantId);
+      const idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
+      const started = performance.now();
+      const id = await d.cas.validate(idp, casService(tenantId), req.query.ticket, tenantId);
+      d.metrics.upstreamSeconds.observe({ step: 'cas-validate' }, (performance.now() - started) / 1000);
+      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback);
+    }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
+  );
+
+  const logout = handle(async (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    const signedOut = `${base}/signed-out`;
+    const target = resolveReturnTo(req.query.return_to ?? (req.body as Record<string, unknown> | undefined)?.return_to, { ...d.returnTo, fallback: signedOut });
+    const held = await d.sessions.end(req);
+    res.clearCookie(d.sessions.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.sessions.cookieName.startsWith('__Host-') });
+    if (!held) {
+      res.redirect(303, target);
+      return;
+    }
+    await audit('logout', `prod/user/${held.identity.claims.tenant}/${held.identity.claims.user_name}`, { sub: held.identity.claims.sub }, `user:${held.identity.claims.sub}`);
+    const tenant = await directory.getTenant('prod', held.identity.claims.tenant);
+    if (!tenant) {
+      res.redirect(303, target);
+      return;
+    }
+    let idp: string;
+    try {
+      idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
+    } catch {
+      res.redirect(303, target);
+      return;
+    }
+    if (held.upstream?.protocol === 'cas') res.redirect(303, d.cas.logoutUrl(idp, casService(tenant.tenantId)));
+    else res.redirect(303, `${idp}/api/v1/logout?redirect_url=${encodeURIComponent(target)}`);
+  }, () => `${base}/signed-out`);
+  r.get('/logout', logout);
+  r.post('/logout', express.urlencoded({ extended: false, limit: '4kb' }), logout);
+
+  r.get('/signed-out', (req, res) => {
+    res.set('Cache-Control', 'no-store').type('html').send(render('signed-out', { loginUrl: loginUrl(str(req.query.tenant, 64)) }));
+  });
+
+  r.get('/auth/session', async (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    try {
+      const s = await d.sessions.current(req);
+      if (!s) {
+        res.status(401).json({ error: 'unauthenticated', error_description: 'no gateway session', login_url: `${base}/login` });
+        return;
+      }
+      await ensureFresh(req, refreshDeps);
+      const now = await d.sessions.current(req);
+      if (!now) {
+        res.status(401).json({ error: 'unauthenticated', error_description: 'the session has ended', login_url: `${base}/login` });
+        return;
+      }
+      res.json({ ...now.identity.claims, expires_at: new Date(now.expiresAt).toISOString() });
+    } catch (e) {
+      if (e instanceof LoginError) {
+        res.status(e.status === 401 ? 401 : e.status).json({ error: e.code, error_description: e.userMessage, login_url: `${base}/login` });
+        return;
+      }
+      d.log.error({ err: e }, '/auth/session failed');
+      res.status(503).json({ error: 'unavailable', error_description: 'the session store does not answer' });
+    }
+  });
+
+  const refreshDeps = {
+    store: d.store,
+    sessions: d.sessions,
+    skewMs: settings.session.refreshSkewSec * 1000,
+    refresh: async (req: Request, refreshToken: string) => {
+      const tenant = await activeTenant(req.session.upstream!.tenantId);
+      return d.oauth.refresh(await appFor(tenant), refreshToken);
+    },
+  };
+
+  return r;
+}
+

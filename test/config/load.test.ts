@@ -1,0 +1,102 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadSettings } from '../../src/config/load.ts';
+
+function problems(fn: () => unknown) {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('settings', () => {
+  it('config/default.yaml alone gives the contract defaults', () => {
+    const s = loadSettings({ env: {}, argv: [] });
+    assert.equal(s.port, 8080);
+    assert.equal(s.publicUrl, 'http://localhost:8080');
+    assert.equal(s.store, 'embedded:./data');
+    assert.equal(s.marketplace.maxBodyBytes, 2 * 1024 * 1024);
+    assert.equal(s.login.unifiedLoginUrl, 'https://macroverse.huaweicloud.com/unified-login/#/portal-login');
+    assert.equal(s.login.allowInsecureIdp, false);
+    assert.equal(s.tokens.alg, 'ES256');
+    assert.ok(s.developmentDefaults.some((d) => d.startsWith('sessionSecret')));
+  });
+
+  it('environment variables win over the file; booleans and lists are parsed strictly', () => {
+    const s = loadSettings({
+      env: {
+        PORT: '9090',
+        BRIDGE_PUBLIC_URL: 'https://login.example.com/',
+        BRIDGE_STORE: 'redis://localhost:6379/1',
+        BRIDGE_ALLOW_INSECURE_IDP: 'false',
+        BRIDGE_ALLOWED_RETURN_URLS: 'https://a.example.com, https://b.example.com/app',
+        BRIDGE_SYNC_PATH_PREFIX: '/isv/produce',
+        BRIDGE_APP_URL: 'https://app.example.com',
+      },
+      argv: [],
+    });
+    assert.equal(s.port, 9090);
+    assert.equal(s.publicUrl, 'https://login.example.com');
+    assert.equal(s.login.allowInsecureIdp, false);
+    assert.deepEqual(s.app.allowedReturnUrls, ['https://a.example.com', 'https://b.example.com/app']);
+    assert.equal(s.marketplace.syncPathPrefix, '/isv/produce');
+  });
+
+  it('--config FILE is merged over the defaults and under the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-cfg-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'port: 7000\nlogin:\n  appId: from-file\n  tenantHosts: ["{tenantCode}.app.example.com"]\n');
+    const s = loadSettings({ env: { BRIDGE_APP_ID: 'from-env' }, argv: ['--config', file] });
+    assert.equal(s.port, 7000);
+    assert.equal(s.login.appId, 'from-env');
+    assert.deepEqual(s.login.tenantHosts, ['{tenantCode}.app.example.com']);
+    assert.equal(loadSettings({ env: { BRIDGE_CONFIG: file }, argv: [] }).port, 7000);
+  });
+
+  it('every invalid setting is listed at once, with path, value and reason; secrets stay hidden', () => {
+    const list = problems(() =>
+      loadSettings({
+        env: { PORT: 'eighty', BRIDGE_STORE: 'postgres://x', BRIDGE_ALLOW_INSECURE_IDP: 'perhaps', BRIDGE_SESSION_SECRET: 'short-secret-value', BRIDGE_PUBLIC_URL: 'ftp://x' },
+        argv: [],
+      }),
+    );
+    const paths = list.map((p) => p.path).sort();
+    assert.deepEqual(paths, ['login.allowInsecureIdp', 'port', 'publicUrl', 'sessionSecret', 'store']);
+    const secret = list.find((p) => p.path === 'sessionSecret')!;
+    assert.equal(secret.value, '(secret, hidden)');
+    assert.ok(!JSON.stringify(list).includes('short-secret-value'));
+    assert.match(list.find((p) => p.path === 'store')!.reason, /embedded:<directory>/);
+  });
+
+  it('production refuses insecure IdPs, the memory store and a missing session secret', () => {
+    const list = problems(() => loadSettings({ env: { NODE_ENV: 'production', BRIDGE_ALLOW_INSECURE_IDP: 'true', BRIDGE_STORE: 'memory' }, argv: [] }));
+    assert.deepEqual(list.map((p) => p.path).sort(), ['login.allowInsecureIdp', 'sessionSecret', 'store']);
+  });
+
+  it('an unreadable --config file is a listed problem', () => {
+    const list = problems(() => loadSettings({ env: {}, argv: ['--config=/nonexistent/bridge.yaml'] }));
+    assert.equal(list[0]!.path, '--config');
+    assert.match(list[0]!.reason, /ENOENT/);
+  });
+
+  it('the process exits 2 and prints every problem, starting nothing', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: '-1', BRIDGE_STORE: 'nowhere', BRIDGE_KIT_ACCESS_KEY: 'kit-secret-must-not-leak', BRIDGE_SESSION_SECRET: 'x' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /port = -1/);
+    assert.match(r.stderr, /store = "nowhere"/);
+    assert.match(r.stderr, /sessionSecret = \(secret, hidden\)/);
+    assert.ok(!r.stderr.includes('kit-secret-must-not-leak'));
+    assert.equal(r.stdout, '');
+  });
+});
