@@ -59,17 +59,25 @@ function checkAuthorize(tenant: Tenant, params: Params): AuthorizeCheck {
 }
 
 /**
- * Finishes an authorize request for a signed-in person: 302 to the client with code (+ state).
- * Used by GET authorize with an SSO cookie and by the login form right after sign-in.
+ * Answers a checked authorize request: without a session the login form (which resumes at
+ * `continueUrl`), with one a 302 to the client with code (+ state). Used by GET authorize and
+ * by the login form right after sign-in.
  */
-export function completeAuthorize(state: SandboxState, tenant: Tenant, params: Params, session: SsoSession | undefined, res: Response): void {
+export function completeAuthorize(
+  state: SandboxState,
+  tenant: Tenant,
+  params: Params,
+  session: SsoSession | undefined,
+  res: Response,
+  continueUrl: string,
+): void {
   const check = checkAuthorize(tenant, params);
   if (!check.ok) {
     if ('page' in check) return sendErrorPage(res, 400, 'Invalid authorization request', check.page);
     return void res.redirect(302, check.redirect);
   }
   const { request } = check;
-  if (!session) return sendLoginForm(res, tenant, appendQuery(AUTHORIZE_PATH, Object.fromEntries(paramsEntries(params))));
+  if (!session) return sendLoginForm(res, tenant, continueUrl);
   const code = state.issueCode({
     tenantId: tenant.tenantId,
     clientId: request.clientId,
@@ -79,12 +87,6 @@ export function completeAuthorize(state: SandboxState, tenant: Tenant, params: P
     ...(request.codeChallenge === undefined ? {} : { codeChallenge: request.codeChallenge }),
   });
   res.redirect(302, appendQuery(request.redirectUri, { code, state: request.state }));
-}
-
-const AUTHORIZE_PARAMS = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'];
-
-function paramsEntries(params: Params): [string, string | undefined][] {
-  return AUTHORIZE_PARAMS.map((name) => [name, params(name)]);
 }
 
 function s256(verifier: string): string {
@@ -203,7 +205,7 @@ export function oauthRoutes(state: SandboxState, route: Route): Router {
     AUTHORIZE_PATH,
     route('authorize', (tenant, req, res) => {
       const session = state.session(tenant, readCookie(req, ssoCookieName(tenant)));
-      completeAuthorize(state, tenant, paramsOf(req.query), session, res);
+      completeAuthorize(state, tenant, paramsOf(req.query), session, res, req.originalUrl);
     }),
   );
   router.post(

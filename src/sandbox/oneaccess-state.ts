@@ -158,9 +158,20 @@ export class SandboxState {
     tenant.users.set(userName, { ...user, ...patch, userName, id: patch.id ?? user.id });
   }
 
+  /** Also drops everything issued to the user, so re-adding the name starts clean. */
   removeUser(tenantId: string, userName: string): void {
     if (!this.tenant(tenantId).users.delete(userName)) {
       throw new SandboxError('unknown_user', `no user ${userName} in ${tenantId}`);
+    }
+    const issued: Map<string, { tenantId: string; userName: string }>[] = [
+      this.sessions,
+      this.codes,
+      this.accessTokens,
+      this.refreshTokens,
+      this.tickets,
+    ];
+    for (const map of issued) {
+      for (const [key, value] of map) if (value.tenantId === tenantId && value.userName === userName) map.delete(key);
     }
   }
 
