@@ -9,6 +9,7 @@ import type { DirectoryEffect } from '../directory/directory.ts';
 import type { Namespace } from '../directory/model.ts';
 import type { Protocol, SessionIdentity, UpstreamTokens } from '../login/identity.ts';
 import { PortSessionStore } from './port-session-store.ts';
+import { RedisStore as RedisPortStore } from '../store/redis.ts';
 
 export interface UpstreamSession {
   protocol: Protocol;
@@ -61,8 +62,8 @@ export class Sessions {
     this.cookieName = settings.secure ? '__Host-bridge' : 'bridge.sid';
     const idleMs = settings.idleTimeoutSec * 1000;
     this.sessionStore =
-      store.kind === 'redis' && 'client' in store
-        ? new RedisStore({ client: (store as unknown as { client: ConstructorParameters<typeof RedisStore>[0]['client'] }).client, prefix: 'bridge:sess:' })
+      store instanceof RedisPortStore
+        ? new RedisStore({ client: store.client, prefix: `${store.prefix}sess:` })
         : new PortSessionStore(store, 'sess:', idleMs);
     this.middleware = session({
       name: this.cookieName,

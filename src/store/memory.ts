@@ -52,7 +52,7 @@ export class MemoryStore implements Store {
   }
 
   async listAudit(limit: number): Promise<AuditEvent[]> {
-    return this.audit.slice(-limit).reverse();
+    return limit > 0 ? this.audit.slice(-limit).reverse() : [];
   }
 
   private live(key: string): Temp | undefined {

@@ -80,7 +80,8 @@ export class RedisStore implements Store {
   readonly kind = 'redis';
   /** the command connection, for connect-redis */
   readonly client: RedisClientType;
-  private readonly prefix: string;
+  /** key prefix of every key this store writes */
+  readonly prefix: string;
   private readonly commandTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private subscriber: Promise<RedisClientType> | undefined;
