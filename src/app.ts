@@ -52,7 +52,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   });
   const upstreamLimits = { timeoutMs: settings.login.upstreamTimeoutMs, maxBodyBytes: settings.login.maxUpstreamBodyBytes };
   const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
-  const cas = new CasConnector(upstreamLimits);
+  const cas = new CasConnector(upstreamLimits, settings.login.casFormat);
 
   effectHandlers.push(async (effects) => {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);

@@ -64,7 +64,7 @@ export function loginRouter(d: LoginDeps): express.Router {
   }
 
   /** wraps a handler: typed failures become pages, anything else a logged 500-free refusal */
-  const handle = (fn: Handler, retry: (req: Request) => string) => async (req: Request, res: Response, next: NextFunction) => {
+  const handle = (fn: Handler, retry: (req: Request, res: Response) => string) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       await fn(req, res);
     } catch (e) {
@@ -73,7 +73,7 @@ export function loginRouter(d: LoginDeps): express.Router {
         d.log.error({ err: e, path: req.path }, 'sign-in failed unexpectedly');
         if (res.headersSent) return next(e);
         const storeDown = (e as Error)?.name === 'StoreUnavailableError';
-        sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', userMessage: 'The sign-in gateway is having trouble right now. Please try again in a moment.', retry: true }, retry(req));
+        sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', userMessage: 'The sign-in gateway is having trouble right now. Please try again in a moment.', retry: true }, retry(req, res));
         return;
       }
       const tenantId = str(req.query.tenant, 64) ?? '';
@@ -81,7 +81,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       d.log.warn({ code: known.code, status: known.status, cause: known.cause, path: req.path, tenantId }, 'sign-in refused');
       await audit('login.refused', `prod/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
       d.transactions.clear(res);
-      sendError(req, res, { status: known.status, code: known.code, userMessage: known.userMessage, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req));
+      sendError(req, res, { status: known.status, code: known.code, userMessage: known.userMessage, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
     }
   };
 
@@ -123,7 +123,8 @@ export function loginRouter(d: LoginDeps): express.Router {
     res.redirect(303, returnTo);
   }
 
-  const retryLogin = (req: Request) => loginUrl(str(req.query.tenant, 64), str(req.query.return_to));
+  // the tenant a failed attempt was for, once known (res.locals.tenant), makes the retry link one click
+  const retryLogin = (req: Request, res: Response) => loginUrl((res.locals.tenant as string | undefined) ?? str(req.query.tenant, 64), str(req.query.return_to));
 
   r.get(
     '/login',
@@ -194,6 +195,7 @@ export function loginRouter(d: LoginDeps): express.Router {
         tenantId = claimed;
         returnTo = tx?.returnTo ?? d.returnTo.fallback;
       }
+      res.locals.tenant = tenantId;
       const tenant = await activeTenant(tenantId);
       const info = await appFor(tenant);
       const callbackUrl = new URL(redirectUri);
