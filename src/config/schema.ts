@@ -82,8 +82,8 @@ export const configSchema = z.object({
 
   session: z
     .object({
-      idleTimeoutSec: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),
-      absoluteTimeoutSec: z.coerce.number().int().min(60).max(90 * 86400).default(24 * 3600),
+      idleTimeoutSec: z.coerce.number().int().min(1).max(30 * 86400).default(8 * 3600),
+      absoluteTimeoutSec: z.coerce.number().int().min(1).max(90 * 86400).default(24 * 3600),
       /** refresh the upstream access token this long before it expires */
       refreshSkewSec: z.coerce.number().int().min(0).max(3600).default(60),
     })
