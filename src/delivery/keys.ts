@@ -1,0 +1,289 @@
+// The identity-token signing keys: one key set shared by every instance on a store.
+//
+// Each key is a document in `system:signing-keys` (id = kid = RFC 7638 thumbprint): the public JWK
+// in clear, the private JWK sealed at rest (AAD binds the kid). Keys never change once written;
+// the timeline follows from their `signsFrom` times alone, so every instance computes the same
+// signer and the same JWKS without coordination:
+//   * keys are ordered by (signsFrom, kid); the signer is the last one whose signsFrom has come;
+//   * a key stops signing when the next one starts, and stays published until every token it
+//     signed has expired (+ a margin), after which it is dropped and tombstoned;
+//   * a rotated-in key is published at once but signs only publishLeadMs later, so relying
+//     parties' JWKS caches hold it before the first token that needs it.
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { SecretBox } from '../directory/secret-box.ts';
+import type { Store } from '../store/store.ts';
+
+export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA';
+
+export const KEYS_COLLECTION = 'system:signing-keys';
+const KEYS_CHANNEL = 'keys-changed';
+const ROTATE_LOCK = 'signing-keys:rotating';
+const ROTATE_LOCK_MS = 60_000;
+const RELOAD_MS = 30_000;
+/** after a key stops signing: an instance that has not reloaded yet may still sign with it, and clocks differ */
+const RETIRE_MARGIN_MS = 2 * RELOAD_MS + 60_000;
+const DAY_MS = 86_400_000;
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
+
+export interface KeyLog {
+  info(o: object, m: string): void;
+  warn(o: object, m: string): void;
+}
+
+export interface KeyManagerOptions {
+  alg: SigningAlg;
+  tokenTtlSec: number;
+  rotateAfterDays: number;
+  /** how long a new key is published before it signs; default 10 min */
+  publishLeadMs?: number;
+  now?: () => number;
+  log?: KeyLog;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlg;
+  key: CryptoKey;
+}
+
+/** where a published key stands in its timeline (epoch ms) */
+export interface KeyState {
+  kid: string;
+  alg: SigningAlg;
+  createdAt: number;
+  signsFrom: number;
+  /** set once a newer key has been scheduled */
+  signsUntil?: number;
+  publishedUntil?: number;
+  signing: boolean;
+}
+
+/** the stored document's JSON */
+interface StoredKey {
+  kid: string;
+  alg: SigningAlg;
+  createdAt: number;
+  signsFrom: number;
+  publicJwk: JWK;
+  privateSealed: string;
+}
+
+interface LoadedKey {
+  doc: StoredKey;
+  privateJwk: JWK;
+  key: CryptoKey;
+}
+
+const aad = (kid: string) => `signing-key|${kid}`;
+/** fixed width, so the store's string order is time order */
+const version = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(17, '0');
+
+export class KeyManager {
+  private keys: LoadedKey[] = [];
+  private readonly loaded = new Map<string, LoadedKey>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly now: () => number;
+  private readonly publishLeadMs: number;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly atRest: SecretBox,
+    private readonly opts: KeyManagerOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.publishLeadMs = opts.publishLeadMs ?? 10 * 60_000;
+  }
+
+  static async open(store: Store, atRest: SecretBox, opts: KeyManagerOptions): Promise<KeyManager> {
+    const km = new KeyManager(store, atRest, opts);
+    // subscribe before the first load, so no change between the two is missed
+    km.unsubscribe = await store.subscribe(KEYS_CHANNEL, () => km.reloadQuietly());
+    try {
+      await km.reload();
+      // first start: usable at once, since no relying party can hold an older JWKS
+      if (km.keys.length === 0) await km.addKey(opts.alg, km.now());
+      await km.maintain(true);
+    } catch (err) {
+      await km.close();
+      throw err;
+    }
+    km.timer = setInterval(() => void km.tick(), RELOAD_MS).unref();
+    return km;
+  }
+
+  signingKey(): SigningKey {
+    const signer = this.signer(this.now());
+    return { kid: signer.doc.kid, alg: signer.doc.alg, key: signer.key };
+  }
+
+  /** the public keys relying parties verify with; the signer first */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.published().map((k) => withMeta(k.doc.publicJwk, k.doc)) };
+  }
+
+  /** the same keys with their private parts, for an embedded OIDC provider (it signs with the first) */
+  privateJwks(): { keys: JWK[] } {
+    return { keys: this.published().map((k) => withMeta(k.privateJwk, k.doc)) };
+  }
+
+  /** the published keys' timeline, oldest first */
+  states(): KeyState[] {
+    const now = this.now();
+    const signer = this.signer(now);
+    return this.keys
+      .map((k, i) => {
+        const signsUntil = this.keys[i + 1]?.doc.signsFrom;
+        const publishedUntil = this.publishedUntil(signsUntil);
+        return {
+          kid: k.doc.kid,
+          alg: k.doc.alg,
+          createdAt: k.doc.createdAt,
+          signsFrom: k.doc.signsFrom,
+          ...(signsUntil === undefined ? {} : { signsUntil, publishedUntil }),
+          signing: k === signer,
+        };
+      })
+      .filter((s) => s.publishedUntil === undefined || now < s.publishedUntil);
+  }
+
+  /** publishes a new key now, signing from publishLeadMs on; resolves with its kid */
+  async rotate(alg: SigningAlg = this.opts.alg): Promise<string> {
+    return this.addKey(alg, this.now() + this.publishLeadMs);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const unsubscribe = this.unsubscribe;
+    this.unsubscribe = undefined;
+    await unsubscribe?.().catch(() => {});
+  }
+
+  private signer(now: number): LoadedKey {
+    let signer: LoadedKey | undefined;
+    for (const k of this.keys) if (k.doc.signsFrom <= now) signer = k;
+    // only pending keys (cannot happen after open(), which ensures a signer): sign with a published one
+    signer ??= this.keys[0];
+    if (!signer) throw new Error('no signing key loaded');
+    return signer;
+  }
+
+  /** signer first, then the pending and the retiring keys */
+  private published(): LoadedKey[] {
+    const live = new Set(this.states().map((s) => s.kid));
+    const signer = this.signer(this.now());
+    return [signer, ...this.keys.filter((k) => k !== signer && live.has(k.doc.kid))];
+  }
+
+  private publishedUntil(signsUntil: number | undefined): number | undefined {
+    return signsUntil === undefined ? undefined : signsUntil + this.opts.tokenTtlSec * 1000 + RETIRE_MARGIN_MS;
+  }
+
+  private async addKey(alg: SigningAlg, signsFrom: number): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    const privateJwk = await exportJWK(privateKey);
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    const createdAt = this.now();
+    const doc: StoredKey = { kid, alg, createdAt, signsFrom, publicJwk, privateSealed: this.atRest.seal(JSON.stringify(privateJwk), aad(kid)) };
+    await this.store.write([{ col: KEYS_COLLECTION, id: kid, version: version(createdAt), value: JSON.stringify(doc), when: 'absent' }]);
+    await this.reload();
+    this.opts.log?.info({ kid, alg, signsFrom: new Date(signsFrom).toISOString() }, 'new token signing key published');
+    // the others would also see it within RELOAD_MS; the message only makes it immediate
+    await this.store.publish(KEYS_CHANNEL, kid).catch((err: unknown) => this.opts.log?.warn({ err }, 'could not announce the new signing key'));
+    return kid;
+  }
+
+  /** one load at a time, in order, so a slow older load never overwrites a newer one */
+  private reload(): Promise<void> {
+    const next = this.chain.then(() => this.load());
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private reloadQuietly(): void {
+    this.reload().catch((err: unknown) => this.opts.log?.warn({ err }, 'could not reload the signing keys'));
+  }
+
+  private async load(): Promise<void> {
+    const docs = await this.store.listDocs(KEYS_COLLECTION);
+    const keys: LoadedKey[] = [];
+    for (const d of docs) {
+      if (d.value === null) continue;
+      keys.push(this.loaded.get(d.id) ?? (await this.openKey(JSON.parse(d.value) as StoredKey)));
+    }
+    if (keys.length === 0 && this.keys.length > 0) {
+      // never drop to no key at all while serving; a wiped store gets a new key at the next start
+      this.opts.log?.warn({ collection: KEYS_COLLECTION }, 'the store holds no signing keys; keeping the ones loaded');
+      return;
+    }
+    keys.sort((a, b) => a.doc.signsFrom - b.doc.signsFrom || (a.doc.kid < b.doc.kid ? -1 : 1));
+    this.loaded.clear();
+    for (const k of keys) this.loaded.set(k.doc.kid, k);
+    this.keys = keys;
+  }
+
+  private async openKey(doc: StoredKey): Promise<LoadedKey> {
+    let privateJwk: JWK;
+    try {
+      privateJwk = JSON.parse(this.atRest.open(doc.privateSealed, aad(doc.kid))) as JWK;
+    } catch (cause) {
+      throw new Error(`signing key ${doc.kid} in the store does not open with this at-rest key (sealed with another session secret?)`, { cause });
+    }
+    if ((await calculateJwkThumbprint(privateJwk)) !== doc.kid || (await calculateJwkThumbprint(doc.publicJwk)) !== doc.kid) {
+      throw new Error(`signing key ${doc.kid} in the store does not match its kid`);
+    }
+    return { doc: { ...doc, publicJwk: publicPart(doc.publicJwk) }, privateJwk, key: (await importJWK(privateJwk, doc.alg)) as CryptoKey };
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.reload();
+      await this.maintain(false);
+    } catch (err) {
+      this.opts.log?.warn({ err }, 'signing key maintenance failed; will retry');
+    }
+  }
+
+  /**
+   * Drops keys whose tokens have all expired; rotates when the newest key is too old, or at start
+   * when it is of another alg than configured (only at start: during a rolling change of the
+   * setting, old and new instances would otherwise keep rotating against each other).
+   */
+  private async maintain(atStart: boolean): Promise<void> {
+    const now = this.now();
+    const live = new Set(this.states().map((s) => s.kid));
+    const expired = this.keys.filter((k) => !live.has(k.doc.kid));
+    if (expired.length > 0) {
+      await this.store.write(expired.map((k) => ({ col: KEYS_COLLECTION, id: k.doc.kid, version: version(now), value: null })));
+      await this.reload();
+    }
+    const reason = this.rotationDue(now, atStart);
+    if (!reason) return;
+    // one instance rotates; the others learn of it from the message
+    if (!(await this.store.putTemp(ROTATE_LOCK, randomUUID(), ROTATE_LOCK_MS, { ifAbsent: true }))) return;
+    await this.reload();
+    if (!this.rotationDue(now, atStart)) return;
+    this.opts.log?.info({ reason }, 'rotating the token signing key');
+    await this.rotate();
+  }
+
+  private rotationDue(now: number, checkAlg: boolean): string | undefined {
+    const newest = this.keys.reduce<LoadedKey | undefined>((a, k) => (!a || k.doc.createdAt > a.doc.createdAt ? k : a), undefined);
+    if (!newest) return undefined;
+    if (checkAlg && newest.doc.alg !== this.opts.alg) return `configured alg ${this.opts.alg} differs from ${newest.doc.alg}`;
+    if (now - newest.doc.createdAt >= this.opts.rotateAfterDays * DAY_MS) return `newest key is older than ${this.opts.rotateAfterDays} days`;
+    return undefined;
+  }
+}
+
+function withMeta(jwk: JWK, doc: StoredKey): JWK {
+  return { ...jwk, kid: doc.kid, alg: doc.alg, use: 'sig' };
+}
+
+/** the JWKS is public: whatever the stored document says, never let a private member through */
+function publicPart(jwk: JWK): JWK {
+  return Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k))) as JWK;
+}
