@@ -18,6 +18,13 @@ import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
 import { returnToPolicyFromSettings } from './delivery/return-to.ts';
+import { TenantApps } from './login/tenant-apps.ts';
+import type { RefreshDeps } from './login/refresh.ts';
+import { SessionCache } from './session/session-cache.ts';
+import { KeyManager } from './delivery/keys.ts';
+import { TokenIssuer } from './delivery/tokens.ts';
+import { jwksRouter } from './delivery/jwks-route.ts';
+import { createVerifier } from './delivery/verify.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -33,6 +40,9 @@ export interface Gateway {
   directory: Directory;
   metrics: Metrics;
   sessions: Sessions;
+  keys: KeyManager;
+  tokens: TokenIssuer;
+  verifier: ReturnType<typeof createVerifier>;
   /** stops background work (not the store, which the caller owns) */
   close(): Promise<void>;
 }
@@ -44,15 +54,48 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const atRest = new SecretBox(deriveKey(deps.secrets.sessionSecret, 'at-rest'));
   const effectHandlers: Array<(effects: DirectoryEffect[]) => Promise<void>> = [];
   const secure = settings.publicUrl.startsWith('https:');
+  const cookieSecret = deriveKey(deps.secrets.sessionSecret, 'cookie').toString('base64url');
   const sessions = new Sessions(store, {
     idleTimeoutSec: settings.session.idleTimeoutSec,
     absoluteTimeoutSec: settings.session.absoluteTimeoutSec,
     secure,
-    cookieSecret: deriveKey(deps.secrets.sessionSecret, 'cookie').toString('base64url'),
+    cookieSecret,
   });
+  const sessionCache = new SessionCache(store, sessions.sessionStore, sessions.cookieName, cookieSecret, {
+    ttlMs: settings.access.cacheTtlMs,
+    touchEveryMs: Math.min(60_000, (settings.session.idleTimeoutSec * 1000) / 4),
+  });
+  await sessionCache.start();
+  const keys = await KeyManager.open(store, atRest, {
+    alg: settings.tokens.alg,
+    tokenTtlSec: settings.tokens.ttlSec,
+    rotateAfterDays: settings.tokens.rotateAfterDays,
+    log: log.child({ module: 'keys' }),
+  });
+  const tokens = new TokenIssuer(keys, { issuer: settings.publicUrl, audience: settings.tokens.audience || settings.app.url || settings.publicUrl, ttlSec: settings.tokens.ttlSec });
+  const returnTo = returnToPolicyFromSettings(settings);
   const upstreamLimits = { timeoutMs: settings.login.upstreamTimeoutMs, maxBodyBytes: settings.login.maxUpstreamBodyBytes };
   const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
   const cas = new CasConnector(upstreamLimits, settings.login.casFormat);
+  const apps = new TenantApps(directory, atRest, { appId: settings.login.appId, allowInsecureIdp: settings.login.allowInsecureIdp });
+  const refresh: RefreshDeps = {
+    store,
+    sessions,
+    skewMs: settings.session.refreshSkewSec * 1000,
+    refresh: async (req, refreshToken) => oauth.refresh(await apps.clientFor(await apps.activeTenant(req.session.upstream!.tenantId)), refreshToken),
+  };
+  const verifier = createVerifier({
+    publicUrl: settings.publicUrl,
+    cache: sessionCache,
+    sessions,
+    tokens,
+    refresh,
+    rules: settings.access.rules,
+    returnTo,
+    absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
+    metrics,
+    log: log.child({ module: 'verify' }),
+  });
 
   effectHandlers.push(async (effects) => {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
@@ -82,6 +125,11 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     }),
   );
 
+  app.use(jwksRouter(keys));
+  // forward-auth answers before express-session: it reads sessions through the snapshot cache
+  app.all('/auth/verify', (req, res, next) => {
+    verifier.handler(req, res).catch(next);
+  });
   app.use(sessions.middleware);
   app.use(
     loginRouter({
@@ -93,8 +141,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       resolver: new TenantResolver(directory, settings.login.tenantHosts),
       oauth,
       cas,
-      atRest,
-      returnTo: returnToPolicyFromSettings(settings),
+      apps,
+      refresh,
+      returnTo,
       log: log.child({ module: 'login' }),
       metrics,
     }),
@@ -116,6 +165,12 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     directory,
     metrics,
     sessions,
-    async close() {},
+    keys,
+    tokens,
+    verifier,
+    async close() {
+      await sessionCache.close();
+      await keys.close();
+    },
   };
 }

@@ -6,6 +6,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateSellerKeyPair } from './marketplace/client-secret.ts';
 import { signKitBody } from './marketplace/signature.ts';
+import { ConfigError, loadSettings } from './config/load.ts';
+import { rotateKeysCommand } from './delivery/keys-cli.ts';
 
 const SYNC_KINDS = ['tenantSync', 'applicationSync', 'authSync', 'singleOrgSync', 'allOrgSync'];
 
@@ -18,6 +20,9 @@ function usage(): never {
   npm run sync:send -- <${SYNC_KINDS.join('|')}> <body.json> [--url http://localhost:8080] [--prefix /path] [--curl]
       Signs the file's exact bytes with BRIDGE_KIT_ACCESS_KEY (x-sign, x-timestamp, x-nonce) and
       POSTs them to the gateway, or with --curl prints a curl command that does.
+  npm run bridge -- rotate-keys [--config FILE]
+      Adds a new identity-token signing key to the store's key set: published in the JWKS at once,
+      signing 10 minutes later; the old key stays published until its tokens have expired.
 `);
   process.exit(64);
 }
@@ -73,7 +78,28 @@ async function syncSend(args: string[]): Promise<void> {
   process.exit(ok ? 0 : 1);
 }
 
+async function rotateKeys(args: string[]): Promise<void> {
+  let settings;
+  try {
+    settings = loadSettings({ argv: args });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`rotate-keys: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  await rotateKeysCommand({
+    storeSpec: settings.store,
+    sessionSecret: settings.sessionSecret,
+    alg: settings.tokens.alg,
+    tokenTtlSec: settings.tokens.ttlSec,
+    rotateAfterDays: settings.tokens.rotateAfterDays,
+  });
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'keygen') keygen(rest);
 else if (command === 'sync:send') await syncSend(rest);
+else if (command === 'rotate-keys') await rotateKeys(rest);
 else usage();

@@ -107,6 +107,23 @@ export const configSchema = z.object({
     })
     .prefault({}),
 
+  /** optional per-path rules for /auth/verify and proxy mode: the first rule whose prefix matches decides */
+  access: z
+    .object({
+      rules: z
+        .array(
+          z.object({
+            pathPrefix: z.string().startsWith('/', 'must start with /'),
+            role: z.enum(['admin', 'user']).optional(),
+            tenants: z.array(z.string().min(1)).optional(),
+          }),
+        )
+        .default([]),
+      /** how long a forward-auth instance may answer from its in-process session snapshot */
+      cacheTtlMs: z.coerce.number().int().min(0).max(60_000).default(5_000),
+    })
+    .prefault({}),
+
   /** proxies whose X-Forwarded-* headers are believed */
   trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
 });

@@ -8,8 +8,8 @@ import type { Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Directory } from '../directory/directory.ts';
-import { appAad, type TenantRecord } from '../directory/model.ts';
-import type { SecretBox } from '../directory/secret-box.ts';
+import type { TenantRecord } from '../directory/model.ts';
+import type { TenantApps } from './tenant-apps.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../delivery/return-to.ts';
 import { CasError } from './cas-response.ts';
@@ -19,7 +19,7 @@ import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
 import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
 import { render, sendError } from './pages.ts';
 import { decideSignIn } from './policy.ts';
-import { ensureFresh } from './refresh.ts';
+import { ensureFresh, type RefreshDeps } from './refresh.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
 import type { Transactions } from './transactions.ts';
 
@@ -32,7 +32,8 @@ export interface LoginDeps {
   resolver: TenantResolver;
   oauth: OAuthConnector;
   cas: CasConnector;
-  atRest: SecretBox;
+  apps: TenantApps;
+  refresh: RefreshDeps;
   returnTo: ReturnToPolicy;
   log: Logger;
   metrics: Metrics;
@@ -85,27 +86,6 @@ export function loginRouter(d: LoginDeps): express.Router {
     }
   };
 
-  async function appFor(tenant: TenantRecord): Promise<OAuthClientInfo & { appId: string }> {
-    const app = await directory.findApp('prod', tenant.tenantId, settings.login.appId || undefined);
-    if (!app) {
-      throw new LoginError('app_not_bound', 'This app is not yet set up for your company (its credentials have not arrived from KooGallery). Please try again later or ask your administrator.');
-    }
-    return {
-      key: `${tenant.version}|${tenant.tenantId}|${app.appId}|${app.version}`,
-      tenantId: tenant.tenantId,
-      appId: app.appId,
-      baseUrl: idpBaseUrl(tenant, settings.login.allowInsecureIdp),
-      clientId: app.clientId,
-      clientSecret: d.atRest.open(app.clientSecretSealed, appAad('prod', tenant.tenantId, app.appId)),
-    };
-  }
-
-  async function activeTenant(tenantId: string): Promise<TenantRecord> {
-    const t = await directory.getTenant('prod', tenantId);
-    if (!t) throw new LoginError('tenant_inactive', 'This company is not (or no longer) set up for this app. Ask your administrator to bind the app in KooGallery.');
-    return t;
-  }
-
   async function finish(req: Request, res: Response, tenant: TenantRecord, id: UpstreamIdentity, returnTo: string, appId?: string): Promise<void> {
     const user = await directory.getUser('prod', tenant.tenantId, id.userName);
     let claims: IdentityClaims;
@@ -152,7 +132,7 @@ export function loginRouter(d: LoginDeps): express.Router {
         res.redirect(303, d.cas.loginUrl(idp, casService(tenant.tenantId)));
         return;
       }
-      const info = await appFor(tenant);
+      const info = await d.apps.clientFor(tenant);
       const codeVerifier = client.randomPKCECodeVerifier();
       const state = await d.transactions.startWithState(req, res, { protocol: 'oauth', tenantId: tenant.tenantId, returnTo, codeVerifier });
       const url = d.oauth.authorizationUrl(info, { redirectUri, state, codeChallenge: await client.calculatePKCECodeChallenge(codeVerifier) });
@@ -196,8 +176,8 @@ export function loginRouter(d: LoginDeps): express.Router {
         returnTo = tx?.returnTo ?? d.returnTo.fallback;
       }
       res.locals.tenant = tenantId;
-      const tenant = await activeTenant(tenantId);
-      const info = await appFor(tenant);
+      const tenant = await d.apps.activeTenant(tenantId);
+      const info = await d.apps.clientFor(tenant);
       const callbackUrl = new URL(redirectUri);
       for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') callbackUrl.searchParams.set(k, v);
       const started = performance.now();
@@ -221,7 +201,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       const tx = await d.transactions.takeByCookie(req);
       if (!tx && !settings.login.allowUnsolicited) throw new LoginError('unsolicited_login', 'Sign-in must start at this app. Please use the sign-in button.');
       if (tx && (tx.protocol !== 'cas' || tx.tenantId !== tenantId)) throw new LoginError('invalid_state', 'The sign-in answer does not match the sign-in you started. Please sign in again.');
-      const tenant = await activeTenant(tenantId);
+      const tenant = await d.apps.activeTenant(tenantId);
       const idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
       const started = performance.now();
       const id = await d.cas.validate(idp, casService(tenantId), req.query.ticket, tenantId);
@@ -271,7 +251,7 @@ export function loginRouter(d: LoginDeps): express.Router {
         res.status(401).json({ error: 'unauthenticated', error_description: 'no gateway session', login_url: `${base}/login` });
         return;
       }
-      await ensureFresh(req, refreshDeps);
+      await ensureFresh(req, d.refresh);
       const now = await d.sessions.current(req);
       if (!now) {
         res.status(401).json({ error: 'unauthenticated', error_description: 'the session has ended', login_url: `${base}/login` });
@@ -287,16 +267,6 @@ export function loginRouter(d: LoginDeps): express.Router {
       res.status(503).json({ error: 'unavailable', error_description: 'the session store does not answer' });
     }
   });
-
-  const refreshDeps = {
-    store: d.store,
-    sessions: d.sessions,
-    skewMs: settings.session.refreshSkewSec * 1000,
-    refresh: async (req: Request, refreshToken: string) => {
-      const tenant = await activeTenant(req.session.upstream!.tenantId);
-      return d.oauth.refresh(await appFor(tenant), refreshToken);
-    },
-  };
 
   return r;
 }

@@ -5,17 +5,12 @@ import type { Store } from '../store/store.ts';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
-function ttlOf(sess: SessionData, fallbackMs: number): number {
-  const exp = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : NaN;
-  const ttl = Number.isFinite(exp) ? exp - Date.now() : fallbackMs;
-  return Math.max(1000, ttl);
-}
-
 export class PortSessionStore extends session.Store {
   constructor(
     private readonly store: Store,
-    private readonly prefix = 'sess:',
-    private readonly fallbackTtlMs = 8 * 3600_000,
+    private readonly prefix: string,
+    /** the record's time to live is the idle timeout: every touch starts it again */
+    private readonly idleMs: number,
   ) {
     super();
   }
@@ -28,14 +23,15 @@ export class PortSessionStore extends session.Store {
   }
 
   override set(sid: string, sess: SessionData, cb?: Callback): void {
-    this.store.putTemp(this.prefix + sid, JSON.stringify(sess), ttlOf(sess, this.fallbackTtlMs)).then(
+    this.store.putTemp(this.prefix + sid, JSON.stringify(sess), this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
   }
 
-  override touch(sid: string, sess: SessionData, cb?: Callback): void {
-    this.store.touchTemp(this.prefix + sid, ttlOf(sess, this.fallbackTtlMs)).then(
+  override touch(sid: string, _sess: SessionData, cb?: Callback): void {
+    // TTL only: a touch never rewrites the record, so it cannot undo a concurrent token refresh
+    this.store.touchTemp(this.prefix + sid, this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );

@@ -1,6 +1,10 @@
 // Gateway sessions: express-session with an opaque random id in the cookie and everything else
-// server-side; a new id at every sign-in; idle (rolling cookie) and absolute timeouts; indexes from
-// user and tenant to their sessions so a deprovisioning sync ends them all at once.
+// server-side; a new id at every sign-in; indexes from user and tenant to their sessions so a
+// deprovisioning sync ends them all at once.
+// Timeouts: the cookie lives for the absolute timeout (forward-auth answers never reach the
+// browser, so a rolling cookie would expire under an active user); the idle timeout is the
+// server-side record's time to live, restarted by TTL-only touches; the absolute end is checked
+// against createdAt.
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import type { Request, RequestHandler } from 'express';
@@ -42,6 +46,8 @@ export interface ActiveSession {
   expiresAt: number;
 }
 
+export const SESSION_ENDED_CHANNEL = 'session-ended';
+
 const userIndex = (ns: Namespace, tenantId: string, userName: string) => `idx:user:${ns}:${tenantId}:${userName}`;
 const tenantIndex = (ns: Namespace, tenantId: string) => `idx:tenant:${ns}:${tenantId}`;
 
@@ -63,7 +69,7 @@ export class Sessions {
     const idleMs = settings.idleTimeoutSec * 1000;
     this.sessionStore =
       store instanceof RedisPortStore
-        ? new RedisStore({ client: store.client, prefix: `${store.prefix}sess:` })
+        ? new RedisStore({ client: store.client, prefix: `${store.prefix}sess:`, ttl: settings.idleTimeoutSec })
         : new PortSessionStore(store, 'sess:', idleMs);
     this.middleware = session({
       name: this.cookieName,
@@ -71,10 +77,10 @@ export class Sessions {
       store: this.sessionStore,
       resave: false,
       saveUninitialized: false,
-      rolling: true,
+      rolling: false,
       unset: 'destroy',
       proxy: undefined, // follows express 'trust proxy'
-      cookie: { httpOnly: true, sameSite: 'lax', secure: settings.secure, path: '/', maxAge: idleMs },
+      cookie: { httpOnly: true, sameSite: 'lax', secure: settings.secure, path: '/', maxAge: settings.absoluteTimeoutSec * 1000 },
     });
   }
 
@@ -87,7 +93,7 @@ export class Sessions {
       await this.end(req);
       return null;
     }
-    const idleEnd = s.cookie.expires ? new Date(s.cookie.expires).getTime() : absoluteEnd;
+    const idleEnd = Date.now() + this.settings.idleTimeoutSec * 1000;
     return { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: Math.min(idleEnd, absoluteEnd) };
   }
 
@@ -117,14 +123,21 @@ export class Sessions {
   async end(req: Request): Promise<ActiveSession | null> {
     const s = req.session;
     if (!s) return null;
+    const sid = req.sessionID;
     const held = s.identity && s.createdAt ? { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: Date.now() } : null;
     await promisify((cb) => s.destroy(cb));
-    if (held) await this.store.removeMember(userIndex(held.identity.ns, held.identity.claims.tenant, held.identity.claims.user_name), req.sessionID).catch(() => {});
+    await this.announceEnded([sid]);
+    if (held) await this.store.removeMember(userIndex(held.identity.ns, held.identity.claims.tenant, held.identity.claims.user_name), sid).catch(() => {});
     return held;
   }
 
   private destroyById(sid: string): Promise<void> {
     return promisify((cb) => this.sessionStore.destroy(sid, cb));
+  }
+
+  /** tells every instance's caches (forward-auth, tokens) that these sessions are gone */
+  private async announceEnded(sids: string[]): Promise<void> {
+    if (sids.length) await this.store.publish(SESSION_ENDED_CHANNEL, JSON.stringify(sids)).catch(() => undefined);
   }
 
   /** deprovisioning: end every session the effects concern; returns how many */
@@ -134,14 +147,15 @@ export class Sessions {
       if (e.kind === 'user-revoked') indexes.add(userIndex(e.ns, e.tenantId, e.userName));
       else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) indexes.add(tenantIndex(e.ns, e.tenantId));
     }
-    let ended = 0;
+    const ended: string[] = [];
     for (const idx of indexes) {
       for (const sid of await this.store.members(idx)) {
         await this.destroyById(sid);
         await this.store.removeMember(idx, sid);
-        ended += 1;
+        ended.push(sid);
       }
     }
-    return ended;
+    await this.announceEnded(ended);
+    return ended.length;
   }
 }

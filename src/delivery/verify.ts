@@ -1,0 +1,100 @@
+// GET /auth/verify: the forward-auth check behind nginx auth_request, Traefik ForwardAuth, Caddy
+// forward_auth and Envoy ext_authz. The hot path of every page the app serves: the cookie is
+// checked in memory, the session comes from a short in-process snapshot (one store read on a
+// miss), and the identity token is cached per session. Only an upstream token about to expire
+// takes the slow path through express-session and the refresh.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { SessionData } from 'express-session';
+import type { Metrics } from '../ops/metrics.ts';
+import type { Logger } from '../ops/logger.ts';
+import type { SessionCache } from '../session/session-cache.ts';
+import type { Sessions } from '../session/sessions.ts';
+import { LoginError } from '../login/errors.ts';
+import { ensureFresh, type RefreshDeps } from '../login/refresh.ts';
+import { checkAccess, type AccessRule } from './access-rules.ts';
+import { forwarded } from './forwarded.ts';
+import { identityHeaders } from './identity-headers.ts';
+import { resolveReturnTo, type ReturnToPolicy } from './return-to.ts';
+import type { TokenIssuer } from './tokens.ts';
+
+export interface VerifyDeps {
+  publicUrl: string;
+  cache: SessionCache;
+  sessions: Sessions;
+  tokens: TokenIssuer;
+  refresh: RefreshDeps;
+  rules: readonly AccessRule[];
+  returnTo: ReturnToPolicy;
+  absoluteTimeoutMs: number;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export type Verdict =
+  | { ok: true; headers: Record<string, string> }
+  | { ok: false; status: 401 | 403 | 503; reason: string; loginUrl?: string };
+
+function runMiddleware(mw: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => mw(req, res, ((err?: unknown) => (err ? reject(err) : resolve())) as NextFunction));
+}
+
+export function createVerifier(d: VerifyDeps) {
+  const loginUrl = (req: Request): string => {
+    const f = forwarded(req);
+    if (f.uri) {
+      const original = `${f.proto}://${f.host}${f.uri}`;
+      const target = resolveReturnTo(original, d.returnTo);
+      if (target !== d.returnTo.fallback || original === d.returnTo.fallback) return `${d.publicUrl}/login?return_to=${encodeURIComponent(target)}`;
+    }
+    return `${d.publicUrl}/login`;
+  };
+
+  const refreshSkewMs = d.refresh.skewMs;
+  const needsRefresh = (s: SessionData) => !!s.upstream?.tokens && s.upstream.tokens.expiresAt - refreshSkewMs <= Date.now();
+
+  /** decides for one request; `res` is needed only for the slow (refresh) path */
+  async function verdict(req: Request, res: Response): Promise<Verdict> {
+    const sid = d.cache.sessionId(req.headers.cookie);
+    let s: SessionData | null = null;
+    if (sid) {
+      try {
+        s = await d.cache.get(sid);
+      } catch (e) {
+        d.log.error({ err: e }, 'forward-auth: the session store does not answer');
+        return { ok: false, status: 503, reason: 'the session store does not answer' };
+      }
+    }
+    if (s && (!s.identity || !s.createdAt || Date.now() >= s.createdAt + d.absoluteTimeoutMs)) s = null;
+    if (s && sid && needsRefresh(s)) {
+      try {
+        await runMiddleware(d.sessions.middleware, req, res);
+        await ensureFresh(req, d.refresh);
+        s = req.session?.identity ? req.session : null;
+      } catch (e) {
+        if (!(e instanceof LoginError)) d.log.warn({ err: e }, 'forward-auth: refresh failed');
+        s = null;
+      }
+      d.cache.invalidate(sid);
+    }
+    if (!s || !sid) return { ok: false, status: 401, reason: 'no gateway session', loginUrl: loginUrl(req) };
+    const claims = s.identity!.claims;
+    const refusal = checkAccess(d.rules, forwarded(req).uri, claims);
+    if (refusal) return { ok: false, status: 403, reason: refusal };
+    const token = await d.tokens.tokenFor(sid, claims);
+    return { ok: true, headers: identityHeaders(claims, token) };
+  }
+
+  const handler = async (req: Request, res: Response): Promise<void> => {
+    res.set('Cache-Control', 'no-store');
+    const v = await verdict(req, res);
+    d.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(v.status) });
+    if (v.ok) {
+      res.set(v.headers).status(200).end();
+      return;
+    }
+    if (v.loginUrl) res.set('X-Auth-Request-Login-Url', v.loginUrl);
+    res.status(v.status).json({ error: v.status === 401 ? 'unauthenticated' : v.status === 403 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) });
+  };
+
+  return { verdict, handler };
+}

@@ -1,0 +1,101 @@
+// The forward-auth hot path reads sessions through this: the signed cookie is checked in memory,
+// then a short-lived, bounded in-process snapshot answers, and only a miss reads the store (one
+// read). Sessions ended anywhere (logout, deprovisioning) are dropped at once on every instance
+// through the store's publish/subscribe; nothing is served from a snapshot older than ttlMs.
+import type { SessionData, Store as SessionStore } from 'express-session';
+import signature from 'cookie-signature';
+import type { Store } from '../store/store.ts';
+import { SESSION_ENDED_CHANNEL } from './sessions.ts';
+
+interface Entry {
+  data: SessionData | null;
+  until: number;
+  /** last time this instance restarted the record's idle TTL */
+  touchedAt: number;
+}
+
+export interface SessionCacheOptions {
+  ttlMs?: number;
+  max?: number;
+  /** restart the idle TTL at most this often per session */
+  touchEveryMs: number;
+}
+
+export class SessionCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly ttlMs: number;
+  private readonly max: number;
+  private unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sessionStore: SessionStore,
+    private readonly cookieName: string,
+    private readonly cookieSecret: string,
+    private readonly opts: SessionCacheOptions,
+  ) {
+    this.ttlMs = opts.ttlMs ?? 5_000;
+    this.max = opts.max ?? 20_000;
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (msg) => {
+      try {
+        for (const sid of JSON.parse(msg) as string[]) this.entries.delete(sid);
+      } catch {
+        this.entries.clear();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.unsubscribe?.();
+    this.entries.clear();
+  }
+
+  /** the session id from the Cookie header, if its signature is valid */
+  sessionId(cookieHeader: string | undefined): string | null {
+    if (!cookieHeader) return null;
+    const prefix = `${this.cookieName}=`;
+    for (const part of cookieHeader.split(';')) {
+      const p = part.trim();
+      if (!p.startsWith(prefix)) continue;
+      let raw: string;
+      try {
+        raw = decodeURIComponent(p.slice(prefix.length));
+      } catch {
+        return null;
+      }
+      if (!raw.startsWith('s:')) return null;
+      const sid = signature.unsign(raw.slice(2), this.cookieSecret);
+      return sid === false ? null : sid;
+    }
+    return null;
+  }
+
+  private read(sid: string): Promise<SessionData | null> {
+    return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
+  }
+
+  async get(sid: string): Promise<SessionData | null> {
+    const now = Date.now();
+    let e = this.entries.get(sid);
+    if (!e || e.until <= now) {
+      const data = await this.read(sid);
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      e = { data, until: now + this.ttlMs, touchedAt: e?.touchedAt ?? now };
+      this.entries.delete(sid);
+      this.entries.set(sid, e);
+    }
+    if (e.data && now - e.touchedAt >= this.opts.touchEveryMs) {
+      e.touchedAt = now;
+      // the idle timeout restarts; a failed touch only shortens the session, so it is not awaited
+      this.sessionStore.touch?.(sid, e.data, () => undefined);
+    }
+    return e.data;
+  }
+
+  invalidate(sid: string): void {
+    this.entries.delete(sid);
+  }
+}
