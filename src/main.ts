@@ -56,8 +56,10 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down');
   const force = setTimeout(() => process.exit(1), 10_000).unref();
-  server.close();
+  // stop accepting, let in-flight requests finish, then close what they use
+  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  await drained;
   await gateway.close();
   await store.close();
   clearTimeout(force);
