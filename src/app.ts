@@ -25,6 +25,10 @@ import { KeyManager } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
+import { mountOidc } from './oidc/provider.ts';
+import { createProxyMode } from './delivery/proxy-mode.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export interface AppDeps {
   settings: Settings;
@@ -43,6 +47,8 @@ export interface Gateway {
   keys: KeyManager;
   tokens: TokenIssuer;
   verifier: ReturnType<typeof createVerifier>;
+  /** WebSocket (and other) upgrades in proxy mode; attach to the HTTP server's 'upgrade' event */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** stops background work (not the store, which the caller owns) */
   close(): Promise<void>;
 }
@@ -130,7 +136,19 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.all('/auth/verify', (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
+  const proxyMode = settings.app.proxy
+    ? createProxyMode({
+        target: settings.app.url,
+        publicUrl: settings.publicUrl,
+        syncPrefix: settings.marketplace.syncPathPrefix,
+        verifier,
+        onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
+      })
+    : null;
+  // proxy mode: app traffic takes the forward-auth path, not express-session
+  if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
+  await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
   app.use(
     loginRouter({
       settings,
@@ -168,7 +186,12 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     keys,
     tokens,
     verifier,
+    upgrade(req, socket, head) {
+      if (proxyMode) proxyMode.upgrade(req, socket, head);
+      else socket.destroy();
+    },
     async close() {
+      proxyMode?.close();
       await sessionCache.close();
       await keys.close();
     },

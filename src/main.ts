@@ -40,6 +40,7 @@ const secrets = await loadSecrets(store, settings.sessionSecret);
 const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
 
 const server = createServer(gateway.app);
+server.on('upgrade', (req, socket, head) => gateway.upgrade(req, socket, head));
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;
 server.requestTimeout = 60_000;

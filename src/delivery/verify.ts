@@ -52,9 +52,17 @@ export function createVerifier(d: VerifyDeps) {
   const refreshSkewMs = d.refresh.skewMs;
   const needsRefresh = (s: SessionData) => !!s.upstream?.tokens && s.upstream.tokens.expiresAt - refreshSkewMs <= Date.now();
 
-  /** decides for one request; `res` is needed only for the slow (refresh) path */
-  async function verdict(req: Request, res: Response): Promise<Verdict> {
-    const sid = d.cache.sessionId(req.headers.cookie);
+  interface DecideInput {
+    cookie: string | undefined;
+    /** the original path, for the access rules */
+    path: string | undefined;
+    loginUrl: () => string;
+    /** express request and response, for the slow (refresh) path; absent for upgrades */
+    slow?: { req: Request; res: Response };
+  }
+
+  async function decide(input: DecideInput): Promise<Verdict> {
+    const sid = d.cache.sessionId(input.cookie);
     let s: SessionData | null = null;
     if (sid) {
       try {
@@ -65,7 +73,8 @@ export function createVerifier(d: VerifyDeps) {
       }
     }
     if (s && (!s.identity || !s.createdAt || Date.now() >= s.createdAt + d.absoluteTimeoutMs)) s = null;
-    if (s && sid && needsRefresh(s)) {
+    if (s && sid && input.slow && needsRefresh(s)) {
+      const { req, res } = input.slow;
       try {
         await runMiddleware(d.sessions.middleware, req, res);
         await ensureFresh(req, d.refresh);
@@ -76,13 +85,16 @@ export function createVerifier(d: VerifyDeps) {
       }
       d.cache.invalidate(sid);
     }
-    if (!s || !sid) return { ok: false, status: 401, reason: 'no gateway session', loginUrl: loginUrl(req) };
+    if (!s || !sid) return { ok: false, status: 401, reason: 'no gateway session', loginUrl: input.loginUrl() };
     const claims = s.identity!.claims;
-    const refusal = checkAccess(d.rules, forwarded(req).uri, claims);
+    const refusal = checkAccess(d.rules, input.path, claims);
     if (refusal) return { ok: false, status: 403, reason: refusal };
     const token = await d.tokens.tokenFor(sid, claims);
     return { ok: true, headers: identityHeaders(claims, token) };
   }
+
+  /** /auth/verify: the original request is described by trusted forwarded headers */
+  const verdict = (req: Request, res: Response) => decide({ cookie: req.headers.cookie, path: forwarded(req).uri, loginUrl: () => loginUrl(req), slow: { req, res } });
 
   const handler = async (req: Request, res: Response): Promise<void> => {
     res.set('Cache-Control', 'no-store');
@@ -96,5 +108,5 @@ export function createVerifier(d: VerifyDeps) {
     res.status(v.status).json({ error: v.status === 401 ? 'unauthenticated' : v.status === 403 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) });
   };
 
-  return { verdict, handler };
+  return { decide, verdict, handler };
 }

@@ -1,0 +1,78 @@
+// Proxy mode: every request that is not the gateway's own goes to the app, with the identity
+// headers of the session (client-sent ones stripped by the proxy). Browsers without a session are
+// sent to /login with the original URL as return_to; API callers (Accept: application/json) get 401.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { NextFunction, Request, Response } from 'express';
+import { createAppProxy, type AppProxy } from './proxy.ts';
+import { forwarded } from './forwarded.ts';
+import type { createVerifier } from './verify.ts';
+import { sendError, wantsJson } from '../login/pages.ts';
+
+/** paths the gateway answers itself; everything else belongs to the app */
+export function isGatewayPath(path: string, syncPrefix: string): boolean {
+  return (
+    /^\/(login|logout|signed-out|healthz|readyz|metrics)\/?$/.test(path) ||
+    /^\/(oauth|cas)\/callback\/?$/.test(path) ||
+    path.startsWith('/auth/') ||
+    path === '/oidc' ||
+    path.startsWith('/oidc/') ||
+    path === '/.well-known/jwks.json' ||
+    path.startsWith(`${syncPrefix}/produceAPI/`)
+  );
+}
+
+export interface ProxyModeDeps {
+  target: string;
+  publicUrl: string;
+  syncPrefix: string;
+  verifier: ReturnType<typeof createVerifier>;
+  onError(err: unknown): void;
+}
+
+export function createProxyMode(d: ProxyModeDeps) {
+  const publicOrigin = new URL(d.publicUrl).origin;
+  const loginFor = (originalUrl: string) => `${d.publicUrl}/login?return_to=${encodeURIComponent(publicOrigin + originalUrl)}`;
+
+  const proxy: AppProxy = createAppProxy({
+    target: d.target,
+    forwarded: (req) => {
+      const r = req as Request;
+      if ('app' in req) return forwarded(r);
+      // upgrades arrive outside express: the socket peer, and the public URL's scheme
+      return { for: req.socket.remoteAddress ?? '', proto: publicOrigin.startsWith('https:') ? 'https' : 'http', host: req.headers.host ?? new URL(publicOrigin).host };
+    },
+    authorize: async (req: IncomingMessage, res) => {
+      if (!res) {
+        const v = await d.verifier.decide({ cookie: req.headers.cookie, path: req.url, loginUrl: () => loginFor(req.url ?? '/') });
+        return v.ok ? { headers: v.headers } : { handled: true };
+      }
+      const r = req as Request;
+      const w = res as Response;
+      const v = await d.verifier.decide({ cookie: r.headers.cookie, path: r.originalUrl, loginUrl: () => loginFor(r.originalUrl), slow: { req: r, res: w } });
+      if (v.ok) return { headers: v.headers };
+      if (v.status === 401 && !wantsJson(r) && (r.method === 'GET' || r.method === 'HEAD')) {
+        w.redirect(303, v.loginUrl!);
+      } else if (v.status === 401) {
+        w.status(401).set('X-Auth-Request-Login-Url', v.loginUrl).json({ error: 'unauthenticated', error_description: 'sign in first', login_url: v.loginUrl });
+      } else {
+        sendError(r, w, { status: v.status, code: v.status === 403 ? 'forbidden' : 'unavailable', userMessage: v.reason, retry: v.status === 503 });
+      }
+      return { handled: true };
+    },
+    onError: (err) => d.onError(err),
+  });
+
+  return {
+    middleware(req: Request, res: Response, next: NextFunction): void {
+      if (isGatewayPath(req.path, d.syncPrefix)) return next();
+      proxy.handle(req, res);
+    },
+    upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      proxy.upgrade(req, socket, head);
+    },
+    close(): void {
+      proxy.close();
+    },
+  };
+}
