@@ -80,6 +80,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   });
   const tokens = new TokenIssuer(keys, { issuer: settings.publicUrl, audience: settings.tokens.audience || settings.app.url || settings.publicUrl, ttlSec: settings.tokens.ttlSec });
   const returnTo = returnToPolicyFromSettings(settings);
+  // in proxy mode the app lives on the gateway's own origin: land there, not on the private app URL
+  if (settings.app.proxy) returnTo.fallback = `${settings.publicUrl}/`;
   const upstreamLimits = { timeoutMs: settings.login.upstreamTimeoutMs, maxBodyBytes: settings.login.maxUpstreamBodyBytes };
   const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
   const cas = new CasConnector(upstreamLimits, settings.login.casFormat);
@@ -115,7 +117,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
 
-  app.use(opsRouter(store, metrics));
+  app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(
     `${settings.marketplace.syncPathPrefix}/produceAPI/v2`,
     syncRouter({

@@ -124,6 +124,41 @@ export const configSchema = z.object({
     })
     .prefault({}),
 
+  /** the embedded OpenID Connect provider under /oidc; off while no client is configured */
+  oidc: z
+    .object({
+      clients: z
+        .array(
+          z
+            .object({
+              client_id: z.string().min(1).max(128),
+              /** absent: a public client (PKCE required, no client authentication) */
+              client_secret: z.string().min(1).optional(),
+              redirect_uris: z.array(z.string().url()).min(1),
+              post_logout_redirect_uris: z.array(z.string().url()).default([]),
+              /** default: client_secret_basic with a secret, none without */
+              token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+            })
+            .refine((c) => (c.token_endpoint_auth_method === 'none' ? !c.client_secret : c.token_endpoint_auth_method === undefined || !!c.client_secret), {
+              message: 'none goes without a client_secret; client_secret_basic and client_secret_post need one',
+              path: ['token_endpoint_auth_method'],
+            }),
+        )
+        .default([])
+        .refine((cs) => new Set(cs.map((c) => c.client_id)).size === cs.length, 'client_id values must be unique'),
+      accessTokenTtlSec: z.coerce.number().int().min(30).max(86400).default(600),
+      /** refresh tokens never outlive the gateway session they came from, whatever this says */
+      refreshTokenTtlSec: z.coerce.number().int().min(60).max(90 * 86400).default(86400),
+    })
+    .prefault({}),
+
+  ops: z
+    .object({
+      /** addresses that may read /metrics (others get 404) */
+      metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+    })
+    .prefault({}),
+
   /** proxies whose X-Forwarded-* headers are believed */
   trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
 });

@@ -13,9 +13,10 @@ function matches(path: string, prefix: string): boolean {
   return path === p || path.startsWith(`${p}/`) || path.startsWith(`${p}?`);
 }
 
-/** null = allowed; otherwise the reason for a 403 */
+/** null = allowed; otherwise the reason for a 403. With rules, an unknown path fails closed. */
 export function checkAccess(rules: readonly AccessRule[], path: string | undefined, claims: IdentityClaims): string | null {
-  if (!rules.length || path === undefined) return null;
+  if (!rules.length) return null;
+  if (path === undefined) return 'the proxy did not say (consistently) which path was requested, so the access rules cannot be applied';
   // compare on the decoded, dot-segment-free path so /admin/../x or /%61dmin do not slip past
   let clean: string;
   try {

@@ -8,6 +8,8 @@ export interface Forwarded {
   host: string;
   /** the original path and query, when a trusted proxy sent it */
   uri?: string;
+  /** the proxy sent two original paths that disagree: one of them came from the client */
+  conflict?: boolean;
 }
 
 function first(v: string | string[] | undefined): string | undefined {
@@ -25,15 +27,14 @@ export function forwarded(req: Request): Forwarded {
   // req.protocol, req.host and req.ip already follow 'trust proxy'
   const f: Forwarded = { for: req.ip ?? req.socket.remoteAddress ?? '', proto: req.protocol === 'https' ? 'https' : 'http', host: req.host };
   if (trusted) {
-    const uri = first(req.headers['x-forwarded-uri']) ?? first(req.headers['x-original-uri']);
-    if (uri?.startsWith('/')) f.uri = uri;
-    else {
-      const url = first(req.headers['x-original-url']);
-      if (url && URL.canParse(url)) {
-        const u = new URL(url);
-        f.uri = u.pathname + u.search;
-      }
-    }
+    // nginx sets X-Original-URI, Traefik X-Forwarded-Uri, some set X-Original-Url; each passes the
+    // others through from the client untouched. Two that disagree mean one is forged: use neither.
+    const url = first(req.headers['x-original-url']);
+    const candidates = [first(req.headers['x-forwarded-uri']), first(req.headers['x-original-uri']), url && URL.canParse(url) ? new URL(url).pathname + new URL(url).search : undefined]
+      .filter((u): u is string => !!u);
+    const distinct = new Set(candidates);
+    if (distinct.size > 1) f.conflict = true;
+    else if (candidates[0]?.startsWith('/')) f.uri = candidates[0];
   }
   return f;
 }

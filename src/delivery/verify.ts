@@ -105,6 +105,11 @@ export function createVerifier(d: VerifyDeps) {
       return;
     }
     if (v.loginUrl) res.set('X-Auth-Request-Login-Url', v.loginUrl);
+    // for proxies that cannot turn a 401 into a redirect themselves (Traefik, Caddy): opt in with ?redirect=true
+    if (v.loginUrl && req.query.redirect === 'true') {
+      res.redirect(302, v.loginUrl);
+      return;
+    }
     res.status(v.status).json({ error: v.status === 401 ? 'unauthenticated' : v.status === 403 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) });
   };
 

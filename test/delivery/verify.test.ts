@@ -70,7 +70,7 @@ describe('/auth/verify', () => {
   it('with a session: 200 and the identity headers; the JWT verifies against the JWKS with the contract claims', async () => {
     const b = new Browser();
     await signIn(env, b, 'boss');
-    const res = await verify({ cookie: cookieHeader(env, b), 'x-auth-request-user': 'forged', 'x-auth-request-role': 'admin' });
+    const res = await verify({ cookie: cookieHeader(env, b), 'x-auth-request-user': 'forged', 'x-auth-request-role': 'admin', 'x-forwarded-uri': '/' });
     assert.equal(res.status, 200);
     const h = res.headers;
     const dirUser = await env.gw.directory.getUser('prod', 't-acme', 'boss');
@@ -92,7 +92,7 @@ describe('/auth/verify', () => {
     assert.ok(typeof payload.sid === 'string' && !cookieHeader(env, b).includes(payload.sid as string));
     for (const v of Object.values(payload)) assert.notEqual(v, '');
     // signing is not on every request: the same token comes back
-    const again = await verify({ cookie: cookieHeader(env, b) });
+    const again = await verify({ cookie: cookieHeader(env, b), 'x-forwarded-uri': '/' });
     assert.equal(again.headers['x-auth-request-jwt'], h['x-auth-request-jwt']);
   });
 
@@ -122,21 +122,50 @@ describe('/auth/verify', () => {
     assert.equal((await at(staff, '/acme-only/x')).status, 200);
   });
 
+  it('a client-sent original-path header that disagrees with the proxy\'s is not believed; no path with rules fails closed', async () => {
+    const staff = new Browser();
+    await signIn(env, staff, 'staff');
+    const cookie = cookieHeader(env, staff);
+    // nginx sets X-Original-URI and passes the client's X-Forwarded-Uri through
+    const forged = await verify({ cookie, 'x-original-uri': '/admin/users', 'x-forwarded-uri': '/dashboard' });
+    assert.equal(forged.status, 403);
+    const agree = await verify({ cookie, 'x-original-uri': '/dashboard', 'x-forwarded-uri': '/dashboard' });
+    assert.equal(agree.status, 200);
+    const none = await verify({ cookie });
+    assert.equal(none.status, 403, 'rules are configured but the path is unknown');
+  });
+
+  it('?redirect=true answers a 302 to the login URL instead of a 401 (Traefik, Caddy)', async () => {
+    const res = await request(env.gw.app).get('/auth/verify?redirect=true').set({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/r' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.location, `${env.base}/login?return_to=${encodeURIComponent('https://app.example.com/r')}`);
+  });
+
+  it('/metrics answers only the operator network', async () => {
+    assert.equal((await request(env.gw.app).get('/metrics')).status, 200);
+    const g = await buildGateway(env.gw.store, { ops: { metricsFrom: ['10.0.0.0/8'] } });
+    try {
+      assert.equal((await request(g.app).get('/metrics')).status, 404);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('deprovisioning ends forward-auth at once, though the snapshot cache is warm', async () => {
     const b = new Browser();
     await signIn(env, b, 'temp');
-    assert.equal((await verify({ cookie: cookieHeader(env, b) })).status, 200);
+    assert.equal((await verify({ cookie: cookieHeader(env, b), 'x-forwarded-uri': '/' })).status, 200);
     await env.sync('authSync', { instanceId: 'i', tenantId: 't-acme', appId: 'app-1', userList: [{ userName: 'temp' }], currentSyncTime: nextTimeStamp(), flag: 0, testFlag: 0, timeStamp: nextTimeStamp() });
-    assert.equal((await verify({ cookie: cookieHeader(env, b) })).status, 401);
+    assert.equal((await verify({ cookie: cookieHeader(env, b), 'x-forwarded-uri': '/' })).status, 401);
   });
 
   it('logout ends forward-auth at once', async () => {
     const b = new Browser();
     await signIn(env, b, 'staff');
     const cookie = cookieHeader(env, b);
-    assert.equal((await verify({ cookie })).status, 200);
+    assert.equal((await verify({ cookie, 'x-forwarded-uri': '/' })).status, 200);
     await b.request(`${env.base}/logout`);
-    assert.equal((await verify({ cookie })).status, 401);
+    assert.equal((await verify({ cookie, 'x-forwarded-uri': '/' })).status, 401);
   });
 
   it('an expired upstream token is refreshed on the forward-auth path', async () => {
@@ -146,7 +175,7 @@ describe('/auth/verify', () => {
       await signIn(env, b, 'staff');
       await new Promise((r) => setTimeout(r, 1100));
       const before = env.sandbox.counters('t-acme').calls.token;
-      assert.equal((await verify({ cookie: cookieHeader(env, b) })).status, 200);
+      assert.equal((await verify({ cookie: cookieHeader(env, b), 'x-forwarded-uri': '/' })).status, 200);
       assert.equal(env.sandbox.counters('t-acme').calls.token - before, 1);
     } finally {
       env.sandbox.settings.accessTokenTtlSec = 7200;
