@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { terminate } from './redis-server.ts';
 
 export const NGINX_INSTALL = 'apt-get install -y nginx-light';
 export const SITE_TEMPLATE = new URL('../../examples/nginx/bridge.conf.template', import.meta.url);
@@ -47,7 +48,6 @@ export interface Nginx {
 }
 
 const READY_TIMEOUT_MS = 5000;
-const STOP_TIMEOUT_MS = 3000;
 
 /** Children still running; killed when the test process exits, even after a failure or a crash. */
 const running = new Set<ChildProcess>();
@@ -104,14 +104,6 @@ ${site}
   return { origin: `http://127.0.0.1:${port}`, port, errorLog, stop };
 }
 
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -82,7 +82,7 @@ async function launch(args: string[], port: number): Promise<ChildProcess> {
 }
 
 /** SIGTERM by PID, SIGKILL if it lingers; resolves once the process has exited. */
-async function terminate(child: ChildProcess): Promise<void> {
+export async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');

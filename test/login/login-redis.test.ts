@@ -1,7 +1,6 @@
 import { after, before, describe } from 'node:test';
-import { randomUUID } from 'node:crypto';
-import { openRedisStore } from '../../src/store/redis.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { prefixedRedisStore } from '../helpers/stores.ts';
 import { loginSuite } from './login-suite.ts';
 
 const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
@@ -13,8 +12,5 @@ describe('sign-in on redis', needRedis, () => {
   });
   after(() => redis?.stop());
 
-  loginSuite('redis', async () => {
-    const store = await openRedisStore(redis!.url, { keyPrefix: `login:${randomUUID()}:` });
-    return { store, cleanup: () => store.close() };
-  });
+  loginSuite('redis', () => prefixedRedisStore(redis, 'login'));
 });

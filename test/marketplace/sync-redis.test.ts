@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { openRedisStore } from '../../src/store/redis.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { prefixedRedisStore } from '../helpers/stores.ts';
 import { buildGateway, signedHeaders, timeStampAt } from '../helpers/gateway.ts';
 import { syncSuite } from './sync-suite.ts';
 
@@ -16,10 +17,7 @@ describe('sync on redis', needRedis, () => {
   });
   after(() => redis?.stop());
 
-  syncSuite('redis', async () => {
-    const store = await openRedisStore(redis!.url, { keyPrefix: `sync:${randomUUID()}:` });
-    return { store, cleanup: () => store.close() };
-  });
+  syncSuite('redis', () => prefixedRedisStore(redis, 'sync'));
 
   it('Redis down: a sync answers a non-success code within seconds, then recovers by itself', async () => {
     const store = await openRedisStore(redis!.url, { keyPrefix: `outage:${randomUUID()}:`, commandTimeoutMs: 1000 });
