@@ -145,9 +145,10 @@ export class Directory {
     // cancel keeps the last known profile; read the current records once, in one round trip
     const needCurrent = changes.some((ch) => ch.op === 'cancel');
     const current = needCurrent ? await this.store.getDocs(c, names) : [];
+    const subs = names.map((n) => this.accountId(ns, tenantId, n));
     const writes: DocWrite[] = changes.map((ch, i) => {
       const userName = names[i]!;
-      const sub = this.accountId(ns, tenantId, userName);
+      const sub = subs[i]!;
       if (ch.op === 'delete') return { col: c, id: userName, version, value: null };
       let rec: UserRecord;
       if (ch.op === 'upsert') {
@@ -163,7 +164,7 @@ export class Directory {
     changes.forEach((ch, i) => {
       if (!flags[i]) return;
       const userName = names[i]!;
-      const sub = this.accountId(ns, tenantId, userName);
+      const sub = subs[i]!;
       const revoked = ch.op !== 'upsert' || !ch.user.enabled;
       effects.push({ kind: revoked ? 'user-revoked' : 'user-changed', ns, tenantId, userName, sub });
     });
