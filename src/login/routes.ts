@@ -112,7 +112,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       const returnTo = resolveReturnTo(req.query.return_to, d.returnTo);
       const protocol = req.query.protocol ?? 'oauth';
       if (protocol !== 'oauth' && protocol !== 'cas') throw new LoginError('invalid_request', 'Unknown sign-in protocol: use oauth or cas.');
-      const tenant = await d.resolver.fromRequest(req.query.tenant, req.hostname ? req.headers.host : undefined);
+      const tenant = await d.resolver.fromRequest(req.query.tenant, req.host);
       res.set('Cache-Control', 'no-store');
       if (!tenant) {
         if (req.query.tenant !== undefined) await d.resolver.lookup(String(req.query.tenant)); // throws the clear refusal
