@@ -93,7 +93,7 @@ describe('settings', () => {
       timeout: 30_000,
     });
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /port = -1/);
+    assert.match(r.stderr, /port = "-1": Too small/);
     assert.match(r.stderr, /store = "nowhere"/);
     assert.match(r.stderr, /sessionSecret = \(secret, hidden\)/);
     assert.ok(!r.stderr.includes('kit-secret-must-not-leak'));
