@@ -1,0 +1,121 @@
+// oidc-provider's configuration for the gateway. Decisions:
+// * Claims: `openid` gives sub; `profile` name and user_name; `email` email; `phone` mobile;
+//   `tenant` the tenant and authorization claims (tenant, tenant_code, tenant_name, role,
+//   org_code, idp). With conformIdTokenClaims off the ID token carries every claim its scopes
+//   grant, as the gateway's own identity token does; absent values are omitted.
+// * Refresh tokens: issued to every client allowed the refresh_token grant (all configured
+//   clients), offline_access or not. They are bound to the gateway sign-in instead: every token
+//   expires with the provider session (expiresWithSession), which RP-initiated logout ends, and
+//   findAccount stops answering when the gateway session's lifetime is over or it ended early.
+// * Consent: configured clients are first-party; the interaction grants what was asked.
+// * ID tokens are signed with the gateway's signing key and live no longer than its identity
+//   tokens, so the key timeline's "published until every token expired" holds for them too.
+import { interactionPolicy, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Request } from 'express';
+import type { JWK } from 'jose';
+import type { Settings } from '../config/load.ts';
+import type { Store } from '../store/store.ts';
+import type { Sessions } from '../session/sessions.ts';
+import { deriveKey } from '../directory/secret-box.ts';
+import type { AccountSnapshots } from './accounts.ts';
+import { storeAdapter } from './store-adapter.ts';
+import { providerPages } from './pages.ts';
+
+export const OIDC_CLAIMS: Record<string, string[]> = {
+  openid: ['sub'],
+  profile: ['name', 'user_name'],
+  email: ['email'],
+  phone: ['mobile'],
+  tenant: ['tenant', 'tenant_code', 'tenant_name', 'role', 'org_code', 'idp'],
+};
+
+export interface ConfigurationDeps {
+  settings: Settings;
+  store: Store;
+  sessions: Sessions;
+  accounts: AccountSnapshots;
+  cookieSecret: string;
+  issuer: string;
+}
+
+type ClientSettings = Settings['oidc']['clients'][number];
+
+function clientMetadata(c: ClientSettings, alg: string): ClientMetadata {
+  return {
+    client_id: c.client_id,
+    ...(c.client_secret ? { client_secret: c.client_secret } : {}),
+    redirect_uris: c.redirect_uris,
+    post_logout_redirect_uris: c.post_logout_redirect_uris,
+    token_endpoint_auth_method: c.token_endpoint_auth_method ?? (c.client_secret ? 'client_secret_basic' : 'none'),
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    id_token_signed_response_alg: alg,
+  };
+}
+
+/**
+ * The provider keeps its own session cookie; the gateway session stays the authority: no gateway
+ * session, one of another person, or no account snapshot -> the login prompt (an interaction, or
+ * login_required for prompt=none).
+ */
+function policy(sessions: Sessions): interactionPolicy.Policy {
+  const p = interactionPolicy.base();
+  const login = p.get('login');
+  if (!login) throw new Error('oidc-provider has no login prompt');
+  login.checks.add(
+    new interactionPolicy.Check('gateway_session', 'the gateway session ended or belongs to someone else', 'login_required', async (ctx: KoaContextWithOIDC) => {
+      // the provider is mounted on express after express-session: its request is express's
+      const active = await sessions.current(ctx.req as Request);
+      return !ctx.oidc.account || !active || active.identity.claims.sub !== ctx.oidc.session?.accountId;
+    }),
+  );
+  return p;
+}
+
+export function providerConfiguration(d: ConfigurationDeps, jwks: { keys: JWK[] }): Partial<Configuration> {
+  const { settings, issuer } = d;
+  const alg = jwks.keys[0]?.alg;
+  if (!alg) throw new Error('no signing key for the OIDC provider');
+  const sessionSec = settings.session.absoluteTimeoutSec;
+  const grantSec = Math.max(sessionSec, settings.oidc.refreshTokenTtlSec);
+  const pages = providerPages(settings.publicUrl);
+  return {
+    adapter: storeAdapter(d.store, { grantIndexTtlSec: grantSec, defaultTtlSec: grantSec }),
+    clients: settings.oidc.clients.map((c) => clientMetadata(c, alg)),
+    jwks,
+    async findAccount(_ctx, sub) {
+      const claims = await d.accounts.claims(sub);
+      return claims ? { accountId: sub, claims: () => ({ ...claims }) } : undefined;
+    },
+    claims: OIDC_CLAIMS,
+    scopes: ['openid', 'offline_access', ...Object.keys(OIDC_CLAIMS).filter((s) => s !== 'openid')],
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    // a tenant hint (tenantId or code), passed on to /login so people are not asked for their company
+    extraParams: ['tenant'],
+    cookies: {
+      // distinct from the app's own cookies, with which they share the origin in proxy mode
+      names: { session: 'bridge.oidc', interaction: 'bridge.oidc.interaction', resume: 'bridge.oidc.resume' },
+      keys: [deriveKey(d.cookieSecret, 'oidc-cookies').toString('base64url')],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      // no resource servers here: access tokens are for userinfo only
+      resourceIndicators: { enabled: false },
+      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+    },
+    interactions: { url: async (_ctx, interaction) => `${issuer}/interaction/${interaction.uid}`, policy: policy(d.sessions) },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => true,
+    renderError: pages.renderError,
+    ttl: {
+      AccessToken: settings.oidc.accessTokenTtlSec,
+      AuthorizationCode: 60,
+      IdToken: settings.tokens.ttlSec,
+      Interaction: settings.login.transactionTtlSec,
+      RefreshToken: settings.oidc.refreshTokenTtlSec,
+      Session: sessionSec,
+      Grant: grantSec,
+    },
+  };
+}
