@@ -248,6 +248,14 @@ export function loginSuite(name: string, open: () => Promise<{ store: Store; cle
       for (const code of ['not_authorized', 'user_disabled', 'tenant_mismatch', 'upstream_refused']) assert.ok(refused.includes(code), `audit lacks ${code}`);
     });
 
+    it('mangled cookies and odd query shapes are refused cleanly, never a 5xx', async () => {
+      const odd = ['/login?tenant[]=a&tenant[]=b', '/login?protocol[]=cas', '/login?return_to[x]=1', '/oauth/callback?code=a&tenant=%E0%A4', '/oauth/callback?code=a&tenant=nosuch', '/oauth/callback?code[]=a&state=b', '/cas/callback?tenant=nosuch&ticket=ST-1-a', '/cas/callback?tenant=t-acme&ticket[]=ST-1', '/logout?return_to[]=x'];
+      for (const path of odd) {
+        const res = await new Browser().request(`${env.base}${path}`, { headers: { cookie: 'bridge.sid=s%3Agarbage.sig; bridge.tx=%E0' } });
+        assert.ok(res.status < 500, `${path}: ${res.status} ${res.body.slice(0, 120)}`);
+      }
+    });
+
     it('unknown company: a clear 400; no tenant and no appId: the company chooser page', async () => {
       const res = await new Browser().request(`${env.base}/login?tenant=nosuchcorp`);
       assert.equal(res.status, 400);
