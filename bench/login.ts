@@ -231,7 +231,8 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
       res.on('finish', () => {
         if (recording) push(routes, gatewayRoute(req.url), performance.now() - t0);
       });
-      gw.app(req, res);
+      // what main.ts serves: the forward-auth fast path, then express
+      gw.listener(req, res);
     });
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

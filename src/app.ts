@@ -27,7 +27,8 @@ import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
 import { mountOidc } from './oidc/provider.ts';
 import { createProxyMode } from './delivery/proxy-mode.ts';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
 
 export interface AppDeps {
@@ -41,6 +42,8 @@ export interface AppDeps {
 
 export interface Gateway {
   app: express.Express;
+  /** what the HTTP server runs: the forward-auth fast path, then express for everything else */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   directory: Directory;
   metrics: Metrics;
   sessions: Sessions;
@@ -98,6 +101,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     sessions,
     tokens,
     refresh,
+    trust: proxyaddr.compile(settings.trustedProxies),
     rules: settings.access.rules,
     returnTo,
     absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
@@ -180,8 +184,32 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
   });
 
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    let answered: boolean | Promise<boolean>;
+    try {
+      answered = verifier.fast(req, res);
+    } catch (err) {
+      answered = Promise.reject(err);
+    }
+    if (answered === true) return;
+    if (answered === false) {
+      app(req, res);
+      return;
+    }
+    answered.then(
+      (done) => {
+        if (!done) app(req, res);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'forward-auth failed');
+        if (!res.headersSent) res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"error":"unavailable"}');
+      },
+    );
+  };
+
   return {
     app,
+    listener,
     directory,
     metrics,
     sessions,

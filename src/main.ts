@@ -39,7 +39,7 @@ const store = await openStore(settings.store).catch((e: unknown) => {
 const secrets = await loadSecrets(store, settings.sessionSecret);
 const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
 
-const server = createServer(gateway.app);
+const server = createServer(gateway.listener);
 server.on('upgrade', (req, socket, head) => gateway.upgrade(req, socket, head));
 server.keepAliveTimeout = 65_000;
 server.headersTimeout = 66_000;

@@ -1,9 +1,10 @@
 // What the original request looked like, told only by proxies we trust (settings.trustedProxies,
 // compiled by express as 'trust proxy'). Anyone else's X-Forwarded-* is ignored.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
 
-export interface Forwarded {
-  for: string;
+export interface OriginalRequest {
   proto: 'http' | 'https';
   host: string;
   /** the original path and query, when a trusted proxy sent it */
@@ -12,9 +13,32 @@ export interface Forwarded {
   conflict?: boolean;
 }
 
+export interface Forwarded extends OriginalRequest {
+  for: string;
+}
+
 function first(v: string | string[] | undefined): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   return s?.split(',')[0]?.trim() || undefined;
+}
+
+/** the one implementation, for express routes and the raw forward-auth fast path alike */
+export function originalRequest(headers: IncomingHttpHeaders, encrypted: boolean, trusted: boolean): OriginalRequest {
+  const xfp = trusted ? first(headers['x-forwarded-proto']) : undefined;
+  const f: OriginalRequest = {
+    proto: xfp === 'https' || (!xfp && encrypted) ? 'https' : 'http',
+    host: (trusted ? first(headers['x-forwarded-host']) : undefined) ?? headers.host ?? '',
+  };
+  if (trusted) {
+    // nginx sets X-Original-URI, Traefik X-Forwarded-Uri, some set X-Original-Url; each passes the
+    // others through from the client untouched. Two that disagree mean one is forged: use neither.
+    const url = first(headers['x-original-url']);
+    const candidates = [first(headers['x-forwarded-uri']), first(headers['x-original-uri']), url && URL.canParse(url) ? new URL(url).pathname + new URL(url).search : undefined]
+      .filter((u): u is string => !!u);
+    if (new Set(candidates).size > 1) f.conflict = true;
+    else if (candidates[0]?.startsWith('/')) f.uri = candidates[0];
+  }
+  return f;
 }
 
 export function peerIsTrusted(req: Request): boolean {
@@ -23,18 +47,6 @@ export function peerIsTrusted(req: Request): boolean {
 }
 
 export function forwarded(req: Request): Forwarded {
-  const trusted = peerIsTrusted(req);
-  // req.protocol, req.host and req.ip already follow 'trust proxy'
-  const f: Forwarded = { for: req.ip ?? req.socket.remoteAddress ?? '', proto: req.protocol === 'https' ? 'https' : 'http', host: req.host };
-  if (trusted) {
-    // nginx sets X-Original-URI, Traefik X-Forwarded-Uri, some set X-Original-Url; each passes the
-    // others through from the client untouched. Two that disagree mean one is forged: use neither.
-    const url = first(req.headers['x-original-url']);
-    const candidates = [first(req.headers['x-forwarded-uri']), first(req.headers['x-original-uri']), url && URL.canParse(url) ? new URL(url).pathname + new URL(url).search : undefined]
-      .filter((u): u is string => !!u);
-    const distinct = new Set(candidates);
-    if (distinct.size > 1) f.conflict = true;
-    else if (candidates[0]?.startsWith('/')) f.uri = candidates[0];
-  }
-  return f;
+  // req.ip follows 'trust proxy' through the whole X-Forwarded-For chain
+  return { for: req.ip ?? req.socket.remoteAddress ?? '', ...originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, peerIsTrusted(req)) };
 }

@@ -19,6 +19,8 @@ interface Cached {
   kid: string;
   /** the claims it was signed for: a changed identity (role, name…) gets a new token */
   claims: string;
+  /** the claims object last seen for it (session snapshots are never mutated) */
+  claimsRef: IdentityClaims;
   /** epoch ms from which a new one is signed */
   renewAt: number;
 }
@@ -49,19 +51,24 @@ export class TokenIssuer {
     this.maxCached = opts.maxCached ?? 50_000;
   }
 
+  /** the cached token, if one is still good for these claims; never signs */
+  peek(sessionKey: string, claims: IdentityClaims): string | undefined {
+    const hit = this.cache.get(sessionKey);
+    // the same claims object (a session snapshot) needs no comparison of its contents
+    if (!hit || this.now() >= hit.renewAt || hit.kid !== this.keys.signingKey().kid) return undefined;
+    if (hit.claimsRef !== claims && hit.claims !== JSON.stringify(contractClaims(claims))) return undefined;
+    hit.claimsRef = claims;
+    return hit.token;
+  }
+
   async tokenFor(sessionKey: string, claims: IdentityClaims): Promise<string> {
     if (!claims.sub) throw new Error('an identity token needs a sub');
+    const cached = this.peek(sessionKey, claims);
+    if (cached) return cached;
     const now = this.now();
     const signing = this.keys.signingKey();
     const payload = contractClaims(claims);
     const claimsText = JSON.stringify(payload);
-    const hit = this.cache.get(sessionKey);
-    if (hit && now < hit.renewAt && hit.kid === signing.kid && hit.claims === claimsText) {
-      // move to the newest end, so eviction drops the least recently used
-      this.cache.delete(sessionKey);
-      this.cache.set(sessionKey, hit);
-      return hit.token;
-    }
     const iat = Math.floor(now / 1000);
     const token = await new SignJWT({ ...payload, sid: sidFor(sessionKey) })
       .setProtectedHeader({ typ: 'JWT', alg: signing.alg, kid: signing.kid })
@@ -74,7 +81,7 @@ export class TokenIssuer {
     // reuse while at least a fifth of the lifetime remains (60 s at the default 300 s)
     const renewAt = (iat + this.opts.ttlSec - Math.ceil(this.opts.ttlSec / 5)) * 1000;
     this.cache.delete(sessionKey);
-    this.cache.set(sessionKey, { token, kid: signing.kid, claims: claimsText, renewAt });
+    this.cache.set(sessionKey, { token, kid: signing.kid, claims: claimsText, claimsRef: claims, renewAt });
     if (this.cache.size > this.maxCached) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);

@@ -3,6 +3,8 @@
 // checked in memory, the session comes from a short in-process snapshot (one store read on a
 // miss), and the identity token is cached per session. Only an upstream token about to expire
 // takes the slow path through express-session and the refresh.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionData } from 'express-session';
 import type { Metrics } from '../ops/metrics.ts';
@@ -12,10 +14,11 @@ import type { Sessions } from '../session/sessions.ts';
 import { LoginError } from '../login/errors.ts';
 import { ensureFresh, type RefreshDeps } from '../login/refresh.ts';
 import { checkAccess, type AccessRule } from './access-rules.ts';
-import { forwarded } from './forwarded.ts';
+import { forwarded, originalRequest, type OriginalRequest } from './forwarded.ts';
 import { identityHeaders } from './identity-headers.ts';
 import { resolveReturnTo, type ReturnToPolicy } from './return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
+import type { IdentityClaims } from '../login/identity.ts';
 
 export interface VerifyDeps {
   publicUrl: string;
@@ -23,6 +26,8 @@ export interface VerifyDeps {
   sessions: Sessions;
   tokens: TokenIssuer;
   refresh: RefreshDeps;
+  /** express's compiled 'trust proxy' function */
+  trust: (addr: string, i: number) => boolean;
   rules: readonly AccessRule[];
   returnTo: ReturnToPolicy;
   absoluteTimeoutMs: number;
@@ -39,8 +44,7 @@ function runMiddleware(mw: RequestHandler, req: Request, res: Response): Promise
 }
 
 export function createVerifier(d: VerifyDeps) {
-  const loginUrl = (req: Request): string => {
-    const f = forwarded(req);
+  const loginUrl = (f: OriginalRequest): string => {
     if (f.uri) {
       const original = `${f.proto}://${f.host}${f.uri}`;
       const target = resolveReturnTo(original, d.returnTo);
@@ -57,11 +61,15 @@ export function createVerifier(d: VerifyDeps) {
     /** the original path, for the access rules */
     path: string | undefined;
     loginUrl: () => string;
-    /** express request and response, for the slow (refresh) path; absent for upgrades */
+    /** express request and response, for the slow (refresh) path */
     slow?: { req: Request; res: Response };
+    /** without `slow`: answer 'fallback' when a refresh is due (the caller retries through express); otherwise skip the refresh */
+    fallbackOnRefresh?: boolean;
   }
 
-  async function decide(input: DecideInput): Promise<Verdict> {
+  async function decide(input: DecideInput & { fallbackOnRefresh: true }): Promise<Verdict | 'fallback'>;
+  async function decide(input: DecideInput): Promise<Verdict>;
+  async function decide(input: DecideInput): Promise<Verdict | 'fallback'> {
     const sid = d.cache.sessionId(input.cookie);
     let s: SessionData | null = null;
     if (sid) {
@@ -73,6 +81,7 @@ export function createVerifier(d: VerifyDeps) {
       }
     }
     if (s && (!s.identity || !s.createdAt || Date.now() >= s.createdAt + d.absoluteTimeoutMs)) s = null;
+    if (s && sid && !input.slow && input.fallbackOnRefresh && needsRefresh(s)) return 'fallback';
     if (s && sid && input.slow && needsRefresh(s)) {
       const { req, res } = input.slow;
       try {
@@ -94,7 +103,66 @@ export function createVerifier(d: VerifyDeps) {
   }
 
   /** /auth/verify: the original request is described by trusted forwarded headers */
-  const verdict = (req: Request, res: Response) => decide({ cookie: req.headers.cookie, path: forwarded(req).uri, loginUrl: () => loginUrl(req), slow: { req, res } });
+  const verdict = (req: Request, res: Response) => {
+    const f = forwarded(req);
+    return decide({ cookie: req.headers.cookie, path: f.uri, loginUrl: () => loginUrl(f), slow: { req, res } });
+  };
+
+  const ALLOWED = { outcome: 'allowed' };
+  const JSON_NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+  /** per session: the complete 200 headers for its current token (bounded; rebuilt when the token changes) */
+  const answers = new Map<string, { token: string; claims: IdentityClaims; headers: OutgoingHttpHeaders }>();
+  function okHeaders(sid: string, claims: IdentityClaims, token: string): OutgoingHttpHeaders {
+    let a = answers.get(sid);
+    if (!a || a.token !== token || a.claims !== claims) {
+      a = { token, claims, headers: { 'cache-control': 'no-store', ...identityHeaders(claims, token) } };
+      if (answers.size >= 20_000) answers.delete(answers.keys().next().value!);
+      answers.set(sid, a);
+    }
+    return a.headers;
+  }
+
+  /**
+   * The hot path on plain node:http, ahead of express: GET/HEAD /auth/verify without options.
+   * Answers synchronously when the session snapshot and its token are cached (the usual case).
+   * false = express must answer instead (a refresh is due, ?redirect=true, other routes).
+   */
+  function fast(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
+    const url = req.url ?? '';
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !(url === '/auth/verify' || (url.startsWith('/auth/verify?') && !url.includes('redirect=')))) return false;
+    const addr = req.socket.remoteAddress;
+    const f = originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, !!addr && d.trust(addr, 0));
+    const sid = d.cache.sessionId(req.headers.cookie);
+    const s = sid ? d.cache.peek(sid) : undefined;
+    if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !checkAccess(d.rules, f.uri, s.identity.claims)) {
+      const token = d.tokens.peek(sid, s.identity.claims);
+      if (token) {
+        d.metrics.verify.inc(ALLOWED);
+        res.writeHead(200, okHeaders(sid, s.identity.claims, token)).end();
+        return true;
+      }
+    }
+    return fastAsync(req, res, f);
+  }
+
+  async function fastAsync(req: IncomingMessage, res: ServerResponse, f: OriginalRequest): Promise<boolean> {
+    const v = await decide({ cookie: req.headers.cookie, path: f.uri, loginUrl: () => loginUrl(f), fallbackOnRefresh: true });
+    if (v === 'fallback') return false;
+    if (v.ok) {
+      d.metrics.verify.inc(ALLOWED);
+      res.writeHead(200, { 'cache-control': 'no-store', ...v.headers }).end();
+      return true;
+    }
+    d.metrics.verify.inc({ outcome: String(v.status) });
+    const body = JSON.stringify(refusalBody(v));
+    res.writeHead(v.status, v.loginUrl ? { ...JSON_NO_STORE, 'x-auth-request-login-url': v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  }
+
+  function refusalBody(v: Extract<Verdict, { ok: false }>) {
+    return { error: v.status === 401 ? 'unauthenticated' : v.status === 403 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) };
+  }
 
   const handler = async (req: Request, res: Response): Promise<void> => {
     res.set('Cache-Control', 'no-store');
@@ -110,8 +178,8 @@ export function createVerifier(d: VerifyDeps) {
       res.redirect(302, v.loginUrl);
       return;
     }
-    res.status(v.status).json({ error: v.status === 401 ? 'unauthenticated' : v.status === 403 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) });
+    res.status(v.status).json(refusalBody(v));
   };
 
-  return { decide, verdict, handler };
+  return { decide, verdict, handler, fast };
 }

@@ -5,7 +5,7 @@ import * as client from 'openid-client';
 import { z } from 'zod';
 import { LoginError } from './errors.ts';
 import { compact, type UpstreamIdentity, type UpstreamTokens } from './identity.ts';
-import { readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
+import { deadline, readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
 
 export interface OAuthClientInfo {
   /** cache key: changes whenever the tenant or app record changes */
@@ -73,8 +73,15 @@ export class OAuthConnector {
 
   /** deadline + size cap for every OneAccess call made by openid-client */
   private async fetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
-    const res = await fetch(url, { ...options, body: options.body as RequestInit["body"], signal: AbortSignal.timeout(this.limits.timeoutMs) });
-    let text = await readCapped(res, this.limits.maxBodyBytes, new URL(url).pathname);
+    const { signal, done } = deadline(this.limits.timeoutMs);
+    let text: string;
+    let res: Response;
+    try {
+      res = await fetch(url, { ...options, body: options.body as RequestInit['body'], signal });
+      text = await readCapped(res, this.limits.maxBodyBytes, new URL(url).pathname);
+    } finally {
+      done();
+    }
     // OneAccess documents expires_in as a string on one page; the client wants a number
     if (url.endsWith('/oauth2/token') && /"expires_in"\s*:\s*"\d+"/.test(text)) text = text.replace(/"expires_in"\s*:\s*"(\d+)"/, '"expires_in":$1');
     return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });

@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
 import type { Protocol } from './identity.ts';
+import { readCookie } from '../session/cookies.ts';
 
 export interface LoginTransaction {
   protocol: Protocol;
@@ -15,22 +16,6 @@ export interface LoginTransaction {
   /** SHA-256 of the pre-login cookie */
   binding: string;
   startedAt: number;
-}
-
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(i + 1).trim());
-      } catch {
-        return undefined; // a mangled cookie is no cookie
-      }
-    }
-  }
-  return undefined;
 }
 
 const hash = (v: string) => createHash('sha256').update(v).digest('base64url');

@@ -31,6 +31,13 @@ export async function readCapped(res: Response, max: number, what: string): Prom
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** an abort signal for a whole exchange; done() clears its timer (AbortSignal.timeout's never is) */
+export function deadline(ms: number): { signal: AbortSignal; done(): void } {
+  const c = new AbortController();
+  const t = setTimeout(() => c.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
+  return { signal: c.signal, done: () => clearTimeout(t) };
+}
+
 export function upstreamFailure(e: unknown, what: string): LoginError {
   if (e instanceof LoginError) return e;
   const err = e as { name?: string; cause?: { name?: string } };
@@ -42,12 +49,14 @@ export function upstreamFailure(e: unknown, what: string): LoginError {
 
 /** GET/POST with a deadline covering the whole exchange, body included */
 export async function fetchCapped(url: string, init: RequestInit, limits: UpstreamLimits, what: string): Promise<{ status: number; headers: Headers; body: string }> {
-  const signal = AbortSignal.timeout(limits.timeoutMs);
+  const { signal, done } = deadline(limits.timeoutMs);
   try {
     const res = await fetch(url, { ...init, redirect: 'manual', signal });
     const body = await readCapped(res, limits.maxBodyBytes, what);
     return { status: res.status, headers: res.headers, body };
   } catch (e) {
     throw upstreamFailure(e, what);
+  } finally {
+    done();
   }
 }

@@ -10,9 +10,12 @@ function key(labels: Labels): string {
 
 class Counter {
   readonly values = new Map<string, number>();
+  /** label objects reused by hot paths get their key computed once */
+  private readonly keys = new WeakMap<Labels, string>();
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
+    let k = this.keys.get(labels);
+    if (k === undefined) this.keys.set(labels, (k = key(labels)));
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   render(): string {

@@ -23,6 +23,12 @@ export interface SessionCacheOptions {
 
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
+  /** signed cookie value -> session id: the HMAC check runs once per cookie, not per request */
+  private readonly unsigned = new Map<string, string>();
+  /** reads under way: concurrent misses for one session share one store read */
+  private readonly reading = new Map<string, Promise<SessionData | null>>();
+  /** counts invalidations: a read that overlapped one is answered but not cached */
+  private epoch = 0;
   private readonly ttlMs: number;
   private readonly max: number;
   private unsubscribe: (() => Promise<void>) | undefined;
@@ -41,8 +47,9 @@ export class SessionCache {
   async start(): Promise<void> {
     this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (msg) => {
       try {
-        for (const sid of JSON.parse(msg) as string[]) this.entries.delete(sid);
+        for (const sid of JSON.parse(msg) as string[]) this.invalidate(sid);
       } catch {
+        this.epoch += 1;
         this.entries.clear();
       }
     });
@@ -67,35 +74,65 @@ export class SessionCache {
         return null;
       }
       if (!raw.startsWith('s:')) return null;
+      const known = this.unsigned.get(raw);
+      if (known !== undefined) return known;
       const sid = signature.unsign(raw.slice(2), this.cookieSecret);
-      return sid === false ? null : sid;
+      if (sid === false) return null;
+      if (this.unsigned.size >= this.max) this.unsigned.delete(this.unsigned.keys().next().value!);
+      this.unsigned.set(raw, sid);
+      return sid;
     }
     return null;
   }
 
   private read(sid: string): Promise<SessionData | null> {
-    return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
+    let p = this.reading.get(sid);
+    if (!p) {
+      p = new Promise<SessionData | null>((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null)))).finally(() =>
+        this.reading.delete(sid),
+      );
+      this.reading.set(sid, p);
+    }
+    return p;
+  }
+
+  /** a fresh snapshot without waiting: the session, null (known absent), or undefined (must read) */
+  peek(sid: string): SessionData | null | undefined {
+    const e = this.entries.get(sid);
+    if (!e || e.until <= Date.now()) return undefined;
+    this.touch(sid, e);
+    return e.data;
+  }
+
+  private touch(sid: string, e: Entry): void {
+    const now = Date.now();
+    if (e.data && now - e.touchedAt >= this.opts.touchEveryMs) {
+      e.touchedAt = now;
+      // the idle timeout restarts; a failed touch only shortens the session, so it is not awaited
+      this.sessionStore.touch?.(sid, e.data, () => undefined);
+    }
   }
 
   async get(sid: string): Promise<SessionData | null> {
     const now = Date.now();
     let e = this.entries.get(sid);
     if (!e || e.until <= now) {
+      const epoch = this.epoch;
       const data = await this.read(sid);
-      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
       e = { data, until: now + this.ttlMs, touchedAt: e?.touchedAt ?? now };
-      this.entries.delete(sid);
-      this.entries.set(sid, e);
+      if (epoch === this.epoch) {
+        if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+        this.entries.delete(sid);
+        this.entries.set(sid, e);
+      }
     }
-    if (e.data && now - e.touchedAt >= this.opts.touchEveryMs) {
-      e.touchedAt = now;
-      // the idle timeout restarts; a failed touch only shortens the session, so it is not awaited
-      this.sessionStore.touch?.(sid, e.data, () => undefined);
-    }
+    this.touch(sid, e);
     return e.data;
   }
 
   invalidate(sid: string): void {
+    this.epoch += 1;
     this.entries.delete(sid);
+    this.reading.delete(sid);
   }
 }

@@ -13,6 +13,7 @@ import type { DirectoryEffect } from '../directory/directory.ts';
 import type { Namespace } from '../directory/model.ts';
 import type { Protocol, SessionIdentity, UpstreamTokens } from '../login/identity.ts';
 import { PortSessionStore } from './port-session-store.ts';
+import { readCookie } from './cookies.ts';
 import { RedisStore as RedisPortStore } from '../store/redis.ts';
 
 export interface UpstreamSession {
@@ -97,13 +98,16 @@ export class Sessions {
     return { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: Math.min(idleEnd, absoluteEnd) };
   }
 
-  /** sign-in: a fresh session id (the old session, if any, is gone), the identity, the indexes */
+  /**
+   * sign-in: a fresh session id (the old session, if any, is gone), the identity, the indexes.
+   * express-session writes the record once, before the response goes out.
+   */
   async establish(req: Request, identity: SessionIdentity, upstream: UpstreamSession): Promise<void> {
-    await promisify((cb) => req.session.regenerate(cb));
+    // without a session cookie the id is new and unknown to anyone: nothing to fixate, nothing to delete
+    if (readCookie(req, this.cookieName)) await promisify((cb) => req.session.regenerate(cb));
     req.session.identity = identity;
     req.session.upstream = upstream;
     req.session.createdAt = Date.now();
-    await promisify((cb) => req.session.save(cb));
     const ttl = this.settings.absoluteTimeoutSec * 1000;
     const { ns, claims } = identity;
     await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);

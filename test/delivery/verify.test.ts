@@ -39,7 +39,8 @@ describe('/auth/verify', () => {
   });
   after(() => env.close());
 
-  const verify = (headers: Record<string, string>) => request(env.gw.app).get('/auth/verify').set(headers);
+  // through the server's listener: the forward-auth fast path, as main.ts serves it
+  const verify = (headers: Record<string, string>) => request(env.base).get('/auth/verify').set(headers);
 
   it('without a session: 401 and the login URL; return_to only from trusted forwarded headers', async () => {
     const bare = await verify({});
@@ -201,7 +202,7 @@ describe('/auth/verify across instances sharing Redis', needRedis, () => {
     const port = await freePort();
     secondBase = `http://127.0.0.1:${port}`;
     second = await buildGateway(storeB, { publicUrl: env.base, port });
-    secondServer = createServer(second.app);
+    secondServer = createServer(second.listener);
     await new Promise<void>((r) => secondServer.listen(port, '127.0.0.1', r));
   });
   after(async () => {

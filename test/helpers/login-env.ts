@@ -41,7 +41,7 @@ export async function startLoginEnv(store: Store, overrides: Record<string, unkn
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const gw = await buildGateway(store, { publicUrl: base, port, login: { upstreamTimeoutMs: 1500 }, ...overrides });
-  const server: Server = createServer(gw.app);
+  const server: Server = createServer(gw.listener);
   server.on('upgrade', (req, socket, head) => gw.upgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const origins = new Map<string, string>();
