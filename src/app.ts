@@ -139,7 +139,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
 
   app.use(jwksRouter(keys));
   // forward-auth answers before express-session: it reads sessions through the snapshot cache
-  app.all('/auth/verify', (req, res, next) => {
+  app.all(['/auth/verify', '/auth/verify/*appended'], (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
   const proxyMode = settings.app.proxy

@@ -15,7 +15,7 @@ import type { Sessions } from '../session/sessions.ts';
 import { LoginError } from '../login/errors.ts';
 import { ensureFresh, type RefreshDeps } from '../login/refresh.ts';
 import { checkAccess, type AccessRule } from './access-rules.ts';
-import { forwarded, originalRequest, type OriginalRequest } from './forwarded.ts';
+import { forwarded, originalRequest, peerIsTrusted, type OriginalRequest } from './forwarded.ts';
 import { identityHeaders } from './identity-headers.ts';
 import { resolveReturnTo, type ReturnToPolicy } from './return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
@@ -39,6 +39,25 @@ export interface VerifyDeps {
 export type Verdict =
   | { ok: true; headers: Record<string, string> }
   | { ok: false; status: 401 | 403 | 503; reason: string; loginUrl?: string };
+
+const VERIFY = '/auth/verify';
+
+/**
+ * The original request's path from the verify URL itself: Envoy's HTTP ext_authz appends it to
+ * the configured prefix (/auth/verify/app/page?x=1). Believed only from a trusted proxy.
+ * undefined: not such a URL (plain /auth/verify, whose original path comes from forwarded headers).
+ */
+export function appendedPath(url: string): string | undefined {
+  return url.startsWith(`${VERIFY}/`) ? url.slice(VERIFY.length) : undefined;
+}
+
+/** the original request: forwarded headers, with an Envoy-style appended path taking precedence */
+function withAppendedPath(f: OriginalRequest, url: string, trusted: boolean): OriginalRequest {
+  const appended = appendedPath(url);
+  if (appended === undefined) return f;
+  const { conflict: _ignored, ...rest } = f;
+  return trusted ? { ...rest, uri: appended } : { ...rest, uri: undefined };
+}
 
 function runMiddleware(mw: RequestHandler, req: Request, res: Response): Promise<void> {
   return new Promise((resolve, reject) => mw(req, res, ((err?: unknown) => (err ? reject(err) : resolve())) as NextFunction));
@@ -103,9 +122,9 @@ export function createVerifier(d: VerifyDeps) {
     return { ok: true, headers: identityHeaders(claims, token) };
   }
 
-  /** /auth/verify: the original request is described by trusted forwarded headers */
+  /** /auth/verify: the original request is described by trusted forwarded headers (or the URL, Envoy) */
   const verdict = (req: Request, res: Response) => {
-    const f = forwarded(req);
+    const f = withAppendedPath(forwarded(req), req.originalUrl, peerIsTrusted(req));
     return decide({ cookie: req.headers.cookie, path: f.uri, loginUrl: () => loginUrl(f), slow: { req, res } });
   };
 
@@ -125,15 +144,17 @@ export function createVerifier(d: VerifyDeps) {
   }
 
   /**
-   * The hot path on plain node:http, ahead of express: GET/HEAD /auth/verify without options.
+   * The hot path on plain node:http, ahead of express: /auth/verify (and /auth/verify/<path>, Envoy).
    * Answers synchronously when the session snapshot and its token are cached (the usual case).
    * false = express must answer instead (a refresh is due, ?redirect=true, other routes).
    */
   function fast(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
     const url = req.url ?? '';
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !(url === '/auth/verify' || (url.startsWith('/auth/verify?') && !url.includes('redirect=')))) return false;
+    // ?redirect=true on the plain form is answered by express; an appended path's query is the app's
+    if (!(url === VERIFY || (url.startsWith(`${VERIFY}?`) && !url.includes('redirect=')) || appendedPath(url) !== undefined)) return false;
     const addr = req.socket.remoteAddress;
-    const f = originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, !!addr && d.trust(addr, 0));
+    const trusted = !!addr && d.trust(addr, 0);
+    const f = withAppendedPath(originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
     const sid = d.cache.sessionId(req.headers.cookie);
     const s = sid ? d.cache.peek(sid) : undefined;
     if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !checkAccess(d.rules, f.uri, s.identity.claims)) {

@@ -136,6 +136,35 @@ describe('/auth/verify', () => {
     assert.equal(none.status, 403, 'rules are configured but the path is unknown');
   });
 
+  it('Envoy ext_authz (HTTP): the original path appended to /auth/verify drives rules and return_to; any method', async () => {
+    const staff = new Browser();
+    await signIn(env, staff, 'staff');
+    const cookie = cookieHeader(env, staff);
+    const envoy = (method: 'get' | 'post', path: string, headers: Record<string, string> = {}) =>
+      request(env.base)[method](`/auth/verify${path}`).set({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', ...headers });
+    assert.equal((await envoy('get', '/dashboard?tab=1', { cookie })).status, 200);
+    assert.equal((await envoy('post', '/dashboard', { cookie })).status, 200, 'Envoy sends the original method');
+    assert.equal((await envoy('get', '/admin/users', { cookie })).status, 403);
+    // the appended path wins over a forwarded-uri header the client may have slipped in
+    assert.equal((await envoy('get', '/admin/users', { cookie, 'x-forwarded-uri': '/dashboard' })).status, 403);
+    const anon = await envoy('get', '/reports?q=1');
+    assert.equal(anon.status, 401);
+    assert.equal(anon.headers['x-auth-request-login-url'], `${env.base}/login?return_to=${encodeURIComponent('https://app.example.com/reports?q=1')}`);
+  });
+
+  it('an appended path from a peer that is not a trusted proxy is not believed', async () => {
+    const g = await buildGateway(env.gw.store, { publicUrl: env.base, trustedProxies: ['10.0.0.0/8'], access: { rules: [{ pathPrefix: '/admin', role: 'admin' }] } });
+    try {
+      const staff = new Browser();
+      await signIn(env, staff, 'staff');
+      // rules are set and the path is unknown: refused, whatever the URL claims
+      const res = await request(g.app).get('/auth/verify/public').set({ cookie: cookieHeader(env, staff) });
+      assert.equal(res.status, 403);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('?redirect=true answers a 302 to the login URL instead of a 401 (Traefik, Caddy)', async () => {
     const res = await request(env.gw.app).get('/auth/verify?redirect=true').set({ 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/r' });
     assert.equal(res.status, 302);
