@@ -79,7 +79,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       }
       const tenantId = str(req.query.tenant, 64) ?? '';
       d.metrics.logins.inc({ outcome: known.code });
-      d.log.warn({ code: known.code, status: known.status, cause: known.cause, path: req.path, tenantId }, 'sign-in refused');
+      d.log.warn({ refusal: known.code, status: known.status, cause: known.cause, path: req.path, tenantId }, 'sign-in refused');
       await audit('login.refused', `prod/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
       d.transactions.clear(res);
       sendError(req, res, { status: known.status, code: known.code, userMessage: known.userMessage, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
