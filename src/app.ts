@@ -61,7 +61,6 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const metrics = new Metrics();
   const directory = new Directory(store, deps.secrets.accountKey);
   const atRest = new SecretBox(deriveKey(deps.secrets.sessionSecret, 'at-rest'));
-  const effectHandlers: Array<(effects: DirectoryEffect[]) => Promise<void>> = [];
   const secure = settings.publicUrl.startsWith('https:');
   const cookieSecret = deriveKey(deps.secrets.sessionSecret, 'cookie').toString('base64url');
   const sessions = new Sessions(store, {
@@ -109,11 +108,12 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     log: log.child({ module: 'verify' }),
   });
 
-  effectHandlers.push(async (effects) => {
+  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended */
+  const onEffects = async (effects: DirectoryEffect[]): Promise<void> => {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
     const ended = await sessions.endFor(effects);
     if (ended) log.info({ ended }, 'deprovisioning ended sessions');
-  });
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -131,9 +131,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       metrics,
       apply: { directory, atRest, clientSecretKey: deps.clientSecretKey },
       ...(deps.now ? { now: deps.now } : {}),
-      onEffects: async (effects) => {
-        for (const h of effectHandlers) await h(effects);
-      },
+      onEffects,
     }),
   );
 

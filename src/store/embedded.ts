@@ -5,11 +5,11 @@
 // serialise the writers (a writer waits up to BUSY_TIMEOUT_MS, then the call rejects with
 // StoreUnavailableError), but publish/subscribe only reaches subscribers in the same process.
 // The directory must be on a local file system (WAL needs shared memory).
-import { EventEmitter } from 'node:events';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { LocalBus } from './local-bus.ts';
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 5000;
@@ -53,7 +53,7 @@ export function openEmbeddedStore(dir: string): EmbeddedStore {
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded';
   private readonly db: Database.Database;
-  private readonly bus = new EventEmitter();
+  private readonly bus = new LocalBus();
   private readonly sweeper: NodeJS.Timeout;
   private readonly sql: Statements;
   private readonly tx: ReturnType<typeof transactions>;
@@ -76,7 +76,6 @@ export class EmbeddedStore implements Store {
     }
     this.sql = prepare(this.db);
     this.tx = transactions(this.db, this.sql);
-    this.bus.setMaxListeners(0);
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -148,15 +147,12 @@ export class EmbeddedStore implements Store {
     this.run('removeMember', () => this.tx.removeMember.immediate(setKey, member));
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    this.bus.emit(channel, message);
+  publish(channel: string, message: string): Promise<void> {
+    return this.bus.publish(channel, message);
   }
 
-  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
-    this.bus.on(channel, handler);
-    return async () => {
-      this.bus.off(channel, handler);
-    };
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    return this.bus.subscribe(channel, handler);
   }
 
   async ping(): Promise<void> {
@@ -165,7 +161,7 @@ export class EmbeddedStore implements Store {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    this.bus.removeAllListeners();
+    this.bus.close();
     if (this.db.open) this.db.close();
   }
 

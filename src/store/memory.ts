@@ -1,6 +1,6 @@
 // In-process store for tests: loses everything on exit. The reference for the port's semantics.
-import { EventEmitter } from 'node:events';
 import { writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { LocalBus } from './local-bus.ts';
 
 interface Temp {
   value: string;
@@ -13,12 +13,11 @@ export class MemoryStore implements Store {
   private readonly temps = new Map<string, Temp>();
   private readonly sets = new Map<string, { members: Set<string>; expiresAt: number }>();
   private readonly audit: AuditEvent[] = [];
-  private readonly bus = new EventEmitter();
+  private readonly bus = new LocalBus();
   private readonly now: () => number;
 
   constructor(opts: { now?: () => number } = {}) {
     this.now = opts.now ?? Date.now;
-    this.bus.setMaxListeners(0);
   }
 
   async getDoc(col: string, id: string): Promise<Doc | null> {
@@ -117,20 +116,17 @@ export class MemoryStore implements Store {
     if (s && s.members.size === 0) this.sets.delete(setKey);
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    this.bus.emit(channel, message);
+  publish(channel: string, message: string): Promise<void> {
+    return this.bus.publish(channel, message);
   }
 
-  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
-    this.bus.on(channel, handler);
-    return async () => {
-      this.bus.off(channel, handler);
-    };
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    return this.bus.subscribe(channel, handler);
   }
 
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.bus.removeAllListeners();
+    this.bus.close();
   }
 }
