@@ -152,12 +152,19 @@ export function createVerifier(d: VerifyDeps) {
     const url = req.url ?? '';
     // ?redirect=true on the plain form is answered by express; an appended path's query is the app's
     if (!(url === VERIFY || (url.startsWith(`${VERIFY}?`) && !url.includes('redirect=')) || appendedPath(url) !== undefined)) return false;
-    const addr = req.socket.remoteAddress;
-    const trusted = !!addr && d.trust(addr, 0);
-    const f = withAppendedPath(originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
+    // the original request is parsed only when needed: for access rules, or for a refusal's login URL
+    let f: OriginalRequest | undefined;
+    const original = (): OriginalRequest => {
+      if (!f) {
+        const addr = req.socket.remoteAddress;
+        const trusted = !!addr && d.trust(addr, 0);
+        f = withAppendedPath(originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
+      }
+      return f;
+    };
     const sid = d.cache.sessionId(req.headers.cookie);
     const s = sid ? d.cache.peek(sid) : undefined;
-    if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !checkAccess(d.rules, f.uri, s.identity.claims)) {
+    if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !(d.rules.length && checkAccess(d.rules, original().uri, s.identity.claims))) {
       const token = d.tokens.peek(sid, s.identity.claims);
       if (token) {
         d.metrics.verify.inc(ALLOWED);
@@ -165,7 +172,7 @@ export function createVerifier(d: VerifyDeps) {
         return true;
       }
     }
-    return fastAsync(req, res, f);
+    return fastAsync(req, res, original());
   }
 
   async function fastAsync(req: IncomingMessage, res: ServerResponse, f: OriginalRequest): Promise<boolean> {
