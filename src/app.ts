@@ -120,6 +120,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('etag', false);
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
+  // read by the page renderer when neither ?lang= nor Accept-Language decides
+  app.locals.uiLanguage = settings.ui.defaultLanguage;
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(

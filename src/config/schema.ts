@@ -1,6 +1,7 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { LANGUAGES } from '../web/i18n.ts';
 
 const httpUrl = z
   .string()
@@ -36,6 +37,8 @@ export const configSchema = z.object({
   publicUrl: z.union([z.literal(''), httpUrl]).default(''),
   store: storeSpec.default('embedded:./data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON otherwise */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
 
@@ -149,6 +152,14 @@ export const configSchema = z.object({
       accessTokenTtlSec: z.coerce.number().int().min(30).max(86400).default(600),
       /** refresh tokens never outlive the gateway session they came from, whatever this says */
       refreshTokenTtlSec: z.coerce.number().int().min(60).max(90 * 86400).default(86400),
+    })
+    .prefault({}),
+
+  /** the people-facing pages */
+  ui: z
+    .object({
+      /** page language when neither ?lang= nor Accept-Language names zh-CN or en */
+      defaultLanguage: z.enum(LANGUAGES).default('zh-CN'),
     })
     .prefault({}),
 

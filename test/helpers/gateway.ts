@@ -33,6 +33,8 @@ export async function buildGateway(store: Store, overrides: Record<string, unkno
         sessionSecret: 'test-session-secret-0123456789abcdefghij',
         marketplace: { kitAccessKey: KIT_KEY, clientSecretKey: RSA_PRIVATE_B64 },
         login: { allowInsecureIdp: true },
+        // the suites read English page texts; test/web/ checks the zh-CN default
+        ui: { defaultLanguage: 'en' },
       },
       overrides,
     ),
