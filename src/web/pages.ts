@@ -49,15 +49,18 @@ ${bodyHtml}
 `;
 }
 
+/** a page never shows a raw {placeholder}: one without a value is left empty */
+const fill = (message: string, values: Record<string, string>): string => message.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
+
 /** views/<view>.html in `lang`; the title is `vars.title` or the message `<view>.title` */
 export function renderPage(lang: Lang, view: string, vars: PageVars = {}): string {
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(vars)) values[k] = value(lang, v);
   const body = template(view)
     .replace(/\{\{\?(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, k: string, inner: string) => (values[k] ? inner : ''))
-    .replace(/\{\{t:([\w.-]+)\}\}/g, (_, key: string) => escapeHtml(translate(lang, key as MessageKey, values)))
+    .replace(/\{\{t:([\w.-]+)\}\}/g, (_, key: string) => escapeHtml(fill(translate(lang, key as MessageKey), values)))
     .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(values[k] ?? ''));
-  const title = values.title || translate(lang, `${view}.title` as MessageKey, values);
+  const title = values.title || fill(translate(lang, `${view}.title` as MessageKey), values);
   return documentHtml(lang, title, body.trim());
 }
 
