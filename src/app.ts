@@ -7,6 +7,7 @@ import type { Store } from './store/store.ts';
 import type { Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { opsRouter } from './ops/health.ts';
+import { accessLog } from './ops/access-log.ts';
 import { Directory, type DirectoryEffect } from './directory/directory.ts';
 import { deriveKey, SecretBox } from './directory/secret-box.ts';
 import { syncRouter } from './marketplace/sync-router.ts';
@@ -184,7 +185,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
   });
 
+  const logRequest = settings.ops.accessLog ? accessLog(log.child({ module: 'access' })) : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    logRequest?.(req, res);
     let answered: boolean | Promise<boolean>;
     try {
       answered = verifier.fast(req, res);

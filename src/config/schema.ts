@@ -167,6 +167,8 @@ export const configSchema = z.object({
     .object({
       /** addresses that may read /metrics (others get 404) */
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+      /** one info line per request: method, path (secret query values redacted), status, ms, tenant */
+      accessLog: bool.default(true),
     })
     .prefault({}),
 

@@ -18,6 +18,7 @@ import { LoginError } from './errors.ts';
 import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
 import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
 import { pageLanguage, sendError, sendPage } from '../web/pages.ts';
+import { noteTenant } from '../ops/access-log.ts';
 import { decideSignIn } from './policy.ts';
 import { ensureFresh, type RefreshDeps } from './refresh.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
@@ -81,6 +82,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       // the tenant and person it concerns, as far as the attempt got (set by the handlers once known)
       const tenantId = (res.locals.tenant as string | undefined) ?? str(req.query.tenant, 64) ?? '';
       const userName = res.locals.user as string | undefined;
+      noteTenant(req, tenantId);
       d.metrics.logins.inc({ outcome: known.code });
       d.log.warn({ refusal: known.code, status: known.status, cause: known.cause, path: req.path, tenantId: tenantId || undefined, userName }, 'sign-in refused');
       await audit('login.refused', `prod/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });

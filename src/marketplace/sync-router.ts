@@ -11,6 +11,7 @@ import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import { describeIssues, SYNC_SCHEMAS, type SyncKind } from './messages.ts';
 import { applySync, type ApplyContext } from './apply.ts';
 import { checkHeaders, rememberNonce, verifySignedBody, type WindowSettings } from './verify.ts';
+import { noteTenant } from '../ops/access-log.ts';
 
 export interface SyncDeps {
   settings: WindowSettings & { kitAccessKey: string; maxBodyBytes: number };
@@ -92,6 +93,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
     metrics.syncCalls.inc({ interface: kind, result: code });
     metrics.syncSeconds.observe({ interface: kind }, seconds);
     if (code === RESULT.success) log.info({ kind, tenantId, ms: Math.round(seconds * 1000) }, 'sync applied');
+    noteTenant(req, tenantId);
     reply(res, code, msg);
   });
 
