@@ -25,6 +25,7 @@ import { KeyManager } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
+import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
 import { createProxyMode } from './delivery/proxy-mode.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -101,7 +102,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     tokens,
     refresh,
     trust: proxyaddr.compile(settings.trustedProxies),
-    rules: settings.access.rules,
+    rules: new AccessRules(settings.access.rules, settings.access.caseSensitivePaths),
     returnTo,
     absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
     metrics,

@@ -1,6 +1,7 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { canonicalPath } from '../web/canonical-path.ts';
 
 const httpUrl = z
   .string()
@@ -113,12 +114,20 @@ export const configSchema = z.object({
       rules: z
         .array(
           z.object({
-            pathPrefix: z.string().startsWith('/', 'must start with /'),
+            pathPrefix: z
+              .string()
+              .startsWith('/', 'must start with /')
+              .superRefine((p, ctx) => {
+                const c = canonicalPath(p);
+                if (!c.ok) ctx.addIssue({ code: 'custom', message: `cannot be matched: ${c.reason}` });
+              }),
             role: z.enum(['admin', 'user']).optional(),
             tenants: z.array(z.string().min(1)).optional(),
           }),
         )
         .default([]),
+      /** rules compare canonical paths case-insensitively unless this is true */
+      caseSensitivePaths: bool.default(false),
       /** how long a forward-auth instance may answer from its in-process session snapshot */
       cacheTtlMs: z.coerce.number().int().min(0).max(60_000).default(5_000),
     })
