@@ -31,6 +31,9 @@ import { createProxyMode } from './delivery/proxy-mode.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
+import { RateLimits } from './limits/rate-limits.ts';
+import { browserLimits } from './limits/browser-limits.ts';
+import { VerifyPool } from './marketplace/verify-pool.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -60,6 +63,8 @@ export interface Gateway {
 export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const { settings, store, log } = deps;
   const metrics = new Metrics();
+  const limits = new RateLimits(settings, store, metrics, log.child({ module: 'limits' }));
+  const verifyPool = new VerifyPool(settings.marketplace.kitAccessKey, settings.limits.largePush);
   const directory = new Directory(store, deps.secrets.accountKey);
   const atRest = new SecretBox(deriveKey(deps.secrets.sessionSecret, 'at-rest'));
   const secure = settings.publicUrl.startsWith('https:');
@@ -133,6 +138,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       apply: { directory, atRest, clientSecretKey: deps.clientSecretKey },
       ...(deps.now ? { now: deps.now } : {}),
       onEffects,
+      pushFailures: limits.pushFailures,
+      pool: verifyPool,
+      largeBytes: settings.limits.largePush.bytes,
     }),
   );
 
@@ -141,6 +149,11 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.all(['/auth/verify', '/auth/verify/*appended'], (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
+  // before express-session: a refused request reads and writes nothing
+  const limited = browserLimits(limits, log.child({ module: 'limits' }));
+  app.get('/login', limited.login);
+  app.get(['/oauth/callback', '/cas/callback'], limited.callback);
+  app.use(['/oidc/auth', '/oidc/session/end', '/oidc/interaction'], limited.oidc);
   const proxyMode = settings.app.proxy
     ? createProxyMode({
         target: settings.app.url,
@@ -221,6 +234,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     },
     async close() {
       proxyMode?.close();
+      await verifyPool.close();
       await sessionCache.close();
       await keys.close();
     },

@@ -13,6 +13,8 @@ export const ENV_MAP: Record<string, [string, Kind]> = {
   BRIDGE_CLIENT_SECRET_KEY: ['marketplace.clientSecretKey', 'string'],
   BRIDGE_CLIENT_SECRET_KEY_FILE: ['marketplace.clientSecretKeyFile', 'string'],
   BRIDGE_SYNC_PATH_PREFIX: ['marketplace.syncPathPrefix', 'string'],
+  BRIDGE_MARKETPLACE_ALLOW_FROM: ['marketplace.allowFrom', 'list'],
+  BRIDGE_LIMITS_ENABLED: ['limits.enabled', 'string'],
   BRIDGE_APP_ID: ['login.appId', 'string'],
   BRIDGE_UNIFIED_LOGIN_URL: ['login.unifiedLoginUrl', 'string'],
   BRIDGE_ALLOW_INSECURE_IDP: ['login.allowInsecureIdp', 'string'],

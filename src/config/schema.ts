@@ -29,6 +29,15 @@ const storeSpec = z
   .string()
   .refine((s) => s === 'memory' || /^embedded:.+/.test(s) || /^rediss?:\/\/.+/.test(s), 'must be embedded:<directory>, memory, or a redis:// / rediss:// URL');
 
+/** a rate: `points` per `durationSec` */
+const rate = (points: number, durationSec: number) =>
+  z
+    .object({
+      points: z.coerce.number().int().min(1).max(10_000_000).default(points),
+      durationSec: z.coerce.number().int().min(1).max(86400).default(durationSec),
+    })
+    .prefault({});
+
 export const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
 export const configSchema = z.object({
@@ -55,6 +64,10 @@ export const configSchema = z.object({
       replayWindowMs: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
       /** how far in the future x-timestamp may be (clock skew) */
       maxFutureSkewMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+      /** sources that may push (CIDRs); others are refused before the body is read. Empty: any */
+      allowFrom: z.array(cidr).default([]),
+      /** JSON values (objects, arrays, scalars) a push may hold; a 500-user authSync has ~10,000 */
+      maxJsonNodes: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
     })
     .prefault({}),
 
@@ -165,6 +178,49 @@ export const configSchema = z.object({
     .object({
       /** addresses that may read /metrics (others get 404) */
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+    })
+    .prefault({}),
+
+  /** abuse limits: rate limits per client address and tenant, pre-auth cost of pushes, slow clients */
+  limits: z
+    .object({
+      /** false turns the rate limits off (tests only); the HTTP timeouts and connection cap stay */
+      enabled: bool.default(true),
+      /** GET /login: each start may store a sign-in transaction */
+      login: z.object({ perClient: rate(60, 60), perTenant: rate(600, 60) }).prefault({}),
+      /** sign-in transactions one client may hold at once (they live login.transactionTtlSec) */
+      transactionsPerClient: z.coerce.number().int().min(1).max(100_000).default(300),
+      /** /oauth/callback and /cas/callback; perTenant counts callbacks without `state` (unsolicited), each a OneAccess call */
+      callback: z.object({ perClient: rate(60, 60), perTenant: rate(300, 60) }).prefault({}),
+      /** /oidc/auth, /oidc/session/end and interactions (each may store provider state) */
+      oidc: z.object({ perClient: rate(120, 60) }).prefault({}),
+      /** marketplace pushes that fail verification; past `points` the address is refused for blockSec before its bodies are read */
+      pushFailures: z
+        .object({
+          points: z.coerce.number().int().min(1).max(1_000_000).default(20),
+          durationSec: z.coerce.number().int().min(1).max(86400).default(600),
+          blockSec: z.coerce.number().int().min(1).max(86400).default(600),
+        })
+        .prefault({}),
+      /** pushes over this size are verified off the main thread, `concurrency` at a time; `queue` more may wait */
+      largePush: z
+        .object({
+          bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
+          concurrency: z.coerce.number().int().min(1).max(16).default(2),
+          queue: z.coerce.number().int().min(0).max(1000).default(16),
+        })
+        .prefault({}),
+      http: z
+        .object({
+          /** a client must have sent its headers within this (trickling clients are dropped) */
+          headersTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(20_000),
+          /** the whole request, body included */
+          requestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+          keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(65_000),
+          /** open connections; past it new ones are closed at once */
+          maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 
