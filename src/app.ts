@@ -13,10 +13,12 @@ import { syncRouter } from './marketplace/sync-router.ts';
 import type { BootSecrets } from './bootstrap.ts';
 import { Sessions } from './session/sessions.ts';
 import { Transactions } from './login/transactions.ts';
+import { AccountSwitches } from './login/account-switch.ts';
 import { TenantResolver } from './login/tenant.ts';
 import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
+import { reviseSessions } from './login/live-identity.ts';
 import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
 import type { RefreshDeps } from './login/refresh.ts';
@@ -114,11 +116,13 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     log: log.child({ module: 'verify' }),
   });
 
-  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended */
+  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended or given the new identity */
   const onEffects = async (effects: DirectoryEffect[]): Promise<void> => {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
     const ended = await sessions.endFor(effects);
     if (ended) log.info({ ended }, 'deprovisioning ended sessions');
+    const revised = await reviseSessions(effects, { directory, sessions, policy: settings.login });
+    if (revised.changed || revised.ended) log.info(revised, 'directory change reached live sessions');
   };
 
   const app = express();
@@ -174,6 +178,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       directory,
       sessions,
       transactions: new Transactions(store, settings.login.transactionTtlSec, secure),
+      switches: new AccountSwitches(store),
       resolver: new TenantResolver(directory, settings.login.tenantHosts),
       oauth,
       cas,
