@@ -92,6 +92,8 @@ export interface Store {
 
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
   ping(): Promise<void>;
+  /** reasons the backend's own settings may lose an acknowledged change, for the start-up log */
+  durabilityWarnings?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
