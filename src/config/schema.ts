@@ -27,7 +27,10 @@ const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), 'm
 
 const storeSpec = z
   .string()
-  .refine((s) => s === 'memory' || /^embedded:.+/.test(s) || /^rediss?:\/\/.+/.test(s), 'must be embedded:<directory>, memory, or a redis:// / rediss:// URL');
+  .refine(
+    (s) => s === 'memory' || /^embedded:.+/.test(s) || /^(rediss?|redis-sentinel|redis-cluster):\/\/.+/.test(s),
+    'must be embedded:<directory>, memory, a redis:// / rediss:// URL, redis-sentinel://host:port,…/<masterName>[/<db>] or redis-cluster://host:port,…',
+  );
 
 /** a rate: `points` per `durationSec` */
 const rate = (points: number, durationSec: number) =>
@@ -45,6 +48,15 @@ export const configSchema = z.object({
   /** external base URL; empty = http://localhost:$PORT */
   publicUrl: z.union([z.literal(''), httpUrl]).default(''),
   store: storeSpec.default('embedded:./data'),
+  /** Redis stores only (single server, Sentinel, Cluster) */
+  redis: z
+    .object({
+      /** a change is acknowledged only once this many replicas have it (WAIT) */
+      waitReplicas: z.coerce.number().int().min(0).max(16).default(0),
+      /** how long WAIT waits for them before the change is answered "retry" */
+      waitTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(1000),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
