@@ -35,6 +35,8 @@ export async function buildGateway(store: Store, overrides: Record<string, unkno
         login: { allowInsecureIdp: true },
         // the suites read English page texts; test/web/ checks the zh-CN default
         ui: { defaultLanguage: 'en' },
+        // suites hammer endpoints from one address; test/attacks/ turn the limits on
+        limits: { enabled: false },
       },
       overrides,
     ),

@@ -42,6 +42,17 @@ export const en = {
   'oidc-logout.stay': 'Stay signed in',
   'oidc-logout.theApp': 'The app',
 
+  'switch-account.title': 'Switch account?',
+  'switch-account.heading': 'Switch account?',
+  'switch-account.currentLabel': 'This browser is signed in as',
+  'switch-account.nextLabel': 'A sign-in link was opened for another account:',
+  'switch-account.warning': 'If you did not just sign in with that account yourself, someone may be trying to make you work in their account. Stay signed in.',
+  'switch-account.keep': 'Stay signed in as {currentShort}',
+  'switch-account.continue': 'Continue as {nextShort}',
+
+  'refusal.rateLimited': 'Too many requests from your network. Please wait {seconds} s and try again.',
+  'refusal.switchOrigin': 'This choice can only be made on the sign-in gateway’s own page.',
+  'refusal.switchExpired': 'This choice has expired or was already made. Please sign in again.',
   'refusal.serviceTrouble': 'The sign-in gateway is having trouble right now. Please try again in a moment.',
   'refusal.serviceTroubleApp': 'The sign-in gateway is having trouble right now. Please go back to the app and try again in a moment.',
   'refusal.unknownProtocol': 'Unknown sign-in protocol: use oauth or cas.',
