@@ -48,8 +48,10 @@ function tenantOf(req: IncomingMessage, res: ServerResponse): { tenant?: string 
 export function accessLog(log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const started = performance.now();
+    // read now: express rewrites req.url inside mounted routers
+    const url = req.url;
     res.once('close', () => {
-      const path = loggablePath(req.url);
+      const path = loggablePath(url);
       const pathOnly = path.split('?')[0]!;
       const line = {
         method: req.method,
