@@ -47,12 +47,13 @@ export function consolePages(d: PagesDeps) {
     const other: Lang = lang === 'en' ? 'zh-CN' : 'en';
     const here = new URL(req.originalUrl, 'http://x');
     here.searchParams.set('lang', other);
+    const switchTo = `${base}${req.path === '/' ? '' : req.path}${here.search}`;
     const nav = op
       ? `<nav class="console">${NAV.map(([p, k]) => `<a href="${base}/${p}"${p === active ? ' aria-current="page"' : ''}>${t(k)}</a>`).join(' ')}
 <span class="muted" id="operator">${t('admin.signedInAs', { who: op.label })}</span>
 <form method="post" action="${base}/logout">${csrfField(op)}<button type="submit" class="secondary" id="console-signout">${t('admin.signOut')}</button></form>
-<a href="${e(here.pathname + here.search)}" lang="${other}">${other === 'en' ? 'English' : '中文'}</a></nav>`
-      : `<nav class="console"><a href="${e(here.pathname + here.search)}" lang="${other}">${other === 'en' ? 'English' : '中文'}</a></nav>`;
+<a href="${e(switchTo)}" lang="${other}" id="lang-switch">${other === 'en' ? 'English' : '中文'}</a></nav>`
+      : `<nav class="console"><a href="${e(switchTo)}" lang="${other}" id="lang-switch">${other === 'en' ? 'English' : '中文'}</a></nav>`;
     const title = translate(lang, titleKey);
     res.status(status).set('Content-Language', lang).type('html').send(documentHtml(lang, `${title} · ${translate(lang, 'admin.title')}`, `${nav}\n<h1>${e(title)}</h1>\n${body}`, { wide: true }));
   }
