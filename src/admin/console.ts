@@ -185,7 +185,7 @@ export class Console {
       await this.d.apps.clientFor(tenant);
       const user = await this.d.directory.getUser(ns, tenantId, userName);
       const claims = decideSignIn(tenant, user, { protocol: 'oauth', tenantId, userName }, (u) => this.d.directory.accountId(ns, tenantId, u), this.d.policy);
-      return { allowed: true, message: text(lang, { key: 'admin.decision.allowed', params: { role: claims.role } }), role: claims.role };
+      return { allowed: true, message: text(lang, { key: 'admin.decision.allowed', params: { role: text(lang, { key: claims.role === 'admin' ? 'role.admin' : 'role.user' }) } }), role: claims.role };
     } catch (e) {
       if (e instanceof LoginError) return { allowed: false, code: e.code, message: text(lang, e.shown) };
       throw e;

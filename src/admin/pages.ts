@@ -42,7 +42,8 @@ export function consolePages(d: PagesDeps) {
     return { lang, t, time };
   }
 
-  function send(req: Request, res: Response, status: number, titleKey: MessageKey, body: string, op?: Operator, active?: string): void {
+  /** `heading`: the page's own name (a tenant's, a person's) instead of the title */
+  function send(req: Request, res: Response, status: number, titleKey: MessageKey, body: string, op?: Operator, active?: string, heading?: string): void {
     const { lang, t } = ctx(req);
     const other: Lang = lang === 'en' ? 'zh-CN' : 'en';
     const here = new URL(req.originalUrl, 'http://x');
@@ -55,7 +56,8 @@ export function consolePages(d: PagesDeps) {
 <a href="${e(switchTo)}" lang="${other}" id="lang-switch">${other === 'en' ? 'English' : '中文'}</a></nav>`
       : `<nav class="console"><a href="${e(switchTo)}" lang="${other}" id="lang-switch">${other === 'en' ? 'English' : '中文'}</a></nav>`;
     const title = translate(lang, titleKey);
-    res.status(status).set('Content-Language', lang).type('html').send(documentHtml(lang, `${title} · ${translate(lang, 'admin.title')}`, `${nav}\n<h1>${e(title)}</h1>\n${body}`, { wide: true }));
+    const h1 = heading ?? title;
+    res.status(status).set('Content-Language', lang).type('html').send(documentHtml(lang, `${h1} · ${translate(lang, 'admin.title')}`, `${nav}\n<h1>${e(h1)}</h1>\n${body}`, { wide: true }));
   }
 
   const csrfField = (op: Operator) => (op.csrf ? `<input type="hidden" name="csrf" value="${e(op.csrf)}">` : '');
@@ -87,7 +89,7 @@ export function consolePages(d: PagesDeps) {
     const { t, time } = ctx(req);
     return sessions.map((s) => [
       `<a href="${e(userUrl(s.ns, s.tenantId, s.userName))}">${e(s.userName)}</a>${s.name ? ` <span class="muted">${e(s.name)}</span>` : ''}`,
-      `<a href="${e(tenantUrl(s.ns, s.tenantId))}">${e(s.tenantId)}</a>`,
+      `<a class="nw" href="${e(tenantUrl(s.ns, s.tenantId))}">${e(s.tenantId)}</a>`,
       t(s.role === 'admin' ? 'role.admin' : 'role.user'),
       e(s.protocol),
       time(s.createdAt),
@@ -207,7 +209,7 @@ export function consolePages(d: PagesDeps) {
             `<h2>${t('admin.tenant.orgs')}</h2>`,
             orgs.length ? orgTree(orgs) : `<p>${t('admin.tenant.noOrgs')}</p>`,
           ];
-          send(req, res, 200, 'admin.tenant.title', body.join('\n'), op, 'tenants');
+          send(req, res, 200, 'admin.tenant.title', body.join('\n'), op, 'tenants', `${tenant.name} (${tenant.tenantCode})`);
         }),
       );
 
@@ -222,6 +224,7 @@ export function consolePages(d: PagesDeps) {
           const decision = await c.decide(ns, tenantId, userName, lang);
           const sessions = await c.liveSessions(ns, tenantId, userName);
           const last = (await c.users(ns, tenantId)).find((u) => u.userName === userName)?.lastSignInAt;
+          const org = user ? (await c.orgs(ns, tenantId)).find((o) => o.orgCode === user.orgCode) : undefined;
           const refusals = (await c.audit({ action: 'login.refused', tenantId }, 20)).filter((a) => a.target === `${ns}/user/${tenantId}/${userName}`);
           const here = req.originalUrl.replace(/[?&](ended|lang)=[^&]*/g, '');
           const body = [
@@ -229,13 +232,13 @@ export function consolePages(d: PagesDeps) {
             `<p><a href="${e(tenantUrl(ns, tenantId))}">← ${e(tenantId)}</a></p>`,
             `<div class="panel" id="decision"><strong class="${decision.allowed ? 'ok' : 'bad'}">${t(decision.allowed ? 'admin.decision.yes' : 'admin.decision.no')}</strong><p id="decision-message">${e(decision.message)}</p>${decision.code ? `<p class="code">${e(decision.code)}</p>` : ''}<p class="muted">${t('admin.decision.how')}</p></div>`,
             user
-              ? `<dl><dt>${t('admin.col.userName')}</dt><dd>${e(user.userName)}</dd><dt>${t('admin.col.name')}</dt><dd>${e(user.name)}</dd><dt>${t('admin.col.role')}</dt><dd>${t(user.role === 'admin' ? 'role.admin' : 'role.user')}</dd><dt>${t('admin.col.status')}</dt><dd>${t(`admin.user.${user.cancelled ? 'cancelled' : user.enabled ? 'enabled' : 'disabled'}`)}</dd><dt>${t('admin.col.org')}</dt><dd>${e(user.orgCode)}</dd><dt>${t('signed-in.email')}</dt><dd>${e(user.email ?? '—')}</dd><dt>${t('admin.col.lastSignIn')}</dt><dd>${time(last)}</dd></dl>`
+              ? `<dl><dt>${t('admin.col.userName')}</dt><dd>${e(user.userName)}</dd><dt>${t('admin.col.name')}</dt><dd>${e(user.name)}</dd><dt>${t('admin.col.role')}</dt><dd>${t(user.role === 'admin' ? 'role.admin' : 'role.user')}</dd><dt>${t('admin.col.status')}</dt><dd>${t(`admin.user.${user.cancelled ? 'cancelled' : user.enabled ? 'enabled' : 'disabled'}`)}</dd><dt>${t('admin.col.org')}</dt><dd>${e(org ? `${org.orgName} (${user.orgCode})` : user.orgCode)}</dd><dt>${t('signed-in.email')}</dt><dd>${e(user.email ?? '—')}</dd><dt>${t('admin.col.lastSignIn')}</dt><dd>${time(last)}</dd></dl>`
               : `<p>${t('admin.user.unknown')}</p>`,
             refusals.length ? `<h2>${t('admin.user.refusals')}</h2>${table([t('admin.col.time'), t('admin.col.reason')], refusals.map((a) => [time(a.at), e(String(a.detail?.code ?? ''))]), 'refusals')}` : '',
             `<h2>${t('admin.tenant.sessions')}</h2>`,
             sessions.length ? table(sessionHead(req), sessionRows(req, op, sessions, here), 'sessions') + button(op, `${base}/tenants/${encodeURIComponent(tenantId)}/users/${encodeURIComponent(userName)}/end-sessions${nsQuery(ns)}`, t('admin.sessions.endUser'), { back: here }, 'end-user') : `<p>${t('admin.sessions.none')}</p>`,
           ];
-          send(req, res, 200, 'admin.user.title', body.join('\n'), op, 'tenants');
+          send(req, res, 200, 'admin.user.title', body.join('\n'), op, 'tenants', user ? `${user.name || user.userName} (${user.userName})` : userName);
         }),
       );
 
@@ -297,7 +300,7 @@ export function consolePages(d: PagesDeps) {
           const failures = f.resultCode === undefined && !f.failed ? all.filter((s) => s.resultCode !== '000000').slice(0, 20) : [];
           const head = [t('admin.col.time'), t('admin.col.interface'), t('admin.col.tenant'), t('admin.col.result'), t('admin.col.reason'), t('admin.col.size'), t('admin.col.duration')];
           const rows = (list: typeof all) =>
-            list.map((s) => [time(s.at), e(s.interface), s.tenantId ? `<a href="${e(tenantUrl(s.ns ?? 'prod', s.tenantId))}">${e(s.tenantId)}</a>${s.ns === 'debug' ? ` <span class="muted">${t('admin.ns.debug')}</span>` : ''}` : '—', resultCell(s.resultCode), e(s.resultMsg), e(`${s.bytes} B`), e(`${s.ms} ms`)]);
+            list.map((s) => [time(s.at), e(s.interface), s.tenantId ? `<a class="nw" href="${e(tenantUrl(s.ns ?? 'prod', s.tenantId))}">${e(s.tenantId)}</a>${s.ns === 'debug' ? ` <span class="muted">${t('admin.ns.debug')}</span>` : ''}` : '—', resultCell(s.resultCode), e(s.resultMsg), `<span class="nw">${s.bytes} B</span>`, `<span class="nw">${s.ms} ms</span>`]);
           const option = (v: string, label: string, cur: string | undefined) => `<option value="${e(v)}"${v === (cur ?? '') ? ' selected' : ''}>${label}</option>`;
           const form = `<form method="get" action="${base}/syncs" class="search"><label for="tenant">tenantId</label><input id="tenant" name="tenant" value="${e(f.tenantId ?? '')}"><label for="interface">${t('admin.col.interface')}</label><select id="interface" name="interface">${option('', t('admin.filter.any'), f.interface)}${INTERFACES.map((i) => option(i, e(i), f.interface)).join('')}</select><label for="result">${t('admin.col.result')}</label><select id="result" name="result">${option('', t('admin.filter.any'), f.failed ? 'failed' : f.resultCode)}${option('failed', t('admin.filter.failed'), f.failed ? 'failed' : f.resultCode)}${['000000', '000001', '000002', '000005', '000101'].map((code) => option(code, code, f.failed ? 'failed' : f.resultCode)).join('')}</select><button type="submit">${t('admin.filter.apply')}</button></form>`;
           const body = [
