@@ -8,6 +8,7 @@ import { pipeline, type Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
 
 export const IDENTITY_HEADERS: readonly string[] = [
   'x-auth-request-jwt',
@@ -203,6 +204,10 @@ function upstreamHeaders(req: IncomingMessage, identity: Record<string, string>,
     out[name] = value;
   }
   out.host = targetHost;
+  // the gateway's session, transaction and OIDC cookies are its own: the app (and its logs) never sees them
+  const cookie = typeof out.cookie === 'string' ? withoutCookies(out.cookie, isGatewayCookie) : undefined;
+  if (cookie) out.cookie = cookie;
+  else delete out.cookie;
   if (req.headers['content-length'] !== undefined) out['content-length'] = req.headers['content-length'];
   else if (req.headers['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
   if (upgrade) out.connection = 'Upgrade';
