@@ -9,6 +9,7 @@ import { TLSSocket } from 'node:tls';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
+import { SECURITY_HEADERS } from '../web/security-headers.ts';
 
 export const IDENTITY_HEADERS: readonly string[] = [
   'x-auth-request-jwt',
@@ -345,6 +346,7 @@ function sendPage(req: IncomingMessage, res: ServerResponse, status: keyof typeo
 </head><body><h1>${page.title}</h1><p>${page.message}</p><p><small>Error ${status} · ${page.code}</small></p></body></html>
 `;
   res.writeHead(status, {
+    ...SECURITY_HEADERS,
     'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
