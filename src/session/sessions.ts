@@ -5,7 +5,7 @@
 // browser, so a rolling cookie would expire under an active user); the idle timeout is the
 // server-side record's time to live, restarted by TTL-only touches; the absolute end is checked
 // against createdAt.
-import session from 'express-session';
+import session, { type SessionData } from 'express-session';
 import { RedisStore } from 'connect-redis';
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/store.ts';
@@ -112,6 +112,19 @@ export class Sessions {
     const { ns, claims } = identity;
     await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
     await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
+  }
+
+  /**
+   * the session with this id as its record stands now, without a request and without restarting
+   * its idle time (for the OIDC provider's token and userinfo endpoints, where no browser is);
+   * null once it ended, went idle or passed its absolute end
+   */
+  async byId(sid: string): Promise<ActiveSession | null> {
+    const s = await new Promise<SessionData | null | undefined>((resolve, reject) => this.sessionStore.get(sid, (err, v) => (err ? reject(err) : resolve(v))));
+    if (!s?.identity || !s.createdAt) return null;
+    const absoluteEnd = s.createdAt + this.settings.absoluteTimeoutSec * 1000;
+    if (Date.now() >= absoluteEnd) return null;
+    return { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: absoluteEnd };
   }
 
   /** persist changes made to req.session now (e.g. refreshed tokens) */
