@@ -23,7 +23,7 @@ import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
 import type { RefreshDeps } from './login/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
-import { KeyManager } from './delivery/keys.ts';
+import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
@@ -84,6 +84,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   await sessionCache.start();
   const keys = await KeyManager.open(store, atRest, {
     alg: settings.tokens.alg,
+    alsoSign: keySetAlgs(settings.tokens.alg),
     tokenTtlSec: settings.tokens.ttlSec,
     rotateAfterDays: settings.tokens.rotateAfterDays,
     log: log.child({ module: 'keys' }),
