@@ -4,6 +4,7 @@
 // callbacks send no Referer onwards; proxied app responses are left as the app made them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryStore } from '../../src/store/memory.ts';
@@ -12,8 +13,11 @@ import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { CHROMIUM_INSTALL, launchChromium, type Chromium } from '../helpers/chromium.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { requireBinary } from '../helpers/redis-server.ts';
+import * as client from 'openid-client';
+import { oidcWalker } from '../oidc/walk.ts';
 
 const REDIRECT = 'https://rp.example.com/cb';
+const RP_SECRET = 'rp-secret-0123456789abcdef0123456789';
 
 function assertUnframeable(res: { status: number; headers: Headers }, what: string): void {
   const csp = res.headers.get('content-security-policy') ?? '';
@@ -31,7 +35,7 @@ describe('attack: framing the gateway pages', () => {
   before(async () => {
     env = await startLoginEnv(new MemoryStore(), {
       app: { url: 'https://app.example.com' },
-      oidc: { clients: [{ client_id: 'rp', client_secret: 'rp-secret-0123456789abcdef0123456789', redirect_uris: [REDIRECT], post_logout_redirect_uris: ['https://rp.example.com/bye'] }] },
+      oidc: { clients: [{ client_id: 'rp', client_secret: RP_SECRET, redirect_uris: [REDIRECT], post_logout_redirect_uris: ['https://rp.example.com/bye'] }] },
     });
     await env.addTenant('t-acme', 'acme', [{ userName: 'lisi', name: '李四' }]);
     app = createServer((req, res) => {
@@ -82,6 +86,21 @@ describe('attack: framing the gateway pages', () => {
     assert.ok(callback.status >= 300 && callback.status < 400, String(callback.status));
     assert.equal(callback.headers.get('referrer-policy'), 'no-referrer');
     assertUnframeable(callback, 'the callback redirect');
+  });
+
+  it('positive control: the OIDC form_post page still runs its one inline script (its hash is added to script-src)', async () => {
+    const rp = await client.discovery(new URL(`${env.base}/oidc`), 'rp', RP_SECRET, undefined, { execute: [client.allowInsecureRequests] });
+    const walker = oidcWalker(env, rp, REDIRECT);
+    const b = new Browser();
+    const url = client.buildAuthorizationUrl(rp, { redirect_uri: REDIRECT, scope: 'openid', response_mode: 'form_post', tenant: 'acme', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const w = await walker.signInAtOneAccess(b, await walker.walk(b, url.href), 'lisi');
+    assert.equal(w.page.status, 200, w.page.body.slice(0, 300));
+    assert.match(w.page.body, new RegExp(`action="${REDIRECT}"`));
+    const script = /<script>([\s\S]*?)<\/script>/.exec(w.page.body)?.[1];
+    assert.ok(script, w.page.body.slice(0, 300));
+    const csp = w.page.headers.get('content-security-policy') ?? '';
+    assert.ok(csp.includes(`'sha256-${createHash('sha256').update(script).digest('base64')}'`), csp);
+    assert.match(csp, /frame-ancestors 'none'/);
   });
 
   it("proxy mode: the gateway's own answers for app paths refuse framing; the app's pages keep the app's headers", async () => {
