@@ -167,6 +167,7 @@ describe('store flooding (redis store)', requireBinary('redis-server', 'apt-get 
   before(async () => {
     redis = await startRedis();
   });
-  after(() => redis?.stop());
   floodSuite('redis', () => prefixedRedisStore(redis, 'flood'));
+  // after the suite's own clean-up, which still talks to Redis
+  after(() => redis?.stop());
 });
