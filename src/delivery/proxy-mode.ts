@@ -14,7 +14,6 @@ export function isGatewayPath(path: string, syncPrefix: string): boolean {
   return (
     /^\/(login|logout|signed-out|healthz|readyz|metrics)\/?$/.test(path) ||
     /^\/(oauth|cas)\/callback\/?$/.test(path) ||
-    /^\/login\/switch\/?$/.test(path) ||
     path.startsWith('/auth/') ||
     path === '/oidc' ||
     path.startsWith('/oidc/') ||

@@ -6,7 +6,6 @@
 // in the same browser session, switches. On embedded and Redis (the parked sign-in is in the store).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isGatewayPath } from '../../src/delivery/proxy-mode.ts';
 import { Browser, hiddenInput, last, type Page } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
@@ -174,10 +173,6 @@ function swapSuite(name: string, open: () => Promise<OpenedStore>): void {
     });
   });
 }
-
-it('proxy mode answers the switch page itself instead of passing it to the app', () => {
-  assert.equal(isGatewayPath('/login/switch', ''), true);
-});
 
 swapSuite('embedded', async () => tempEmbeddedStore('bridge-swap'));
 
