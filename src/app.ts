@@ -23,15 +23,19 @@ import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
 import type { RefreshDeps } from './login/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
-import { KeyManager } from './delivery/keys.ts';
+import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
+import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
 import { createProxyMode } from './delivery/proxy-mode.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
+import { RateLimits } from './limits/rate-limits.ts';
+import { browserLimits } from './limits/browser-limits.ts';
+import { VerifyPool } from './marketplace/verify-pool.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -61,6 +65,8 @@ export interface Gateway {
 export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const { settings, store, log } = deps;
   const metrics = new Metrics();
+  const limits = new RateLimits(settings, store, metrics, log.child({ module: 'limits' }));
+  const verifyPool = new VerifyPool(settings.marketplace.kitAccessKey, settings.limits.largePush);
   const directory = new Directory(store, deps.secrets.accountKey);
   const atRest = new SecretBox(deriveKey(deps.secrets.sessionSecret, 'at-rest'));
   const secure = settings.publicUrl.startsWith('https:');
@@ -78,6 +84,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   await sessionCache.start();
   const keys = await KeyManager.open(store, atRest, {
     alg: settings.tokens.alg,
+    alsoSign: keySetAlgs(settings.tokens.alg),
     tokenTtlSec: settings.tokens.ttlSec,
     rotateAfterDays: settings.tokens.rotateAfterDays,
     log: log.child({ module: 'keys' }),
@@ -103,7 +110,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     tokens,
     refresh,
     trust: proxyaddr.compile(settings.trustedProxies),
-    rules: settings.access.rules,
+    rules: new AccessRules(settings.access.rules, settings.access.caseSensitivePaths),
     returnTo,
     absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
     metrics,
@@ -136,6 +143,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       apply: { directory, atRest, clientSecretKey: deps.clientSecretKey },
       ...(deps.now ? { now: deps.now } : {}),
       onEffects,
+      pushFailures: limits.pushFailures,
+      pool: verifyPool,
+      largeBytes: settings.limits.largePush.bytes,
     }),
   );
 
@@ -144,6 +154,11 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.all(['/auth/verify', '/auth/verify/*appended'], (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
+  // before express-session: a refused request reads and writes nothing
+  const limited = browserLimits(limits, log.child({ module: 'limits' }));
+  app.get('/login', limited.login);
+  app.get(['/oauth/callback', '/cas/callback'], limited.callback);
+  app.use(['/oidc/auth', '/oidc/session/end', '/oidc/interaction'], limited.oidc);
   const proxyMode = settings.app.proxy
     ? createProxyMode({
         target: settings.app.url,
@@ -225,6 +240,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     },
     async close() {
       proxyMode?.close();
+      await verifyPool.close();
       await sessionCache.close();
       await keys.close();
     },

@@ -8,7 +8,6 @@
 // server-side record's time to live, restarted by TTL-only touches; the absolute end is checked
 // against createdAt.
 import session, { type SessionData } from 'express-session';
-import { RedisStore } from 'connect-redis';
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
@@ -16,7 +15,6 @@ import type { Namespace } from '../directory/model.ts';
 import type { Protocol, SessionIdentity, UpstreamTokens } from '../login/identity.ts';
 import { PortSessionStore } from './port-session-store.ts';
 import { readCookie } from './cookies.ts';
-import { RedisStore as RedisPortStore } from '../store/redis.ts';
 
 /** what OneAccess said about the person at sign-in: the fallback when the directory has no value */
 export interface UpstreamProfile {
@@ -81,11 +79,8 @@ export class Sessions {
   ) {
     this.cookieName = settings.secure ? '__Host-bridge' : 'bridge.sid';
     const idleMs = settings.idleTimeoutSec * 1000;
-    this.sessionStore =
-      store instanceof RedisPortStore
-        ? // a function: connect-redis would otherwise take the cookie's expiry (the absolute timeout) as TTL
-          new RedisStore({ client: store.client, prefix: `${store.prefix}sess:`, ttl: () => settings.idleTimeoutSec })
-        : new PortSessionStore(store, 'sess:', idleMs);
+    // on the store port for every adapter: single Redis, Sentinel and Cluster alike
+    this.sessionStore = new PortSessionStore(store, 'sess:', idleMs);
     this.middleware = session({
       name: this.cookieName,
       secret: settings.cookieSecret,
@@ -169,7 +164,9 @@ export class Sessions {
 
   /**
    * sign-in: a fresh session id (the old session, if any, is gone), the identity, the indexes.
-   * express-session writes the record once, before the response goes out.
+   * The record is written here, once (express-session sees it saved and does not write again):
+   * a write the store refuses — down, or not confirmed by BRIDGE_REDIS_WAIT_REPLICAS replicas —
+   * throws before any cookie is handed out (express-session would still send the response).
    */
   async establish(req: Request, identity: SessionIdentity, upstream: UpstreamSession): Promise<void> {
     // without a session cookie the id is new and unknown to anyone: nothing to fixate, nothing to delete
@@ -186,6 +183,7 @@ export class Sessions {
     const { ns, claims } = identity;
     await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
     await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
+    await this.save(req);
   }
 
   /** persist changes made to req.session now (e.g. refreshed tokens) */
