@@ -45,6 +45,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../src/store/store.ts';
+import { canonicalPath } from '../src/web/canonical-path.ts';
 import {
   commandDelta,
   fmtMs,
@@ -246,7 +247,7 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
         if (recording) push(routes, 'fast /auth/verify', performance.now() - t0);
       });
       const uri = req.headers['x-forwarded-uri'];
-      gw.verifier.decide({ cookie: req.headers.cookie, path: typeof uri === 'string' ? uri : undefined, loginUrl: () => `${base}/login` }).then(
+      gw.verifier.decide({ cookie: req.headers.cookie, path: () => canonicalPath(typeof uri === 'string' ? uri : ''), loginUrl: () => `${base}/login` }).then(
         (v) => {
           gw.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(v.status) });
           if (v.ok) res.writeHead(200, { 'Cache-Control': 'no-store', ...v.headers }).end();

@@ -1,11 +1,11 @@
 // The gateway process: settings, store, app, signals. The only file that knows every module.
-import { createServer } from 'node:http';
 import { ConfigError, loadSettings, type Settings } from './config/load.ts';
 import { createLogger } from './ops/logger.ts';
 import { openStore, describeStore } from './store/index.ts';
 import { loadSecrets } from './bootstrap.ts';
 import { createGateway } from './app.ts';
 import { loadClientSecretKey, keyBits } from './marketplace/client-secret.ts';
+import { createGatewayServer } from './limits/http-server.ts';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -32,18 +32,18 @@ if (settings.marketplace.clientSecretKey) {
 const log = createLogger(settings.logLevel);
 if (clientSecretKey && keyBits(clientSecretKey) < 3072) log.warn({ bits: keyBits(clientSecretKey) }, 'the client-secret key is shorter than the 3072 bits Seller Center asks for');
 
-const store = await openStore(settings.store).catch((e: unknown) => {
+const store = await openStore(settings.store, { redis: settings.redis }).catch((e: unknown) => {
   log.fatal({ err: e, store: describeStore(settings.store) }, 'cannot open the store');
   process.exit(1);
 });
+// what the Redis servers' settings mean for an acknowledged change (README, "Deployment")
+for (const warning of (await store.durabilityWarnings?.().catch((e: unknown) => [`cannot check the store's durability: ${(e as Error).message}`])) ?? []) {
+  log.warn({ store: describeStore(settings.store) }, warning);
+}
 const secrets = await loadSecrets(store, settings.sessionSecret);
 const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
 
-const server = createServer(gateway.listener);
-server.on('upgrade', (req, socket, head) => gateway.upgrade(req, socket, head));
-server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
-server.requestTimeout = 60_000;
+const server = createGatewayServer(gateway, settings.limits.http);
 server.listen(settings.port, () => {
   log.info({ port: settings.port, publicUrl: settings.publicUrl, store: describeStore(settings.store), syncPath: `${settings.marketplace.syncPathPrefix}/produceAPI/v2/*` }, 'oneaccess-bridge is listening');
   if (settings.developmentDefaults.length) {

@@ -1,6 +1,7 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { canonicalPath } from '../web/canonical-path.ts';
 
 const httpUrl = z
   .string()
@@ -26,7 +27,19 @@ const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), 'm
 
 const storeSpec = z
   .string()
-  .refine((s) => s === 'memory' || /^embedded:.+/.test(s) || /^rediss?:\/\/.+/.test(s), 'must be embedded:<directory>, memory, or a redis:// / rediss:// URL');
+  .refine(
+    (s) => s === 'memory' || /^embedded:.+/.test(s) || /^(rediss?|redis-sentinel|redis-cluster):\/\/.+/.test(s),
+    'must be embedded:<directory>, memory, a redis:// / rediss:// URL, redis-sentinel://host:port,…/<masterName>[/<db>] or redis-cluster://host:port,…',
+  );
+
+/** a rate: `points` per `durationSec` */
+const rate = (points: number, durationSec: number) =>
+  z
+    .object({
+      points: z.coerce.number().int().min(1).max(10_000_000).default(points),
+      durationSec: z.coerce.number().int().min(1).max(86400).default(durationSec),
+    })
+    .prefault({});
 
 export const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
@@ -35,6 +48,15 @@ export const configSchema = z.object({
   /** external base URL; empty = http://localhost:$PORT */
   publicUrl: z.union([z.literal(''), httpUrl]).default(''),
   store: storeSpec.default('embedded:./data'),
+  /** Redis stores only (single server, Sentinel, Cluster) */
+  redis: z
+    .object({
+      /** a change is acknowledged only once this many replicas have it (WAIT) */
+      waitReplicas: z.coerce.number().int().min(0).max(16).default(0),
+      /** how long WAIT waits for them before the change is answered "retry" */
+      waitTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(1000),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
@@ -54,6 +76,10 @@ export const configSchema = z.object({
       replayWindowMs: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
       /** how far in the future x-timestamp may be (clock skew) */
       maxFutureSkewMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+      /** sources that may push (CIDRs); others are refused before the body is read. Empty: any */
+      allowFrom: z.array(cidr).default([]),
+      /** JSON values (objects, arrays, scalars) a push may hold; a 500-user authSync has ~10,000 */
+      maxJsonNodes: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
     })
     .prefault({}),
 
@@ -113,12 +139,20 @@ export const configSchema = z.object({
       rules: z
         .array(
           z.object({
-            pathPrefix: z.string().startsWith('/', 'must start with /'),
+            pathPrefix: z
+              .string()
+              .startsWith('/', 'must start with /')
+              .superRefine((p, ctx) => {
+                const c = canonicalPath(p);
+                if (!c.ok) ctx.addIssue({ code: 'custom', message: `cannot be matched: ${c.reason}` });
+              }),
             role: z.enum(['admin', 'user']).optional(),
             tenants: z.array(z.string().min(1)).optional(),
           }),
         )
         .default([]),
+      /** rules compare canonical paths case-insensitively unless this is true */
+      caseSensitivePaths: bool.default(false),
       /** how long a forward-auth instance may answer from its in-process session snapshot */
       cacheTtlMs: z.coerce.number().int().min(0).max(60_000).default(5_000),
     })
@@ -170,6 +204,49 @@ export const configSchema = z.object({
     .object({
       /** addresses that may read /metrics (others get 404) */
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+    })
+    .prefault({}),
+
+  /** abuse limits: rate limits per client address and tenant, pre-auth cost of pushes, slow clients */
+  limits: z
+    .object({
+      /** false turns the rate limits off (tests only); the HTTP timeouts and connection cap stay */
+      enabled: bool.default(true),
+      /** GET /login: each start may store a sign-in transaction */
+      login: z.object({ perClient: rate(60, 60), perTenant: rate(600, 60) }).prefault({}),
+      /** sign-in transactions one client may hold at once (they live login.transactionTtlSec) */
+      transactionsPerClient: z.coerce.number().int().min(1).max(100_000).default(300),
+      /** /oauth/callback and /cas/callback; perTenant counts callbacks without `state` (unsolicited), each a OneAccess call */
+      callback: z.object({ perClient: rate(60, 60), perTenant: rate(300, 60) }).prefault({}),
+      /** /oidc/auth, /oidc/session/end and interactions (each may store provider state) */
+      oidc: z.object({ perClient: rate(120, 60) }).prefault({}),
+      /** marketplace pushes that fail verification; past `points` the address is refused for blockSec before its bodies are read */
+      pushFailures: z
+        .object({
+          points: z.coerce.number().int().min(1).max(1_000_000).default(20),
+          durationSec: z.coerce.number().int().min(1).max(86400).default(600),
+          blockSec: z.coerce.number().int().min(1).max(86400).default(600),
+        })
+        .prefault({}),
+      /** pushes over this size are verified off the main thread, `concurrency` at a time; `queue` more may wait */
+      largePush: z
+        .object({
+          bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
+          concurrency: z.coerce.number().int().min(1).max(16).default(2),
+          queue: z.coerce.number().int().min(0).max(1000).default(16),
+        })
+        .prefault({}),
+      http: z
+        .object({
+          /** a client must have sent its headers within this (trickling clients are dropped) */
+          headersTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(20_000),
+          /** the whole request, body included */
+          requestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+          keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(65_000),
+          /** open connections; past it new ones are closed at once */
+          maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 

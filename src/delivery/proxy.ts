@@ -28,8 +28,8 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
 export interface ProxyOptions {
   target: string;
   timeoutMs?: number;
-  /** decides per request: identity headers to add, or a response already sent (e.g. redirect to login) */
-  authorize(req: IncomingMessage, res: ServerResponse | null): Promise<{ headers: Record<string, string> } | { handled: true }>;
+  /** decides per request: identity headers to add, or a response already sent (e.g. redirect to login; for an upgrade, the status to refuse it with) */
+  authorize(req: IncomingMessage, res: ServerResponse | null): Promise<{ headers: Record<string, string> } | { handled: true; status?: number }>;
   /** X-Forwarded-* as the gateway sees them (client IP, proto, host), computed by the caller from trusted proxies */
   forwarded(req: IncomingMessage): { for: string; proto: 'http' | 'https'; host: string };
   onError?(err: unknown, req: IncomingMessage): void;
@@ -160,7 +160,7 @@ export function createAppProxy(opts: ProxyOptions): AppProxy {
         .authorize(req, null)
         .then((decision) => {
           if (socket.destroyed) return;
-          if ('handled' in decision) return refuse(socket, 401);
+          if ('handled' in decision) return refuse(socket, decision.status ?? 401);
           tunnel(req, socket, head, decision.headers);
         })
         .catch((err: unknown) => {

@@ -13,7 +13,7 @@
 //   signs with the gateway's key set, which holds a signer for RS256 and for tokens.alg, and
 //   lives no longer than its identity tokens, so the key timeline's "published until every token
 //   expired" holds for them too.
-import { interactionPolicy, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy, type ClientMetadata, type Configuration, type KoaContextWithOIDC, type Session } from 'oidc-provider';
 import type { Request } from 'express';
 import type { JWK } from 'jose';
 import type { Settings } from '../config/load.ts';
@@ -31,6 +31,8 @@ export const OIDC_CLAIMS: Record<string, string[]> = {
   phone: ['mobile'],
   tenant: ['tenant', 'tenant_code', 'tenant_name', 'role', 'org_code', 'idp'],
 };
+
+const ANONYMOUS_SESSION_SEC = 600;
 
 export interface ConfigurationDeps {
   settings: Settings;
@@ -128,7 +130,9 @@ export function providerConfiguration(d: ConfigurationDeps, jwks: { keys: JWK[] 
       IdToken: settings.tokens.ttlSec,
       Interaction: settings.login.transactionTtlSec,
       RefreshToken: settings.oidc.refreshTokenTtlSec,
-      Session: sessionSec,
+      // a provider session nobody signed in to (e.g. a visit to /oidc/session/end) is anonymous
+      // state anyone can create: it lives minutes, not a gateway session's lifetime
+      Session: (_ctx, session) => ((session as Session | undefined)?.accountId ? sessionSec : ANONYMOUS_SESSION_SEC),
       Grant: grantSec,
     },
   };

@@ -25,10 +25,14 @@ const SECRET_KEYS = [
   'x-sign',
   'x-auth-request-jwt',
   'ticket',
-  'code',
 ];
 
+// `code` is an OAuth authorization code only in a query; elsewhere (err.code = ECONNREFUSED,
+// SQLITE_BUSY, ...) it is what operators need to read, so it is not redacted by name everywhere
+const QUERY_CODE = ['code', 'query.code', '*.query.code', 'params.code', '*.params.code'];
+
 export const REDACT_PATHS = [
+  ...QUERY_CODE,
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
   ...SECRET_KEYS.map((k) => `*.*.${k}`),

@@ -49,6 +49,9 @@ export interface AuditEvent {
   detail?: Record<string, string | number | boolean | null>;
 }
 
+/** audit records every store keeps at least; older ones are dropped (Redis trims its stream near this) */
+export const AUDIT_MAX_ROWS = 100_000;
+
 export interface PutOptions {
   /** only store when the key does not exist (or has expired); the result says whether it was stored */
   ifAbsent?: boolean;
@@ -92,11 +95,13 @@ export interface Store {
 
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
   ping(): Promise<void>;
+  /** reasons the backend's own settings may lose an acknowledged change, for the start-up log */
+  durabilityWarnings?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
+  override readonly name: string = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

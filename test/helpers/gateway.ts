@@ -33,6 +33,8 @@ export async function buildGateway(store: Store, overrides: Record<string, unkno
         sessionSecret: 'test-session-secret-0123456789abcdefghij',
         marketplace: { kitAccessKey: KIT_KEY, clientSecretKey: RSA_PRIVATE_B64 },
         login: { allowInsecureIdp: true },
+        // suites hammer endpoints from one address; test/attacks/ turn the limits on
+        limits: { enabled: false },
       },
       overrides,
     ),
