@@ -1,6 +1,6 @@
-// The browser side of sign-in: /login, /oauth/callback, /cas/callback, /login/switch, /logout,
-// /auth/session, /signed-out. Routers translate HTTP to connector and directory calls; every refusal is a page
-// (or JSON) that says what went wrong.
+// The browser side of sign-in: /login (GET starts one, POST answers the account-switch page),
+// /oauth/callback, /cas/callback, /logout, /auth/session, /signed-out. Routers translate HTTP to
+// connector and directory calls; every refusal is a page (or JSON) that says what went wrong.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as client from 'openid-client';
 import type { Settings } from '../config/load.ts';
@@ -126,7 +126,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       return;
     }
     const handle = await d.switches.park(req.sessionID, pending);
-    res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login/switch`, handle));
+    res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login`, handle));
   }
 
   // the tenant a failed attempt was for, once known (res.locals.tenant), makes the retry link one click
@@ -238,14 +238,19 @@ export function loginRouter(d: LoginDeps): express.Router {
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
 
-  // the person's answer on the switch page
+  // the person's answer on the switch page (POST: the proxy guides already route /login here)
   r.post(
-    '/login/switch',
+    '/login',
     express.urlencoded({ extended: false, limit: '4kb' }),
     handle(async (req, res) => {
       res.set('Cache-Control', 'no-store');
+      // the handle is a secret bound to this session; this only turns away other sites' forms early.
+      // The page is sent with Referrer-Policy: no-referrer, so browsers post it with Origin: null.
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== new URL(base).origin) throw new LoginError('invalid_request', "This choice can only be made on the sign-in gateway's own page.");
+      const site = req.headers['sec-fetch-site'];
+      if ((origin !== undefined && origin !== 'null' && origin !== new URL(base).origin) || (site !== undefined && site !== 'same-origin')) {
+        throw new LoginError('invalid_request', "This choice can only be made on the sign-in gateway's own page.");
+      }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const current = await d.sessions.current(req);
       const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
