@@ -48,7 +48,7 @@ export function pushCase(): fc.Arbitrary<PushCase> {
   );
   const change = fc.option(headerChange, { freq: 3, nil: undefined });
   return fc.record({
-    path: fc.option(fc.constantFrom(...KINDS, 'nope', '..%2ftenantSync'), { freq: 4, nil: undefined }),
+    path: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...KINDS, 'nope', '..%2ftenantSync') }),
     body,
     headers: fc.record({ timestamp: change, nonce: change, sign: change, contentType: change }, { requiredKeys: [] }),
   });
