@@ -13,20 +13,24 @@ import { syncRouter } from './marketplace/sync-router.ts';
 import type { BootSecrets } from './bootstrap.ts';
 import { Sessions } from './session/sessions.ts';
 import { Transactions } from './login/transactions.ts';
+import { AccountSwitches } from './login/account-switch.ts';
 import { TenantResolver } from './login/tenant.ts';
 import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
+import { reviseSessions } from './login/live-identity.ts';
 import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
 import type { RefreshDeps } from './login/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
-import { KeyManager } from './delivery/keys.ts';
+import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
+import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
-import { createProxyMode } from './delivery/proxy-mode.ts';
+import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
+import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
@@ -81,6 +85,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   await sessionCache.start();
   const keys = await KeyManager.open(store, atRest, {
     alg: settings.tokens.alg,
+    alsoSign: keySetAlgs(settings.tokens.alg),
     tokenTtlSec: settings.tokens.ttlSec,
     rotateAfterDays: settings.tokens.rotateAfterDays,
     log: log.child({ module: 'keys' }),
@@ -106,18 +111,20 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     tokens,
     refresh,
     trust: proxyaddr.compile(settings.trustedProxies),
-    rules: settings.access.rules,
+    rules: new AccessRules(settings.access.rules, settings.access.caseSensitivePaths),
     returnTo,
     absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
     metrics,
     log: log.child({ module: 'verify' }),
   });
 
-  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended */
+  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended or given the new identity */
   const onEffects = async (effects: DirectoryEffect[]): Promise<void> => {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
     const ended = await sessions.endFor(effects);
     if (ended) log.info({ ended }, 'deprovisioning ended sessions');
+    const revised = await reviseSessions(effects, { directory, sessions, policy: settings.login });
+    if (revised.changed || revised.ended) log.info(revised, 'directory change reached live sessions');
   };
 
   const app = express();
@@ -125,6 +132,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('etag', false);
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
+  // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(
@@ -173,6 +182,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       directory,
       sessions,
       transactions: new Transactions(store, settings.login.transactionTtlSec, secure),
+      switches: new AccountSwitches(store),
       resolver: new TenantResolver(directory, settings.login.tenantHosts),
       oauth,
       cas,

@@ -32,10 +32,14 @@ if (settings.marketplace.clientSecretKey) {
 const log = createLogger(settings.logLevel);
 if (clientSecretKey && keyBits(clientSecretKey) < 3072) log.warn({ bits: keyBits(clientSecretKey) }, 'the client-secret key is shorter than the 3072 bits Seller Center asks for');
 
-const store = await openStore(settings.store).catch((e: unknown) => {
+const store = await openStore(settings.store, { redis: settings.redis }).catch((e: unknown) => {
   log.fatal({ err: e, store: describeStore(settings.store) }, 'cannot open the store');
   process.exit(1);
 });
+// what the Redis servers' settings mean for an acknowledged change (README, "Deployment")
+for (const warning of (await store.durabilityWarnings?.().catch((e: unknown) => [`cannot check the store's durability: ${(e as Error).message}`])) ?? []) {
+  log.warn({ store: describeStore(settings.store) }, warning);
+}
 const secrets = await loadSecrets(store, settings.sessionSecret);
 const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
 

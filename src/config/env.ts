@@ -7,6 +7,7 @@ export const ENV_MAP: Record<string, [string, Kind]> = {
   PORT: ['port', 'string'],
   BRIDGE_PUBLIC_URL: ['publicUrl', 'string'],
   BRIDGE_STORE: ['store', 'string'],
+  BRIDGE_REDIS_WAIT_REPLICAS: ['redis.waitReplicas', 'string'],
   BRIDGE_LOG_LEVEL: ['logLevel', 'string'],
   BRIDGE_SESSION_SECRET: ['sessionSecret', 'string'],
   BRIDGE_KIT_ACCESS_KEY: ['marketplace.kitAccessKey', 'string'],

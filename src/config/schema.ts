@@ -1,6 +1,7 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { canonicalPath } from '../web/canonical-path.ts';
 
 const httpUrl = z
   .string()
@@ -26,7 +27,10 @@ const cidr = z.string().refine((s) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(s), 'm
 
 const storeSpec = z
   .string()
-  .refine((s) => s === 'memory' || /^embedded:.+/.test(s) || /^rediss?:\/\/.+/.test(s), 'must be embedded:<directory>, memory, or a redis:// / rediss:// URL');
+  .refine(
+    (s) => s === 'memory' || /^embedded:.+/.test(s) || /^(rediss?|redis-sentinel|redis-cluster):\/\/.+/.test(s),
+    'must be embedded:<directory>, memory, a redis:// / rediss:// URL, redis-sentinel://host:port,…/<masterName>[/<db>] or redis-cluster://host:port,…',
+  );
 
 /** a rate: `points` per `durationSec` */
 const rate = (points: number, durationSec: number) =>
@@ -44,6 +48,15 @@ export const configSchema = z.object({
   /** external base URL; empty = http://localhost:$PORT */
   publicUrl: z.union([z.literal(''), httpUrl]).default(''),
   store: storeSpec.default('embedded:./data'),
+  /** Redis stores only (single server, Sentinel, Cluster) */
+  redis: z
+    .object({
+      /** a change is acknowledged only once this many replicas have it (WAIT) */
+      waitReplicas: z.coerce.number().int().min(0).max(16).default(0),
+      /** how long WAIT waits for them before the change is answered "retry" */
+      waitTimeoutMs: z.coerce.number().int().min(10).max(10_000).default(1000),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
@@ -126,12 +139,20 @@ export const configSchema = z.object({
       rules: z
         .array(
           z.object({
-            pathPrefix: z.string().startsWith('/', 'must start with /'),
+            pathPrefix: z
+              .string()
+              .startsWith('/', 'must start with /')
+              .superRefine((p, ctx) => {
+                const c = canonicalPath(p);
+                if (!c.ok) ctx.addIssue({ code: 'custom', message: `cannot be matched: ${c.reason}` });
+              }),
             role: z.enum(['admin', 'user']).optional(),
             tenants: z.array(z.string().min(1)).optional(),
           }),
         )
         .default([]),
+      /** rules compare canonical paths case-insensitively unless this is true */
+      caseSensitivePaths: bool.default(false),
       /** how long a forward-auth instance may answer from its in-process session snapshot */
       cacheTtlMs: z.coerce.number().int().min(0).max(60_000).default(5_000),
     })
@@ -151,6 +172,16 @@ export const configSchema = z.object({
               post_logout_redirect_uris: z.array(z.string().url()).default([]),
               /** default: client_secret_basic with a secret, none without */
               token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+              /** refresh_token: the client may refresh (and is granted offline_access) */
+              grant_types: z
+                .array(z.enum(['authorization_code', 'refresh_token']))
+                .default(['authorization_code', 'refresh_token'])
+                .refine((g) => g.includes('authorization_code'), 'authorization_code is the only way to sign in'),
+              /** RS256 unless the client chooses (tokens.alg or RS256: what the key set signs with) */
+              id_token_signed_response_alg: z.enum(SIGNING_ALGS).optional(),
+              /** OIDC Back-Channel Logout 1.0: where the gateway POSTs a logout token when the session ends */
+              backchannel_logout_uri: z.string().url().optional(),
+              backchannel_logout_session_required: bool.default(false),
             })
             .refine((c) => (c.token_endpoint_auth_method === 'none' ? !c.client_secret : c.token_endpoint_auth_method === undefined || !!c.client_secret), {
               message: 'none goes without a client_secret; client_secret_basic and client_secret_post need one',
@@ -162,6 +193,10 @@ export const configSchema = z.object({
       accessTokenTtlSec: z.coerce.number().int().min(30).max(86400).default(600),
       /** refresh tokens never outlive the gateway session they came from, whatever this says */
       refreshTokenTtlSec: z.coerce.number().int().min(60).max(90 * 86400).default(86400),
+      /** how often ended gateway sessions are looked for (idle and absolute timeouts end silently) */
+      backchannelSweepMs: z.coerce.number().int().min(50).max(600_000).default(30_000),
+      /** one back-channel logout POST's deadline; failures are retried with backoff for a day */
+      backchannelTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
     })
     .prefault({}),
 
@@ -211,6 +246,14 @@ export const configSchema = z.object({
 
   /** proxies whose X-Forwarded-* headers are believed */
   trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
+}).superRefine((c, ctx) => {
+  // the key set signs with tokens.alg and RS256 only (delivery/keys.ts keySetAlgs)
+  c.oidc.clients.forEach((client, i) => {
+    const alg = client.id_token_signed_response_alg;
+    if (alg && alg !== 'RS256' && alg !== c.tokens.alg) {
+      ctx.addIssue({ code: 'custom', path: ['oidc', 'clients', i, 'id_token_signed_response_alg'], message: `the gateway signs with RS256 and tokens.alg (${c.tokens.alg}) only` });
+    }
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;

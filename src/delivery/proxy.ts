@@ -8,6 +8,8 @@ import { pipeline, type Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
+import { SECURITY_HEADERS } from '../web/security-headers.ts';
 
 export const IDENTITY_HEADERS: readonly string[] = [
   'x-auth-request-jwt',
@@ -28,8 +30,8 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
 export interface ProxyOptions {
   target: string;
   timeoutMs?: number;
-  /** decides per request: identity headers to add, or a response already sent (e.g. redirect to login) */
-  authorize(req: IncomingMessage, res: ServerResponse | null): Promise<{ headers: Record<string, string> } | { handled: true }>;
+  /** decides per request: identity headers to add, or a response already sent (e.g. redirect to login; for an upgrade, the status to refuse it with) */
+  authorize(req: IncomingMessage, res: ServerResponse | null): Promise<{ headers: Record<string, string> } | { handled: true; status?: number }>;
   /** X-Forwarded-* as the gateway sees them (client IP, proto, host), computed by the caller from trusted proxies */
   forwarded(req: IncomingMessage): { for: string; proto: 'http' | 'https'; host: string };
   onError?(err: unknown, req: IncomingMessage): void;
@@ -160,7 +162,7 @@ export function createAppProxy(opts: ProxyOptions): AppProxy {
         .authorize(req, null)
         .then((decision) => {
           if (socket.destroyed) return;
-          if ('handled' in decision) return refuse(socket, 401);
+          if ('handled' in decision) return refuse(socket, decision.status ?? 401);
           tunnel(req, socket, head, decision.headers);
         })
         .catch((err: unknown) => {
@@ -203,6 +205,10 @@ function upstreamHeaders(req: IncomingMessage, identity: Record<string, string>,
     out[name] = value;
   }
   out.host = targetHost;
+  // the gateway's session, transaction and OIDC cookies are its own: the app (and its logs) never sees them
+  const cookie = typeof out.cookie === 'string' ? withoutCookies(out.cookie, isGatewayCookie) : undefined;
+  if (cookie) out.cookie = cookie;
+  else delete out.cookie;
   if (req.headers['content-length'] !== undefined) out['content-length'] = req.headers['content-length'];
   else if (req.headers['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
   if (upgrade) out.connection = 'Upgrade';
@@ -340,6 +346,7 @@ function sendPage(req: IncomingMessage, res: ServerResponse, status: keyof typeo
 </head><body><h1>${page.title}</h1><p>${page.message}</p><p><small>Error ${status} · ${page.code}</small></p></body></html>
 `;
   res.writeHead(status, {
+    ...SECURITY_HEADERS,
     'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

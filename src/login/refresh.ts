@@ -67,6 +67,10 @@ async function refreshOnce(req: Request, deps: RefreshDeps): Promise<void> {
       if (e instanceof LoginError && e.code !== 'session_expired') throw new LoginError('session_expired', 'Your session could not be renewed. Please sign in again.', { cause: e });
       throw e;
     }
+    // a directory change may have rewritten the identity meanwhile: write back only the new tokens
+    // (and a session that ended meanwhile must not be written back)
+    const gone = await deps.sessions.reload(req).then(() => !req.session?.identity || !req.session.upstream, () => true);
+    if (gone) throw new LoginError('session_expired', 'Your session has ended. Please sign in again.');
     req.session.upstream = { ...req.session.upstream!, tokens };
     await deps.sessions.save(req);
   } finally {

@@ -1,6 +1,6 @@
-// The browser side of sign-in: /login, /oauth/callback, /cas/callback, /logout, /auth/session,
-// /signed-out. Routers translate HTTP to connector and directory calls; every refusal is a page
-// (or JSON) that says what went wrong.
+// The browser side of sign-in: /login (GET starts one, POST answers the account-switch page),
+// /oauth/callback, /cas/callback, /logout, /auth/session, /signed-out. Routers translate HTTP to
+// connector and directory calls; every refusal is a page (or JSON) that says what went wrong.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as client from 'openid-client';
 import type { Settings } from '../config/load.ts';
@@ -17,7 +17,9 @@ import type { CasConnector } from './cas-connector.ts';
 import { LoginError } from './errors.ts';
 import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
 import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
-import { render, sendError } from './pages.ts';
+import { render, sendError, wantsJson } from './pages.ts';
+import { pageLanguage, switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
+import { profileOf } from './live-identity.ts';
 import { decideSignIn } from './policy.ts';
 import { ensureFresh, type RefreshDeps } from './refresh.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
@@ -29,6 +31,7 @@ export interface LoginDeps {
   directory: Directory;
   sessions: Sessions;
   transactions: Transactions;
+  switches: AccountSwitches;
   resolver: TenantResolver;
   oauth: OAuthConnector;
   cas: CasConnector;
@@ -86,7 +89,12 @@ export function loginRouter(d: LoginDeps): express.Router {
     }
   };
 
-  async function finish(req: Request, res: Response, tenant: TenantRecord, id: UpstreamIdentity, returnTo: string, appId?: string): Promise<void> {
+  /**
+   * Completes a sign-in. `bound`: this browser provably started it (OAuth state + PKCE, or the
+   * person's click on the switch page); otherwise a live session of another person is not
+   * replaced without asking (account-switch.ts).
+   */
+  async function finish(req: Request, res: Response, tenant: TenantRecord, id: UpstreamIdentity, returnTo: string, appId: string | undefined, bound: boolean): Promise<void> {
     const user = await directory.getUser('prod', tenant.tenantId, id.userName);
     let claims: IdentityClaims;
     try {
@@ -95,12 +103,30 @@ export function loginRouter(d: LoginDeps): express.Router {
       if (e instanceof LoginError) await audit('login.refused', `prod/user/${tenant.tenantId}/${id.userName}`, { code: e.code, protocol: id.protocol });
       throw e;
     }
-    await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}) });
+    const current = bound ? null : await d.sessions.current(req);
+    if (current && current.identity.claims.sub !== claims.sub) {
+      await askBeforeSwitch(req, res, current.identity.claims, claims, { id, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), returnTo });
+      return;
+    }
+    await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
     d.log.info({ sub: claims.sub, tenant: tenant.tenantId, protocol: id.protocol }, 'signed in');
     res.redirect(303, returnTo);
+  }
+
+  async function askBeforeSwitch(req: Request, res: Response, current: IdentityClaims, next: IdentityClaims, pending: Omit<PendingSwitch, 'binding'>): Promise<void> {
+    d.transactions.clear(res);
+    await audit('login.switch-asked', `prod/user/${next.tenant}/${next.user_name}`, { sub: next.sub, current: current.sub, protocol: pending.id.protocol }, `user:${current.sub}`);
+    d.log.info({ sub: next.sub, current: current.sub }, 'sign-in for another person parked until this browser confirms');
+    res.status(200).set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
+    if (wantsJson(req)) {
+      res.status(409).json({ error: 'account_switch', error_description: `This browser is signed in as ${current.user_name}; the sign-in answer is for another person. Open it in a browser page to choose.` });
+      return;
+    }
+    const handle = await d.switches.park(req.sessionID, pending);
+    res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login`, handle));
   }
 
   // the tenant a failed attempt was for, once known (res.locals.tenant), makes the retry link one click
@@ -183,7 +209,8 @@ export function loginRouter(d: LoginDeps): express.Router {
       const started = performance.now();
       const id = await d.oauth.signIn(info, callbackUrl, { ...(state ? { state } : {}), ...(codeVerifier ? { codeVerifier } : {}) });
       d.metrics.upstreamSeconds.observe({ step: 'oauth-signin' }, (performance.now() - started) / 1000);
-      await finish(req, res, tenant, id, returnTo, info.appId);
+      // with state, PKCE bound the code to this browser's transaction: nobody else's sign-in can arrive here
+      await finish(req, res, tenant, id, returnTo, info.appId, !!state);
     }, retryLogin),
   );
 
@@ -206,8 +233,37 @@ export function loginRouter(d: LoginDeps): express.Router {
       const started = performance.now();
       const id = await d.cas.validate(idp, casService(tenantId), req.query.ticket, tenantId);
       d.metrics.upstreamSeconds.observe({ step: 'cas-validate' }, (performance.now() - started) / 1000);
-      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback);
+      // a service ticket is bound to no browser: anyone's ticket can be opened here
+      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false);
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
+  );
+
+  // the person's answer on the switch page (POST: the proxy guides already route /login here)
+  r.post(
+    '/login',
+    express.urlencoded({ extended: false, limit: '4kb' }),
+    handle(async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      // the handle is a secret bound to this session; this only turns away other sites' forms early.
+      // The page is sent with Referrer-Policy: no-referrer, so browsers post it with Origin: null.
+      const origin = req.headers.origin;
+      const site = req.headers['sec-fetch-site'];
+      if ((origin !== undefined && origin !== 'null' && origin !== new URL(base).origin) || (site !== undefined && site !== 'same-origin')) {
+        throw new LoginError('invalid_request', "This choice can only be made on the sign-in gateway's own page.");
+      }
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const current = await d.sessions.current(req);
+      const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
+      if (!current || !pending) throw new LoginError('invalid_state', 'This choice has expired or was already made. Please sign in again.');
+      if (body.choice !== 'continue') {
+        await audit('login.switch-declined', `prod/user/${pending.tenantId}/${pending.id.userName}`, { current: current.identity.claims.sub }, `user:${current.identity.claims.sub}`);
+        res.redirect(303, d.returnTo.fallback);
+        return;
+      }
+      res.locals.tenant = pending.tenantId;
+      const tenant = await d.apps.activeTenant(pending.tenantId);
+      await finish(req, res, tenant, pending.id, pending.returnTo, pending.appId, true);
+    }, retryLogin),
   );
 
   const logout = handle(async (req, res) => {

@@ -1,5 +1,5 @@
-// express-session storage on the store port (embedded and memory). Redis deployments use
-// connect-redis instead (see session.ts); both keep the session record server-side only.
+// express-session storage on the store port, for every adapter (embedded, memory, Redis on one
+// server, Sentinel or Cluster); the session record stays server-side only.
 import session, { type SessionData } from 'express-session';
 import type { Store } from '../store/store.ts';
 

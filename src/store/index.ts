@@ -3,12 +3,14 @@ import { resolve } from 'node:path';
 import { openEmbeddedStore } from './embedded.ts';
 import { MemoryStore } from './memory.ts';
 import { openRedisStore, type RedisStoreOptions } from './redis.ts';
+import { isRedisSpec } from './redis-url.ts';
 import type { Store } from './store.ts';
 
-const SPEC_HELP = 'expected "memory", "embedded:<dir>" or a redis:// / rediss:// URL';
+const SPEC_HELP = 'expected "memory", "embedded:<dir>", a redis:// / rediss:// URL, redis-sentinel://host:port,…/<masterName>[/<db>] or redis-cluster://host:port,…';
 
 /**
- * `memory` | `embedded:<dir>` (relative to the working directory) | `redis://…` | `rediss://…`.
+ * `memory` | `embedded:<dir>` (relative to the working directory) | `redis://…` | `rediss://…` |
+ * `redis-sentinel://…` | `redis-cluster://…`.
  * Rejects with StoreUnavailableError when the backend cannot be reached, Error when the spec is wrong.
  */
 export async function openStore(spec: string, opts: { redis?: RedisStoreOptions } = {}): Promise<Store> {
@@ -18,7 +20,7 @@ export async function openStore(spec: string, opts: { redis?: RedisStoreOptions 
     if (!dir) throw new Error(`store "${spec}" has no directory: ${SPEC_HELP}`);
     return openEmbeddedStore(resolve(dir));
   }
-  if (/^rediss?:\/\//.test(spec)) return openRedisStore(spec, opts.redis);
+  if (isRedisSpec(spec)) return openRedisStore(spec, opts.redis);
   throw new Error(`unknown store "${describeStore(spec)}": ${SPEC_HELP}`);
 }
 

@@ -1,20 +1,27 @@
-// Shared store on Redis (node-redis v5), for several bridge instances behind a load balancer.
+// Shared store on Redis (node-redis v5), for several bridge instances behind a load balancer: one
+// server, a Sentinel set or a Cluster (redis-link.ts holds what differs between them).
 //
 // Layout, every key under the prefix (default "bridge:"):
 //   {prefix}doc:{col}    hash, field id -> JSON {"v": version, "val": value | null}
+//   {prefix}audit        stream, one field "e" = JSON event, trimmed to ~100000 entries
 //   {prefix}temp:{key}   string with PX expiry
 //   {prefix}set:{key}    set, PEXPIREd on every addition
-//   {prefix}audit        stream, one field "e" = JSON event, trimmed to ~100000 entries
 //   {prefix}chan:{name}  pub/sub channel
 // One hash per collection keeps listDocs a single HGETALL, and the version next to the value lets
-// the write script decide with one HGET. The keys of one write span several hashes, so this layout
-// needs a single Redis (or a prefix with a hash tag, e.g. "{bridge}:", on a cluster).
+// the write script decide with one HGET. One write spans the audit stream and several collection
+// hashes, so on a Cluster those keys carry one hash tag: the prefix in braces, "{bridge}:doc:…",
+// "{bridge}:audit" (the directory lives on one master; a prefix that already holds a tag is kept).
+// Temps and sets are single-key (a MULTI touches one key), so they spread over every master by
+// their own key: sessions, nonces and login transactions, the bulk of the traffic and memory.
 //
-// Never hangs: the offline queue is off (commands fail at once while reconnecting), every command
-// runs under withDeadline, and reconnection goes on forever in the background.
+// BRIDGE_REDIS_WAIT_REPLICAS=N: after each change (not after TTL-only touches) the store sends
+// WAIT N on the connection that made it, and a change that fewer than N replicas confirmed in
+// time rejects with StoreNotReplicatedError: the caller answers "retry", not "done".
 import { createHash } from 'node:crypto';
-import { createClient, ErrorReply, type RedisClientType } from 'redis';
+import { ErrorReply } from 'redis';
 import { StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { createRedisLink, describe, type RedisLink } from './redis-link.ts';
+import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 
 export interface RedisStoreOptions {
   keyPrefix?: string;
@@ -22,10 +29,18 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** deadline of opening the store (and of each connection attempt); default 5000 */
   connectTimeoutMs?: number;
+  /** replicas that must confirm a change before it is acknowledged (WAIT); default 0 */
+  waitReplicas?: number;
+  /** how long WAIT waits for them; default 1000 */
+  waitTimeoutMs?: number;
+}
+
+/** A change reached the primary but not enough replicas in time: it may be lost on a failover. */
+export class StoreNotReplicatedError extends StoreUnavailableError {
+  override readonly name = 'StoreNotReplicatedError';
 }
 
 const AUDIT_MAX_LEN = 100_000;
-const MAX_BACKOFF_MS = 2000;
 
 // KEYS[1] the audit stream, KEYS[2..] one doc hash per collection.
 // ARGV[1] the number of writes; per write five args: KEYS index, id, condition, version, stored
@@ -70,53 +85,48 @@ return applied
 const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
 /** Connects; rejects with StoreUnavailableError when Redis does not answer within connectTimeoutMs. */
-export async function openRedisStore(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
-  const store = new RedisStore(url, opts);
+export async function openRedisStore(spec: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+  const store = new RedisStore(parseRedisSpec(spec), opts);
   await store.connect();
   return store;
 }
 
 export class RedisStore implements Store {
   readonly kind = 'redis';
-  /** the command connection, for connect-redis */
-  readonly client: RedisClientType;
-  /** key prefix of every key this store writes */
+  readonly topology: RedisTarget['topology'];
+  /** key prefix of temps, sets and channels */
   readonly prefix: string;
+  /** key prefix of the documents and the audit stream (hash-tagged on a cluster) */
+  readonly durablePrefix: string;
+  private readonly link: RedisLink;
   private readonly commandTimeoutMs: number;
-  private readonly connectTimeoutMs: number;
-  private subscriber: Promise<RedisClientType> | undefined;
-  private lastError: unknown;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
   private closed = false;
 
-  constructor(url: string, opts: RedisStoreOptions = {}) {
+  constructor(target: RedisTarget, opts: RedisStoreOptions = {}) {
+    this.topology = target.topology;
     this.prefix = opts.keyPrefix ?? 'bridge:';
+    this.durablePrefix = target.topology === 'cluster' && !/\{[^}]+\}/.test(this.prefix) ? `{${this.prefix.replace(/:$/, '')}}:` : this.prefix;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 2000;
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.connectTimeoutMs,
-        // never give up: the store must come back by itself once Redis does
-        reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, MAX_BACKOFF_MS) + Math.floor(Math.random() * 100),
-      },
-    });
-    this.watch(this.client);
+    this.waitReplicas = opts.waitReplicas ?? 0;
+    this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
+    this.link = createRedisLink(target, { connectTimeoutMs: opts.connectTimeoutMs ?? 5000, closeTimeoutMs: this.commandTimeoutMs });
   }
 
   /** @internal used by openRedisStore */
   async connect(): Promise<void> {
-    await this.connectClient(this.client, 'connect');
+    await this.link.connect();
   }
 
   async getDoc(col: string, id: string): Promise<Doc | null> {
-    const raw = await this.run('getDoc', () => this.client.hGet(this.docKey(col), id));
+    const raw = await this.run('getDoc', () => this.link.cmd.hGet(this.docKey(col), id));
     return raw == null ? null : parseDoc(id, raw);
   }
 
   async getDocs(col: string, ids: readonly string[]): Promise<Array<Doc | null>> {
     if (ids.length === 0) return [];
-    const raws = await this.run('getDocs', () => this.client.hmGet(this.docKey(col), [...ids]));
+    const raws = await this.run('getDocs', () => this.link.cmd.hmGet(this.docKey(col), [...ids]));
     return ids.map((id, i) => {
       const raw = raws[i];
       return raw == null ? null : parseDoc(id, raw);
@@ -124,13 +134,13 @@ export class RedisStore implements Store {
   }
 
   async listDocs(col: string): Promise<Doc[]> {
-    const all = await this.run('listDocs', () => this.client.hGetAll(this.docKey(col)));
+    const all = await this.run('listDocs', () => this.link.cmd.hGetAll(this.docKey(col)));
     return Object.entries(all).map(([id, raw]) => parseDoc(id, raw));
   }
 
   async write(writes: readonly DocWrite[], audit: readonly AuditEvent[] = []): Promise<boolean[]> {
     if (writes.length === 0 && audit.length === 0) return [];
-    const keys = [`${this.prefix}audit`];
+    const keys = [this.auditKey()];
     const args = [String(writes.length)];
     for (const w of writes) {
       const key = this.docKey(w.col);
@@ -139,13 +149,13 @@ export class RedisStore implements Store {
       args.push(String(k + 1), w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
     }
     for (const e of audit) args.push(JSON.stringify(e));
-    const reply = await this.run('write', async () => {
+    const reply = await this.change('write', [keys[0]!], async () => {
       const options = { keys, arguments: args };
       try {
-        return await this.client.evalSha(WRITE_SHA, options);
+        return await this.link.cmd.evalSha(WRITE_SHA, options);
       } catch (err) {
         if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-        return await this.client.eval(WRITE_SCRIPT, options);
+        return await this.link.cmd.eval(WRITE_SCRIPT, options);
       }
     });
     if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
@@ -154,55 +164,59 @@ export class RedisStore implements Store {
 
   async listAudit(limit: number): Promise<AuditEvent[]> {
     if (limit <= 0) return [];
-    const entries = await this.run('listAudit', () => this.client.xRevRange(`${this.prefix}audit`, '+', '-', { COUNT: limit }));
+    const entries = await this.run('listAudit', () => this.link.cmd.xRevRange(this.auditKey(), '+', '-', { COUNT: limit }));
     return entries.map((entry) => JSON.parse(entry.message['e'] ?? 'null') as AuditEvent);
   }
 
   async putTemp(key: string, value: string, ttlMs: number, opts: PutOptions = {}): Promise<boolean> {
+    const k = this.tempKey(key);
     const expiration = { type: 'PX' as const, value: px(ttlMs) };
-    const reply = await this.run('putTemp', () =>
-      this.client.set(this.tempKey(key), value, opts.ifAbsent ? { expiration, condition: 'NX' } : { expiration }),
-    );
+    const reply = await this.change('putTemp', [k], () => this.link.cmd.set(k, value, opts.ifAbsent ? { expiration, condition: 'NX' } : { expiration }));
     return reply === 'OK';
   }
 
   async getTemp(key: string): Promise<string | null> {
-    return this.run('getTemp', () => this.client.get(this.tempKey(key)));
+    return this.run('getTemp', () => this.link.cmd.get(this.tempKey(key)));
   }
 
   async takeTemp(key: string): Promise<string | null> {
-    return this.run('takeTemp', () => this.client.getDel(this.tempKey(key)));
+    const k = this.tempKey(key);
+    return this.change('takeTemp', [k], () => this.link.cmd.getDel(k));
   }
 
   async deleteTemp(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.run('deleteTemp', () => this.client.del(keys.map((k) => this.tempKey(k))));
+    const ks = keys.map((k) => this.tempKey(k));
+    // on a cluster the keys may live on different masters: one DEL each
+    await this.change('deleteTemp', ks, (): Promise<unknown> => (this.topology === 'cluster' ? Promise.all(ks.map((k) => this.link.cmd.del(k))) : this.link.cmd.del(ks)));
   }
 
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.run('touchTemp', () => this.client.pExpire(this.tempKey(key), px(ttlMs)))) === 1;
+    // TTL only: losing it in a failover shortens a session's idle time, so it does not WAIT
+    return (await this.run('touchTemp', () => this.link.cmd.pExpire(this.tempKey(key), px(ttlMs)))) === 1;
   }
 
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
     const key = this.setKey(setKey);
-    await this.run('addMember', () => this.client.multi().sAdd(key, member).pExpire(key, px(ttlMs)).exec());
+    await this.change('addMember', [key], () => this.link.cmd.multi().sAdd(key, member).pExpire(key, px(ttlMs)).exec());
   }
 
   async members(setKey: string): Promise<string[]> {
-    return this.run('members', () => this.client.sMembers(this.setKey(setKey)));
+    return this.run('members', () => this.link.cmd.sMembers(this.setKey(setKey)));
   }
 
   async removeMember(setKey: string, member: string): Promise<void> {
     // Redis deletes a set when its last member goes
-    await this.run('removeMember', () => this.client.sRem(this.setKey(setKey), member));
+    const key = this.setKey(setKey);
+    await this.change('removeMember', [key], () => this.link.cmd.sRem(key, member));
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.run('publish', () => this.client.publish(this.channel(channel), message));
+    await this.run('publish', () => this.link.publish(this.channel(channel), message));
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
-    const sub = await this.getSubscriber();
+    if (this.closed) throw new StoreUnavailableError('redis store is closed');
     const name = this.channel(channel);
     const listener = (message: string) => {
       // a throwing handler must not unwind into node-redis's reply parser (it would drop the rest
@@ -213,77 +227,96 @@ export class RedisStore implements Store {
         process.emitWarning(err instanceof Error ? err : String(err));
       }
     };
-    await this.run('subscribe', () => sub.subscribe(name, listener));
-    return () => this.run('unsubscribe', () => sub.unsubscribe(name, listener));
+    await this.run('subscribe', () => this.link.subscribe(name, listener));
+    return () => this.run('unsubscribe', () => this.link.unsubscribe(name, listener));
   }
 
   async ping(): Promise<void> {
-    await this.run('ping', () => this.client.ping());
+    // on a cluster: the master of the directory's slot, which every sync needs
+    await this.run('ping', () => this.link.sendTo(this.auditKey(), ['PING']));
+  }
+
+  /**
+   * What the servers' settings mean for an acknowledged change, as warnings for the start-up log:
+   * fewer replicas than waitReplicas, no append-only file, an fsync policy that can lose a second.
+   */
+  async durabilityWarnings(): Promise<string[]> {
+    const warnings: string[] = [];
+    const infos = (await this.run('check replication', () => this.link.onEveryPrimary(['INFO', 'replication']))) as string[];
+    const replicas = Math.min(...infos.map((info) => Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0)));
+    if (this.waitReplicas > 0 && replicas < this.waitReplicas) {
+      warnings.push(`BRIDGE_REDIS_WAIT_REPLICAS=${this.waitReplicas} but a primary has ${replicas} connected replica(s): every change will time out and be answered "retry"`);
+    }
+    if (this.waitReplicas === 0 && this.topology !== 'single') {
+      warnings.push('BRIDGE_REDIS_WAIT_REPLICAS=0: a change acknowledged just before a failover can be lost (replication is asynchronous)');
+    }
+    let configs: unknown[];
+    try {
+      configs = await this.run('check persistence', () => this.link.onEveryPrimary(['CONFIG', 'GET', 'append*']));
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      // managed services often rename or refuse CONFIG
+      warnings.push(`cannot read the servers' persistence settings (${describe(err)}); check appendonly yes and appendfsync everysec or always`);
+      return warnings;
+    }
+    for (const reply of configs) {
+      const conf = configMap(reply);
+      if (conf['appendonly'] === 'no') {
+        warnings.push(
+          this.waitReplicas > 0
+            ? 'a primary runs with appendonly no: a change is kept only in memory, on it and its replicas; restarting them all at once loses it'
+            : 'a primary runs with appendonly no: an acknowledged change is lost when it restarts',
+        );
+      } else if (conf['appendfsync'] === 'no') {
+        warnings.push('a primary runs with appendfsync no: a crash of its machine can lose the last ~30 s of acknowledged changes');
+      }
+    }
+    return [...new Set(warnings)];
   }
 
   /** Quits cleanly when Redis answers, drops the connections otherwise; never waits past the deadline. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const sub = await this.subscriber?.catch(() => undefined);
-    await Promise.all([this.quit(this.client), sub && this.quit(sub)]);
+    await this.link.close();
   }
 
-  private async quit(client: RedisClientType): Promise<void> {
-    if (!client.isOpen) return;
-    try {
-      // Redis answers in order: once PING is answered nothing else is in flight, so close() is quick
-      await withDeadline(client.ping(), this.commandTimeoutMs, 'close');
-      await withDeadline(client.close(), this.commandTimeoutMs, 'close');
-    } catch {
-      if (client.isOpen) client.destroy();
-    }
-  }
-
-  private getSubscriber(): Promise<RedisClientType> {
-    if (this.closed) return Promise.reject(new StoreUnavailableError('redis store is closed'));
-    this.subscriber ??= (async () => {
-      const sub = this.client.duplicate();
-      this.watch(sub);
-      await this.connectClient(sub, 'subscriber connect');
-      return sub;
-    })().catch((err: unknown) => {
-      this.subscriber = undefined; // the next subscribe tries again
-      throw err;
-    });
-    return this.subscriber;
-  }
-
-  private watch(client: RedisClientType): void {
-    // without a listener an 'error' event would crash the process; reconnection is automatic
-    client.on('error', (err: unknown) => {
-      this.lastError = err;
-    });
-  }
-
-  private async connectClient(client: RedisClientType, what: string): Promise<void> {
-    // connect() keeps retrying (reconnectStrategy) until it succeeds: bound it, then stop it
-    const connecting = client.connect();
-    try {
-      await withDeadline(connecting, this.connectTimeoutMs, what);
-    } catch (err) {
-      connecting.catch(() => undefined);
-      if (client.isOpen) client.destroy();
-      throw new StoreUnavailableError(`redis ${what} failed: ${describe(this.lastError ?? err)}`, { cause: err });
-    }
+  /** A change, then (with waitReplicas) WAIT on the connection of each key it touched. */
+  private change<T>(what: string, keys: readonly string[], command: () => Promise<T>): Promise<T> {
+    if (this.waitReplicas === 0) return this.run(what, command);
+    return this.run(
+      what,
+      async () => {
+        const result = await command();
+        const routes = this.topology === 'cluster' ? [...new Set(keys)] : keys.slice(0, 1);
+        const confirmed = await Promise.all(routes.map((k) => this.link.sendTo(k, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)])));
+        const least = Math.min(...confirmed.map(Number));
+        if (least < this.waitReplicas) {
+          throw new StoreNotReplicatedError(`redis ${what}: ${least} of ${this.waitReplicas} replica(s) confirmed the change within ${this.waitTimeoutMs} ms`);
+        }
+        return result;
+      },
+      this.commandTimeoutMs + this.waitTimeoutMs,
+    );
   }
 
   /** Runs one command under the deadline; connection trouble becomes StoreUnavailableError. */
-  private async run<T>(what: string, command: () => Promise<T>): Promise<T> {
+  private async run<T>(what: string, command: () => Promise<T>, deadlineMs = this.commandTimeoutMs): Promise<T> {
     try {
-      return await withDeadline(command(), this.commandTimeoutMs, what);
+      return await withDeadline(command(), deadlineMs, what);
     } catch (err) {
-      throw toStoreError(what, err);
+      const e = toStoreError(what, err);
+      if (e instanceof StoreUnavailableError) this.link.trouble();
+      throw e;
     }
   }
 
   private docKey(col: string): string {
-    return `${this.prefix}doc:${col}`;
+    return `${this.durablePrefix}doc:${col}`;
+  }
+
+  private auditKey(): string {
+    return `${this.durablePrefix}audit`;
   }
 
   private tempKey(key: string): string {
@@ -297,6 +330,16 @@ export class RedisStore implements Store {
   private channel(name: string): string {
     return `${this.prefix}chan:${name}`;
   }
+}
+
+/** CONFIG GET replies: a flat [name, value, …] list (RESP2) or a map (RESP3) */
+function configMap(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+  return (reply ?? {}) as Record<string, string>;
 }
 
 /** Redis rejects PX 0; a non-positive ttl keeps the key for a millisecond, near enough to "expired". */
@@ -317,8 +360,4 @@ function toStoreError(what: string, err: unknown): unknown {
   // other server replies (WRONGTYPE, script errors) are bugs or corrupt data: let them through
   if (err instanceof ErrorReply && !TRANSIENT_REPLY.test(err.message)) return err;
   return new StoreUnavailableError(`redis could not ${what}: ${describe(err)}`, { cause: err });
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err);
 }

@@ -95,11 +95,13 @@ export interface Store {
 
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
   ping(): Promise<void>;
+  /** reasons the backend's own settings may lose an acknowledged change, for the start-up log */
+  durabilityWarnings?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
 export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
+  override readonly name: string = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

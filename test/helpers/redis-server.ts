@@ -63,7 +63,8 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
   };
 }
 
-async function launch(args: string[], port: number): Promise<ChildProcess> {
+/** Spawns redis-server with `args` and waits until `port` answers PING; killed at process exit. */
+export async function launch(args: string[], port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));

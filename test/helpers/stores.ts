@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedStore } from '../../src/store/embedded.ts';
-import { openRedisStore } from '../../src/store/redis.ts';
+import { openRedisStore, type RedisStoreOptions } from '../../src/store/redis.ts';
 import type { Store } from '../../src/store/store.ts';
-import type { RedisServer } from './redis-server.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -25,8 +24,9 @@ export function tempEmbeddedStore(label = 'bridge'): OpenedStore {
   };
 }
 
-export async function prefixedRedisStore(redis: RedisServer | null, label: string): Promise<OpenedStore> {
+/** `redis`: a single server, a Cluster or a Sentinel set from the test helpers (their url is the store spec) */
+export async function prefixedRedisStore(redis: { url: string } | null, label: string, opts: RedisStoreOptions = {}): Promise<OpenedStore> {
   if (!redis) throw new Error('redis-server did not start');
-  const store = await openRedisStore(redis.url, { keyPrefix: `${label}:${randomUUID()}:` });
+  const store = await openRedisStore(redis.url, { keyPrefix: `${label}:${randomUUID()}:`, ...opts });
   return { store, cleanup: () => store.close() };
 }

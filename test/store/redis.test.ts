@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
 import { describeStore, openStore } from '../../src/store/index.ts';
 import { openRedisStore, type RedisStore } from '../../src/store/redis.ts';
 import { StoreUnavailableError } from '../../src/store/store.ts';
@@ -34,13 +35,19 @@ describe('redis', needRedis, () => {
     }
   });
 
-  it('exposes the node-redis client for connect-redis', async () => {
+  it('keeps the documented key layout under its prefix', async () => {
     assert.ok(redis);
-    const store = await openRedisStore(redis.url, { keyPrefix: 'client:' });
+    const store = await openRedisStore(redis.url, { keyPrefix: 'layout:' });
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
     try {
       await store.putTemp('k', 'v', 10_000);
-      assert.equal(await store.client.get('client:temp:k'), 'v');
+      await store.write([{ col: 'tenants', id: 't-1', version: '1', value: '"x"' }]);
+      assert.equal(await raw.get('layout:temp:k'), 'v');
+      assert.equal(await raw.hGet('layout:doc:tenants', 't-1'), JSON.stringify({ v: '1', val: '"x"' }));
+      assert.equal(await raw.xLen('layout:audit'), 0);
     } finally {
+      raw.destroy();
       await store.close();
     }
   });

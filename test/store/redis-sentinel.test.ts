@@ -1,0 +1,55 @@
+// The store conformance suite, the sync suite and the sign-in suite on a Redis Sentinel set (one
+// primary, two replicas, three sentinels), started once for this file.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
+import { openStore } from '../../src/store/index.ts';
+import { needRedisTopologies, redisCli, startRedisSentinel, type RedisSentinelDeployment } from '../helpers/redis-topologies.ts';
+import { prefixedRedisStore } from '../helpers/stores.ts';
+import { syncSuite } from '../marketplace/sync-suite.ts';
+import { loginSuite } from '../login/login-suite.ts';
+import { storeConformance } from './conformance.ts';
+
+describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTopologies, () => {
+  let set: RedisSentinelDeployment | null = null;
+  before(async () => {
+    set = await startRedisSentinel();
+  });
+  after(() => set?.stop());
+
+  storeConformance('redis sentinel', () => prefixedRedisStore(set, 'test'));
+  syncSuite('redis sentinel', () => prefixedRedisStore(set, 'sync'));
+  loginSuite('redis sentinel', () => prefixedRedisStore(set, 'login'));
+
+  it('openStore opens a redis-sentinel:// spec and writes to the primary, which replicates', async () => {
+    const store = await openStore(set!.url, { redis: { keyPrefix: 'spec:' } });
+    try {
+      assert.equal(store.kind, 'redis');
+      await store.putTemp('k', 'v', 60_000);
+      const [primary, ...replicas] = set!.dataPorts;
+      assert.equal(await set!.primary(), primary);
+      assert.equal(await redisCli(primary!, 'GET', 'spec:temp:k'), 'v');
+      for (const r of replicas) {
+        await redisCli(r, 'WAIT', '0', '0').catch(() => undefined);
+        for (let i = 0; i < 20 && (await redisCli(r, 'GET', 'spec:temp:k')) !== 'v'; i++) await new Promise((res) => setTimeout(res, 50));
+        assert.equal(await redisCli(r, 'GET', 'spec:temp:k'), 'v');
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a database number in the spec selects that database', async () => {
+    const store = await openStore(`${set!.url}/3`, { redis: { keyPrefix: 'db:' } });
+    try {
+      await store.putTemp('k', 'three', 60_000);
+      assert.equal(await redisCli(set!.dataPorts[0]!, 'GET', 'db:temp:k'), '', 'not in database 0');
+      const db3 = createClient({ url: `redis://127.0.0.1:${set!.dataPorts[0]}/3` });
+      await db3.connect();
+      assert.equal(await db3.get('db:temp:k'), 'three');
+      db3.destroy();
+    } finally {
+      await store.close();
+    }
+  });
+});
