@@ -19,7 +19,7 @@ import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
 import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
 import { render, sendError, wantsJson } from './pages.ts';
 import { pageLanguage, switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
-import { profileOf } from './live-identity.ts';
+import { profileOf, settleSignIn } from './live-identity.ts';
 import { decideSignIn } from './policy.ts';
 import { ensureFresh, type RefreshDeps } from './refresh.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
@@ -109,6 +109,8 @@ export function loginRouter(d: LoginDeps): express.Router {
       return;
     }
     await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
+    const settled = await settleSignIn(req, { directory, sessions: d.sessions, policy: settings.login });
+    if (!settled) throw new LoginError('not_authorized', "Your access to this app was withdrawn while you were signing in. Ask your company's administrator if this is a mistake.");
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
