@@ -120,6 +120,7 @@ export function loginRouter(d: LoginDeps): express.Router {
 
   async function askBeforeSwitch(req: Request, res: Response, current: IdentityClaims, next: IdentityClaims, pending: Omit<PendingSwitch, 'binding'>): Promise<void> {
     d.transactions.clear(res);
+    d.metrics.logins.inc({ outcome: 'switch_asked', protocol: pending.id.protocol });
     await audit('login.switch-asked', `prod/user/${next.tenant}/${next.user_name}`, { sub: next.sub, current: current.sub, protocol: pending.id.protocol }, `user:${current.sub}`);
     d.log.info({ sub: next.sub, current: current.sub }, 'sign-in for another person parked until this browser confirms');
     res.status(200).set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
@@ -258,6 +259,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
       if (!current || !pending) throw new LoginError('invalid_state', 'This choice has expired or was already made. Please sign in again.');
       if (body.choice !== 'continue') {
+        d.metrics.logins.inc({ outcome: 'switch_declined', protocol: pending.id.protocol });
         await audit('login.switch-declined', `prod/user/${pending.tenantId}/${pending.id.userName}`, { current: current.identity.claims.sub }, `user:${current.identity.claims.sub}`);
         res.redirect(303, d.returnTo.fallback);
         return;
