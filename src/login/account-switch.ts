@@ -50,7 +50,7 @@ type Lang = 'zh-CN' | 'en';
 const TEXT: Record<Lang, Record<'title' | 'currentLabel' | 'nextLabel' | 'warning' | 'keep' | 'continue', string>> = {
   en: {
     title: 'Switch account?',
-    currentLabel: 'This browser is signed in as',
+    currentLabel: 'This browser is signed in as:',
     nextLabel: 'A sign-in link was opened for another account:',
     warning: 'If you did not just sign in with that account yourself, someone may be trying to make you work in their account. Stay signed in.',
     keep: 'Stay signed in as {current}',
@@ -61,8 +61,8 @@ const TEXT: Record<Lang, Record<'title' | 'currentLabel' | 'nextLabel' | 'warnin
     currentLabel: '此浏览器当前登录的账号：',
     nextLabel: '刚打开的登录链接属于另一个账号：',
     warning: '如果您刚才没有亲自用该账号登录，可能有人试图让您在他的账号中操作，请保持当前登录。',
-    keep: '保持以 {current} 登录',
-    continue: '以 {next} 继续',
+    keep: '保持以{current}登录',
+    continue: '以{next}继续',
   },
 };
 
