@@ -29,7 +29,8 @@ import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
 import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
-import { createProxyMode } from './delivery/proxy-mode.ts';
+import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
+import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
@@ -131,6 +132,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('etag', false);
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
+  // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(

@@ -220,14 +220,8 @@ export const configSchema = z.object({
       callback: z.object({ perClient: rate(60, 60), perTenant: rate(300, 60) }).prefault({}),
       /** /oidc/auth, /oidc/session/end and interactions (each may store provider state) */
       oidc: z.object({ perClient: rate(120, 60) }).prefault({}),
-      /** marketplace pushes that fail verification; past `points` the address is refused for blockSec before its bodies are read */
-      pushFailures: z
-        .object({
-          points: z.coerce.number().int().min(1).max(1_000_000).default(20),
-          durationSec: z.coerce.number().int().min(1).max(86400).default(600),
-          blockSec: z.coerce.number().int().min(1).max(86400).default(600),
-        })
-        .prefault({}),
+      /** marketplace pushes that fail verification: after `points` of them within `durationSec` the address is refused, before its bodies are read, until that window ends */
+      pushFailures: rate(20, 600),
       /** pushes over this size are verified off the main thread, `concurrency` at a time; `queue` more may wait */
       largePush: z
         .object({

@@ -8,6 +8,8 @@ import { pipeline, type Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
+import { SECURITY_HEADERS } from '../web/security-headers.ts';
 
 export const IDENTITY_HEADERS: readonly string[] = [
   'x-auth-request-jwt',
@@ -203,6 +205,10 @@ function upstreamHeaders(req: IncomingMessage, identity: Record<string, string>,
     out[name] = value;
   }
   out.host = targetHost;
+  // the gateway's session, transaction and OIDC cookies are its own: the app (and its logs) never sees them
+  const cookie = typeof out.cookie === 'string' ? withoutCookies(out.cookie, isGatewayCookie) : undefined;
+  if (cookie) out.cookie = cookie;
+  else delete out.cookie;
   if (req.headers['content-length'] !== undefined) out['content-length'] = req.headers['content-length'];
   else if (req.headers['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
   if (upgrade) out.connection = 'Upgrade';
@@ -340,6 +346,7 @@ function sendPage(req: IncomingMessage, res: ServerResponse, status: keyof typeo
 </head><body><h1>${page.title}</h1><p>${page.message}</p><p><small>Error ${status} · ${page.code}</small></p></body></html>
 `;
   res.writeHead(status, {
+    ...SECURITY_HEADERS,
     'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

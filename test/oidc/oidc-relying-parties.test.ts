@@ -9,7 +9,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { SessionData } from 'express-session';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { Browser, hiddenInput } from '../helpers/browser.ts';
-import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { waitFor } from '../store/conformance.ts';
 import { oidcWalker } from './walk.ts';
 
 const APP_ORIGIN = 'http://127.0.0.1:9';
@@ -102,6 +103,16 @@ describe('OIDC provider as relying parties expect it', () => {
     const info = await client.fetchUserInfo(rp, tokens.access_token, tokens.claims()!.sub);
     assert.equal(info.role, 'user');
     assert.equal(info.name, '张三丰');
+    const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+    assert.equal(refreshed.claims()!.role, 'user');
+  });
+
+  it('a demotion pushed by the marketplace reaches userinfo and the refreshed ID token', async () => {
+    const rp = await rpFor(env, 'plain');
+    const { tokens } = await oidcWalker(env, rp, REDIRECT).signIn(new Browser(), 'zhangsan');
+    assert.equal(tokens.claims()!.role, 'admin');
+    await env.sync('authSync', { instanceId: 'i', tenantId: 't-acme', appId: 'app-1', userList: [{ userName: 'zhangsan', name: '张三', orgCode: '10', role: 'user', enable: 'true' }], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    await waitFor('userinfo to say user', async () => (await client.fetchUserInfo(rp, tokens.access_token, tokens.claims()!.sub)).role === 'user');
     const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
     assert.equal(refreshed.claims()!.role, 'user');
   });

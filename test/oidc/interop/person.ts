@@ -5,9 +5,19 @@ import { hiddenInput, type Browser, type Page } from '../../helpers/browser.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** follows redirects from `url`; stops at the first page that is not a redirect */
+/** what a browser sends for a top-level navigation (fetch itself always adds sec-fetch-mode: cors) */
+const NAVIGATION = { accept: 'text/html' };
+
+/** follows redirects from `url` (navigations, every hop); stops at the first page that is not a redirect or leaves loopback */
 export async function follow(b: Browser, url: string, init: RequestInit = {}): Promise<Page[]> {
-  const hops = await b.follow(url, { ...init, headers: { accept: 'text/html', ...(init.headers as Record<string, string>) } }, 20);
+  const hops = [await b.request(url, { ...init, headers: { ...NAVIGATION, ...(init.headers as Record<string, string>) } })];
+  for (let page = hops[0]!; page.status >= 300 && page.status < 400; ) {
+    const next = new URL(page.headers.get('location')!, page.url);
+    if (next.hostname !== '127.0.0.1') break;
+    assert.ok(hops.length < 20, 'redirect loop');
+    page = await b.request(next.href, { headers: NAVIGATION });
+    hops.push(page);
+  }
   return hops;
 }
 
@@ -26,7 +36,7 @@ export async function visitSigningIn(b: Browser, url: string, userName: string, 
   }
   const cont = page.status === 200 ? hiddenInput(page.body, 'continue') : undefined;
   if (!cont) return hops;
-  const rest = await b.follow(`${new URL(page.url).origin}/sandbox/login`, { method: 'POST', headers: FORM, body: new URLSearchParams({ userName, continue: cont }) }, 20);
+  const rest = await follow(b, `${new URL(page.url).origin}/sandbox/login`, { method: 'POST', headers: FORM, body: new URLSearchParams({ userName, continue: cont }) });
   return [...hops, ...rest];
 }
 
@@ -36,5 +46,5 @@ export async function confirmSignOut(b: Browser, hops: Page[]): Promise<Page[]> 
   const xsrf = hiddenInput(page.body, 'xsrf');
   const action = /action="([^"]+)"/.exec(page.body)?.[1]?.replace(/&amp;/g, '&');
   assert.ok(xsrf && action, `expected the sign-out question at ${page.url}: ${page.body.slice(0, 300)}`);
-  return b.follow(action, { method: 'POST', headers: FORM, body: new URLSearchParams({ xsrf, logout: 'yes' }) }, 20);
+  return follow(b, action, { method: 'POST', headers: FORM, body: new URLSearchParams({ xsrf, logout: 'yes' }) });
 }
