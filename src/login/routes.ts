@@ -123,7 +123,8 @@ export function loginRouter(d: LoginDeps): express.Router {
     d.metrics.logins.inc({ outcome: 'switch_asked', protocol: pending.id.protocol });
     await audit('login.switch-asked', `prod/user/${next.tenant}/${next.user_name}`, { sub: next.sub, current: current.sub, protocol: pending.id.protocol }, `user:${current.sub}`);
     d.log.info({ sub: next.sub, current: current.sub }, 'sign-in for another person parked until this browser confirms');
-    res.status(200).set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
+    // not framable, no Referer: the security headers every page of the gateway gets (web/security-headers.ts)
+    res.status(200).set('Cache-Control', 'no-store');
     if (wantsJson(req)) {
       res.status(409).json({ error: 'account_switch', error_description: `This browser is signed in as ${current.user_name}; the sign-in answer is for another person. Open it in a browser page to choose.` });
       return;
@@ -248,7 +249,7 @@ export function loginRouter(d: LoginDeps): express.Router {
     handle(async (req, res) => {
       res.set('Cache-Control', 'no-store');
       // the handle is a secret bound to this session; this only turns away other sites' forms early.
-      // The page is sent with Referrer-Policy: no-referrer, so browsers post it with Origin: null.
+      // Pages are sent with Referrer-Policy: no-referrer, so browsers post this with Origin: null.
       const origin = req.headers.origin;
       const site = req.headers['sec-fetch-site'];
       if ((origin !== undefined && origin !== 'null' && origin !== new URL(base).origin) || (site !== undefined && site !== 'same-origin')) {
