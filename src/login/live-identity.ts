@@ -64,14 +64,13 @@ export async function reviseSessions(effects: readonly DirectoryEffect[], d: Liv
 }
 
 /**
- * Right after a sign-in is stored: a push that landed while it was being decided found no record
- * to revise (the sign-in had read the directory before the push, and stored its session after the
- * push looked for sessions), so the directory is read once more. From the stored record on, pushes
- * find the session themselves. Answers the identity the session now has, or null when the person
- * may no longer sign in (the session is ended).
+ * Right after Sessions.establish stored a sign-in: a push that landed while it was being decided
+ * found no record to revise (the sign-in had read the directory before the push, and stored its
+ * session after the push looked for sessions), so the directory is read once more. From the
+ * stored record on, pushes find the session themselves. Answers the identity the session now has,
+ * or null when the person may no longer sign in (the session is ended).
  */
 export async function settleSignIn(req: Request, d: LiveIdentityDeps): Promise<SessionIdentity | null> {
-  await d.sessions.save(req);
   const s = await d.sessions.current(req);
   if (!s) return null;
   const { ns, claims } = s.identity;
