@@ -4,7 +4,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type Store } from '../store/store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, type Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
 import { toPlain } from './canonical-json.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
@@ -183,6 +183,9 @@ export function syncRouter(deps: SyncDeps): express.Router {
         if (e instanceof SyncError) {
           code = e.resultCode;
           msg = e.message;
+        } else if (e instanceof StoreNotReplicatedError) {
+          code = RESULT.innerError;
+          msg = "other inner error: the store's replicas did not confirm the change in time; please retry";
         } else if (e instanceof StoreUnavailableError) {
           code = RESULT.innerError;
           msg = 'other inner error: the store is unavailable, nothing was saved; please retry';
