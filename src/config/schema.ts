@@ -239,7 +239,7 @@ export const configSchema = z.object({
       largePush: z
         .object({
           bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
-          concurrency: z.coerce.number().int().min(1).max(16).default(2),
+          concurrency: z.coerce.number().int().min(1).max(16).default(1),
           queue: z.coerce.number().int().min(0).max(1000).default(16),
         })
         .prefault({}),

@@ -101,6 +101,8 @@ export function createAppProxy(opts: ProxyOptions): AppProxy {
         const name = raw[i]!;
         const lower = name.toLowerCase();
         if (drop(lower)) continue;
+        // nor can the app set (or clear, or fixate) one of the gateway's cookies
+        if (lower === 'set-cookie' && isGatewayCookie(raw[i + 1]!.split('=', 1)[0]!.trim())) continue;
         // upstream wins over headers the gateway set earlier, except cookies, which both may set
         if (lower !== 'set-cookie' && !replaced.has(lower)) {
           res.removeHeader(lower);

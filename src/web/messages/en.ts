@@ -79,6 +79,7 @@ export const en = {
   'refusal.refreshSlow': 'Renewing your session took too long. Please try again.',
   'refusal.refreshFailed': 'Your session could not be renewed. Please sign in again.',
   'refusal.notAuthorized': 'You ({user}) have not been given access to this app. Ask your company’s administrator to authorize you in KooGallery.',
+  'refusal.withdrawnDuringSignIn': 'Your access to this app was withdrawn while you were signing in. Ask your company’s administrator if this is a mistake.',
   'refusal.authorizationCancelled': 'Your access to this app was withdrawn. Ask your company’s administrator if this is a mistake.',
   'refusal.userDisabled': 'Your account for this app is disabled. Ask your company’s administrator to enable it.',
   'refusal.casCheckFailed': 'Your company’s sign-in service failed to check the sign-in ticket (HTTP {status}). Please try again.',

@@ -80,6 +80,7 @@ export const zhCN: Record<MessageKey, string> = {
   'refusal.refreshSlow': '续期会话耗时过长，请重试。',
   'refusal.refreshFailed': '您的会话无法续期，请重新登录。',
   'refusal.notAuthorized': '您（{user}）尚未获得本应用的访问授权。请联系贵公司的管理员在云商店（KooGallery）中为您授权。',
+  'refusal.withdrawnDuringSignIn': '您在登录过程中，本应用的访问授权被撤销了。如有疑问，请联系贵公司的管理员。',
   'refusal.authorizationCancelled': '您对本应用的访问授权已被收回。如有疑问，请联系贵公司的管理员。',
   'refusal.userDisabled': '您在本应用的账号已被停用。请联系贵公司的管理员启用。',
   'refusal.casCheckFailed': '贵公司的登录服务未能校验登录票据（HTTP {status}），请重试。',
