@@ -24,13 +24,14 @@ import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
 import type { RefreshDeps } from './login/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
-import { KeyManager } from './delivery/keys.ts';
+import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
 import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
-import { createProxyMode } from './delivery/proxy-mode.ts';
+import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
+import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
@@ -90,6 +91,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   await sessionCache.start();
   const keys = await KeyManager.open(store, atRest, {
     alg: settings.tokens.alg,
+    alsoSign: keySetAlgs(settings.tokens.alg),
     tokenTtlSec: settings.tokens.ttlSec,
     rotateAfterDays: settings.tokens.rotateAfterDays,
     log: log.child({ module: 'keys' }),
@@ -142,6 +144,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('trust proxy', settings.trustedProxies);
   // read by the page renderer when neither ?lang= nor Accept-Language decides
   app.locals.uiLanguage = settings.ui.defaultLanguage;
+  // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(

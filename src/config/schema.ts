@@ -175,6 +175,16 @@ export const configSchema = z.object({
               post_logout_redirect_uris: z.array(z.string().url()).default([]),
               /** default: client_secret_basic with a secret, none without */
               token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+              /** refresh_token: the client may refresh (and is granted offline_access) */
+              grant_types: z
+                .array(z.enum(['authorization_code', 'refresh_token']))
+                .default(['authorization_code', 'refresh_token'])
+                .refine((g) => g.includes('authorization_code'), 'authorization_code is the only way to sign in'),
+              /** RS256 unless the client chooses (tokens.alg or RS256: what the key set signs with) */
+              id_token_signed_response_alg: z.enum(SIGNING_ALGS).optional(),
+              /** OIDC Back-Channel Logout 1.0: where the gateway POSTs a logout token when the session ends */
+              backchannel_logout_uri: z.string().url().optional(),
+              backchannel_logout_session_required: bool.default(false),
             })
             .refine((c) => (c.token_endpoint_auth_method === 'none' ? !c.client_secret : c.token_endpoint_auth_method === undefined || !!c.client_secret), {
               message: 'none goes without a client_secret; client_secret_basic and client_secret_post need one',
@@ -186,6 +196,10 @@ export const configSchema = z.object({
       accessTokenTtlSec: z.coerce.number().int().min(30).max(86400).default(600),
       /** refresh tokens never outlive the gateway session they came from, whatever this says */
       refreshTokenTtlSec: z.coerce.number().int().min(60).max(90 * 86400).default(86400),
+      /** how often ended gateway sessions are looked for (idle and absolute timeouts end silently) */
+      backchannelSweepMs: z.coerce.number().int().min(50).max(600_000).default(30_000),
+      /** one back-channel logout POST's deadline; failures are retried with backoff for a day */
+      backchannelTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
     })
     .prefault({}),
 
@@ -236,19 +250,13 @@ export const configSchema = z.object({
       callback: z.object({ perClient: rate(60, 60), perTenant: rate(300, 60) }).prefault({}),
       /** /oidc/auth, /oidc/session/end and interactions (each may store provider state) */
       oidc: z.object({ perClient: rate(120, 60) }).prefault({}),
-      /** marketplace pushes that fail verification; past `points` the address is refused for blockSec before its bodies are read */
-      pushFailures: z
-        .object({
-          points: z.coerce.number().int().min(1).max(1_000_000).default(20),
-          durationSec: z.coerce.number().int().min(1).max(86400).default(600),
-          blockSec: z.coerce.number().int().min(1).max(86400).default(600),
-        })
-        .prefault({}),
+      /** marketplace pushes that fail verification: after `points` of them within `durationSec` the address is refused, before its bodies are read, until that window ends */
+      pushFailures: rate(20, 600),
       /** pushes over this size are verified off the main thread, `concurrency` at a time; `queue` more may wait */
       largePush: z
         .object({
           bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
-          concurrency: z.coerce.number().int().min(1).max(16).default(2),
+          concurrency: z.coerce.number().int().min(1).max(16).default(1),
           queue: z.coerce.number().int().min(0).max(1000).default(16),
         })
         .prefault({}),
@@ -268,6 +276,14 @@ export const configSchema = z.object({
 
   /** proxies whose X-Forwarded-* headers are believed */
   trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
+}).superRefine((c, ctx) => {
+  // the key set signs with tokens.alg and RS256 only (delivery/keys.ts keySetAlgs)
+  c.oidc.clients.forEach((client, i) => {
+    const alg = client.id_token_signed_response_alg;
+    if (alg && alg !== 'RS256' && alg !== c.tokens.alg) {
+      ctx.addIssue({ code: 'custom', path: ['oidc', 'clients', i, 'id_token_signed_response_alg'], message: `the gateway signs with RS256 and tokens.alg (${c.tokens.alg}) only` });
+    }
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ import type { createVerifier } from './verify.ts';
 import { sendError, wantsJson } from '../web/pages.ts';
 import { msg } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
+import { setSecurityHeaders } from '../web/security-headers.ts';
 
 /** paths the gateway answers itself; everything else belongs to the app */
 export function isGatewayPath(path: string, syncPrefix: string, consoleOn = false): boolean {
@@ -58,6 +59,8 @@ export function createProxyMode(d: ProxyModeDeps) {
       const w = res as Response;
       const v = await d.verifier.decide({ cookie: r.headers.cookie, path, loginUrl: () => loginFor(r.originalUrl), slow: { req: r, res: w } });
       if (v.ok) return { headers: v.headers };
+      // from here on the gateway answers, not the app
+      setSecurityHeaders(w);
       if (v.status === 401 && !wantsJson(r) && (r.method === 'GET' || r.method === 'HEAD')) {
         w.redirect(303, v.loginUrl!);
       } else if (v.status === 401) {

@@ -10,6 +10,8 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpH
 import type { Socket } from 'node:net';
 import { documentHtml, escapeHtml, pageLanguage } from '../web/pages.ts';
 import { translate } from '../web/i18n.ts';
+import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
+import { SECURITY_HEADERS } from '../web/security-headers.ts';
 
 export const IDENTITY_HEADERS: readonly string[] = [
   'x-auth-request-jwt',
@@ -99,6 +101,8 @@ export function createAppProxy(opts: ProxyOptions): AppProxy {
         const name = raw[i]!;
         const lower = name.toLowerCase();
         if (drop(lower)) continue;
+        // nor can the app set (or clear, or fixate) one of the gateway's cookies
+        if (lower === 'set-cookie' && isGatewayCookie(raw[i + 1]!.split('=', 1)[0]!.trim())) continue;
         // upstream wins over headers the gateway set earlier, except cookies, which both may set
         if (lower !== 'set-cookie' && !replaced.has(lower)) {
           res.removeHeader(lower);
@@ -205,6 +209,10 @@ function upstreamHeaders(req: IncomingMessage, identity: Record<string, string>,
     out[name] = value;
   }
   out.host = targetHost;
+  // the gateway's session, transaction and OIDC cookies are its own: the app (and its logs) never sees them
+  const cookie = typeof out.cookie === 'string' ? withoutCookies(out.cookie, isGatewayCookie) : undefined;
+  if (cookie) out.cookie = cookie;
+  else delete out.cookie;
   if (req.headers['content-length'] !== undefined) out['content-length'] = req.headers['content-length'];
   else if (req.headers['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
   if (upgrade) out.connection = 'Upgrade';
@@ -319,6 +327,7 @@ function sendPage(req: IncomingMessage, res: ServerResponse, status: keyof typeo
     ? JSON.stringify({ error: code, error_description: message })
     : documentHtml(lang, title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p class="code">${escapeHtml(translate(lang, 'error.code', { code, status }))}</p>`);
   res.writeHead(status, {
+    ...SECURITY_HEADERS,
     'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',

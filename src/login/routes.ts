@@ -1,6 +1,6 @@
-// The browser side of sign-in: /login, /oauth/callback, /cas/callback, /login/switch, /logout,
-// /auth/session, /signed-out. Routers translate HTTP to connector and directory calls; every refusal is a page
-// (or JSON) that says what went wrong.
+// The browser side of sign-in: /login (GET starts one, POST answers the account-switch page),
+// /oauth/callback, /cas/callback, /logout, /auth/session, /signed-out. Routers translate HTTP to
+// connector and directory calls; every refusal is a page (or JSON) that says what went wrong.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as client from 'openid-client';
 import type { Settings } from '../config/load.ts';
@@ -20,7 +20,7 @@ import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
 import { pageLanguage, sendError, sendPage, wantsJson } from '../web/pages.ts';
 import { noteTenant } from '../ops/access-log.ts';
 import { switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
-import { profileOf } from './live-identity.ts';
+import { profileOf, settleSignIn } from './live-identity.ts';
 import { decideSignIn } from './policy.ts';
 import { ensureFresh, type RefreshDeps } from './refresh.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
@@ -116,6 +116,8 @@ export function loginRouter(d: LoginDeps): express.Router {
       return;
     }
     await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
+    const settled = await settleSignIn(req, { directory, sessions: d.sessions, policy: settings.login });
+    if (!settled) throw new LoginError('not_authorized', msg('refusal.withdrawnDuringSignIn'));
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
@@ -125,15 +127,17 @@ export function loginRouter(d: LoginDeps): express.Router {
 
   async function askBeforeSwitch(req: Request, res: Response, current: IdentityClaims, next: IdentityClaims, pending: Omit<PendingSwitch, 'binding'>): Promise<void> {
     d.transactions.clear(res);
+    d.metrics.logins.inc({ outcome: 'switch_asked', protocol: pending.id.protocol });
     await audit('login.switch-asked', `prod/user/${next.tenant}/${next.user_name}`, { sub: next.sub, current: current.sub, protocol: pending.id.protocol }, `user:${current.sub}`);
     d.log.info({ sub: next.sub, current: current.sub }, 'sign-in for another person parked until this browser confirms');
-    res.status(200).set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
+    // not framable, no Referer: the security headers every page of the gateway gets (web/security-headers.ts)
+    res.status(200).set('Cache-Control', 'no-store');
     if (wantsJson(req)) {
       res.status(409).json({ error: 'account_switch', error_description: `This browser is signed in as ${current.user_name}; the sign-in answer is for another person. Open it in a browser page to choose.` });
       return;
     }
     const handle = await d.switches.park(req.sessionID, pending);
-    res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login/switch`, handle));
+    res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login`, handle));
   }
 
   // the tenant a failed attempt was for, once known (res.locals.tenant), makes the retry link one click
@@ -246,19 +250,25 @@ export function loginRouter(d: LoginDeps): express.Router {
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
 
-  // the person's answer on the switch page
+  // the person's answer on the switch page (POST: the proxy guides already route /login here)
   r.post(
-    '/login/switch',
+    '/login',
     express.urlencoded({ extended: false, limit: '4kb' }),
     handle(async (req, res) => {
       res.set('Cache-Control', 'no-store');
+      // the handle is a secret bound to this session; this only turns away other sites' forms early.
+      // Pages are sent with Referrer-Policy: no-referrer, so browsers post this with Origin: null.
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== new URL(base).origin) throw new LoginError('invalid_request', msg('refusal.switchOrigin'));
+      const site = req.headers['sec-fetch-site'];
+      if ((origin !== undefined && origin !== 'null' && origin !== new URL(base).origin) || (site !== undefined && site !== 'same-origin')) {
+        throw new LoginError('invalid_request', msg('refusal.switchOrigin'));
+      }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const current = await d.sessions.current(req);
       const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
       if (!current || !pending) throw new LoginError('invalid_state', msg('refusal.switchExpired'));
       if (body.choice !== 'continue') {
+        d.metrics.logins.inc({ outcome: 'switch_declined', protocol: pending.id.protocol });
         await audit('login.switch-declined', `prod/user/${pending.tenantId}/${pending.id.userName}`, { current: current.identity.claims.sub }, `user:${current.identity.claims.sub}`);
         res.redirect(303, d.returnTo.fallback);
         return;

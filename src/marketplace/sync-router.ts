@@ -4,7 +4,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type Store } from '../store/store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, type Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
 import { toPlain } from './canonical-json.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
@@ -65,7 +65,6 @@ export function syncRouter(deps: SyncDeps): express.Router {
   if (!settings.kitAccessKey) log.warn('BRIDGE_KIT_ACCESS_KEY is not set: every sync call will answer 000001');
   const allowed = settings.allowFrom.length ? proxyaddr.compile(settings.allowFrom) : null;
 
-  /** a refusal before the body is read: answered at once, and the connection closed so the rest is never read */
   /** for the console; refusals of blocked or disallowed sources are not recorded (they are the flood) */
   async function note(kind: string, code: ResultCode, msg: string, bytes: number, ms: number, ctx?: PushContext): Promise<void> {
     if (!deps.syncLog) return;
@@ -74,10 +73,15 @@ export function syncRouter(deps: SyncDeps): express.Router {
       .catch((e: unknown) => log.warn({ err: e, kind }, 'could not record the push in the sync log'));
   }
 
-  function refuseUnread(res: Response, status: number, code: ResultCode, msg: string, reason: string, kind: string): void {
+  /**
+   * A refusal before the body is read, answered at once. A small body is left for Node to drain
+   * (the connection stays usable); a large one, or one of unknown length, is never read: the
+   * connection is closed instead.
+   */
+  function refuseUnread(req: Request, res: Response, status: number, code: ResultCode, msg: string, reason: string, kind: string): void {
     metrics.pushesRefused.inc({ reason });
     metrics.syncCalls.inc({ interface: kind, result: code });
-    res.set('Connection', 'close');
+    if (!(Number(req.headers['content-length']) <= deps.largeBytes)) res.set('Connection', 'close');
     res.status(status).type('application/json').send(JSON.stringify({ resultCode: code, resultMsg: msg }));
   }
 
@@ -95,14 +99,14 @@ export function syncRouter(deps: SyncDeps): express.Router {
     const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     if (allowed && !allowed(client, 0)) {
       log.warn({ kind, client, refusal: 'source_not_allowed' }, 'sync call refused');
-      refuseUnread(res, 403, RESULT.authFailed, 'token is invalid: this source address may not call the sync interfaces', 'source', kind);
+      refuseUnread(req, res, 403, RESULT.authFailed, 'token is invalid: this source address may not call the sync interfaces', 'source', kind);
       return;
     }
     const blocked = await deps.pushFailures.check(client);
     if (!blocked.ok) {
       log.warn({ kind, client, refusal: 'too_many_failures', retryAfterSec: blocked.retryAfterSec }, 'sync call refused');
       res.set('Retry-After', String(blocked.retryAfterSec));
-      refuseUnread(res, 429, RESULT.authFailed, `token is invalid: too many pushes from this address failed verification; retry after ${blocked.retryAfterSec} s`, 'failures', kind);
+      refuseUnread(req, res, 429, RESULT.authFailed, `token is invalid: too many pushes from this address failed verification; retry after ${blocked.retryAfterSec} s`, 'failures', kind);
       return;
     }
     let headers: SignedHeaders;
@@ -116,7 +120,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       await countFailure(client);
       log.warn({ kind, client, resultCode: e.resultCode, reason: e.message }, 'sync call refused');
       await note(kind, e.resultCode, e.message, Number(req.headers['content-length']) || 0, 0);
-      refuseUnread(res, 200, e.resultCode, e.message, 'headers', kind);
+      refuseUnread(req, res, 200, e.resultCode, e.message, 'headers', kind);
       return;
     }
     const ctx: PushContext = { client, headers };
@@ -129,7 +133,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
         if (!(e instanceof QueueFullError)) throw e;
         log.warn({ kind, client, refusal: 'verification_queue_full' }, 'sync call refused');
         res.set('Retry-After', '1');
-        refuseUnread(res, 429, RESULT.innerError, 'other inner error: too many large pushes at once; nothing was saved, please retry', 'busy', kind);
+        refuseUnread(req, res, 429, RESULT.innerError, 'other inner error: too many large pushes at once; nothing was saved, please retry', 'busy', kind);
         return;
       }
       res.on('close', () => ctx.lease?.release());
@@ -201,6 +205,9 @@ export function syncRouter(deps: SyncDeps): express.Router {
         if (e instanceof SyncError) {
           code = e.resultCode;
           msg = e.message;
+        } else if (e instanceof StoreNotReplicatedError) {
+          code = RESULT.innerError;
+          msg = "other inner error: the store's replicas did not confirm the change in time; please retry";
         } else if (e instanceof StoreUnavailableError) {
           code = RESULT.innerError;
           msg = 'other inner error: the store is unavailable, nothing was saved; please retry';

@@ -7,15 +7,23 @@
 // RP-initiated logout: after "sign out" the provider ends its own session (revoking the app's
 // tokens) and the gateway session of that browser. OneAccess's session is left alone: the next
 // sign-in may pass through OneAccess without a password. Apps wanting that too send the browser to
-// the gateway's /logout afterwards.
+// the gateway's /logout afterwards. A browser without a provider session (the provider would
+// submit its logout form by itself) but with a gateway session gets the same question: the
+// gateway session never ends without the person's click.
+//
+// offline_access: oidc-provider drops it unless the request says prompt=consent (OpenID Connect
+// Core 11). The gateway grants it to every client allowed to refresh, so such requests get
+// prompt=consent added, which our interaction answers at once (no consent screen). Only a silent
+// request (prompt=none) cannot have it.
 import type express from 'express';
 import type { Request } from 'express';
 import Provider, { type OIDCContext } from 'oidc-provider';
 import type { KeyManager } from '../delivery/keys.ts';
 import type { OidcDeps } from './provider.ts';
-import { AccountSnapshots } from './accounts.ts';
+import { GatewayLinks } from './gateway-link.ts';
 import { providerConfiguration } from './configuration.ts';
 import { interactionHandler } from './interaction.ts';
+import { logoutPage } from './pages.ts';
 
 interface Built {
   /** the key ids it was built with, signer first */
@@ -30,8 +38,9 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
   const { settings, sessions } = deps;
   const issuer = `${settings.publicUrl}/oidc`;
   const log = deps.log.child({ module: 'oidc' });
-  const accounts = await AccountSnapshots.open(deps.store, settings.session.absoluteTimeoutSec * 1000, log);
-  const configDeps = { settings, store: deps.store, sessions, accounts, cookieSecret: deps.cookieSecret, issuer };
+  const links = new GatewayLinks(deps.store, sessions, settings.session.absoluteTimeoutSec * 1000);
+  const configDeps = { settings, store: deps.store, sessions, links, cookieSecret: deps.cookieSecret, issuer };
+  const refreshing = new Set(settings.oidc.clients.filter((c) => c.grant_types.includes('refresh_token')).map((c) => c.client_id));
 
   function build(): Built {
     const kids = kidsOf(deps.keys);
@@ -43,6 +52,12 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
       await next();
       // undefined on paths the provider has no route for
       const oidc = ctx.oidc as OIDCContext | undefined;
+      if (oidc?.route === 'end_session' && ctx.status === 200 && !oidc.session?.accountId && (await sessions.current(ctx.req as Request))) {
+        // the provider's self-submitting form would end the gateway session unasked
+        ctx.type = 'html';
+        ctx.body = logoutPage(ctx);
+        return;
+      }
       // the provider also ends its own session to switch accounts; that one returns to its resume
       // endpoint and must leave the (new) gateway session alone
       if (oidc?.route !== 'end_session_confirm' || !oidc.params?.logout || ctx.status !== 303) return;
@@ -66,8 +81,9 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
     return built;
   };
 
-  app.get('/oidc/interaction/:uid', interactionHandler({ provider: () => current().provider, sessions, store: deps.store, accounts, publicUrl: settings.publicUrl, issuer, log }));
+  app.get('/oidc/interaction/:uid', interactionHandler({ provider: () => current().provider, sessions, store: deps.store, links, publicUrl: settings.publicUrl, issuer, log }));
   app.use('/oidc', (req, res) => {
+    if (req.method === 'GET' && req.path === '/auth') req.url = withConsentForOffline(req.url, refreshing);
     // Koa believes X-Forwarded-* only with provider.proxy, and then from anyone: give it express's
     // verdict instead, which honours trustedProxies (its cookies get Secure when express-session's do)
     req.headers['x-forwarded-proto'] = req.protocol;
@@ -80,4 +96,14 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
       return current().provider;
     },
   };
+}
+
+/** `url` (an authorization request) with prompt=consent added when it asks offline_access for a client that may refresh */
+export function withConsentForOffline(url: string, refreshing: ReadonlySet<string>): string {
+  const q = new URLSearchParams(url.slice(url.indexOf('?') + 1));
+  const scopes = (q.get('scope') ?? '').split(' ');
+  const prompts = (q.get('prompt') ?? '').split(' ').filter(Boolean);
+  if (!url.includes('?') || !scopes.includes('offline_access') || !refreshing.has(q.get('client_id') ?? '') || prompts.includes('consent') || prompts.includes('none')) return url;
+  q.set('prompt', [...prompts, 'consent'].join(' '));
+  return `${url.slice(0, url.indexOf('?'))}?${q}`;
 }

@@ -72,7 +72,9 @@ function defaultLanguage(req: IncomingMessage): Lang {
 
 /** the language of the page this request gets: ?lang=, Accept-Language, ui.defaultLanguage */
 export function pageLanguage(req: IncomingMessage, fallback: Lang = defaultLanguage(req)): Lang {
-  const query = (req as Partial<Request>).query?.lang ?? new URL(req.url ?? '/', 'http://x').searchParams.get('lang') ?? undefined;
+  const params = new URL(req.url ?? '/', 'http://x').searchParams;
+  // OIDC's ui_locales (space-separated, preferred first) counts like ?lang=
+  const query = (req as Partial<Request>).query?.lang ?? params.get('lang') ?? params.get('ui_locales')?.split(' ')[0] ?? undefined;
   return chooseLanguage(query, req.headers['accept-language'], fallback);
 }
 

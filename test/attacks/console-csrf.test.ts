@@ -41,7 +41,8 @@ describe('console CSRF', () => {
     await signIn(env, other, 'opsadmin', 'ops');
     const otherPage = await other.request(`${env.base}/admin/keys`);
     const othersToken = hiddenInput(otherPage.body, 'csrf')!;
-    for (const form of [{ id: sessions[0].id }, { id: sessions[0].id, csrf: '' }, { id: sessions[0].id, csrf: othersToken }]) {
+    const forged: Array<Record<string, string>> = [{ id: sessions[0].id }, { id: sessions[0].id, csrf: '' }, { id: sessions[0].id, csrf: othersToken }];
+    for (const form of forged) {
       const res = await post(operator, '/admin/sessions/end', form);
       assert.equal(res.status, 403, JSON.stringify(form));
     }

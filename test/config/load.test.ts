@@ -101,6 +101,14 @@ describe('settings', () => {
     assert.equal(paths.filter((p) => p === 'sessionSecret').length, 1, 'one problem per setting');
   });
 
+  it('access rules: a prefix that no canonical path could match is a listed problem; caseSensitivePaths defaults to false', () => {
+    const list = problems(() => loadSettings({ env: {}, argv: [], overrides: { access: { rules: [{ pathPrefix: '/ok' }, { pathPrefix: '/a;b' }, { pathPrefix: '/%2fadmin' }] } } }));
+    assert.deepEqual(list.map((p) => p.path), ['access.rules.1.pathPrefix', 'access.rules.2.pathPrefix']);
+    assert.match(list[0]!.reason, /";" path parameters/);
+    const s = loadSettings({ env: {}, argv: [], overrides: { access: { rules: [{ pathPrefix: '/Admin/' }] } } });
+    assert.equal(s.access.caseSensitivePaths, false);
+  });
+
   it('an unreadable --config file is a listed problem', () => {
     const list = problems(() => loadSettings({ env: {}, argv: ['--config=/nonexistent/bridge.yaml'] }));
     assert.equal(list[0]!.path, '--config');

@@ -83,7 +83,7 @@ export async function startLoginEnv(store: Store, overrides: Record<string, unkn
         testFlag: 0,
         timeStamp: nextTimeStamp(),
       });
-      const synced = opts.syncedUsers ?? users.map((u) => ({ userName: u.userName, name: u.name, orgCode: '10', role: u.role ?? 'user', enable: 'true', email: `${u.userName}@${tenantCode}.example.com` }));
+      const synced = opts.syncedUsers ?? users.map((u) => ({ userName: u.userName, name: u.name, orgCode: '10', role: u.role ?? 'user', enable: 'true', email: u.email ?? `${u.userName}@${tenantCode}.example.com` }));
       if (synced.length) {
         await sync('authSync', { instanceId: `inst-${tenantId}`, tenantId, appId: 'app-1', userList: synced, currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
       }

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { catalogues, chooseLanguage, languageFromAcceptLanguage, translate } from '../../src/web/i18n.ts';
+import { catalogues, chooseLanguage, languageFromAcceptLanguage, msg, translate } from '../../src/web/i18n.ts';
 import { renderPage } from '../../src/web/pages.ts';
 import { loadSettings } from '../../src/config/load.ts';
 
@@ -76,7 +76,7 @@ describe('views', () => {
   });
 
   it('escapes every value, including inside messages', () => {
-    const html = renderPage('en', 'oidc-logout', { client: '<script>x</script>', action: '"><b>', xsrf: '' });
+    const html = renderPage('en', 'oidc-logout', { message: msg('oidc-logout.body', { client: '<script>x</script>' }), action: '"><b>', xsrf: '' });
     assert.doesNotMatch(html, /<script>x|"><b>/);
     assert.match(html, /&lt;script&gt;x&lt;\/script&gt; asks to sign you out/);
   });
