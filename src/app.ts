@@ -188,7 +188,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // proxy mode: app traffic takes the forward-auth path, not express-session
   if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
-  await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
   if (consoleOn) {
     app.use(
       '/admin',
@@ -279,6 +279,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     async close() {
       proxyMode?.close();
       await verifyPool.close();
+      await oidc?.close();
       await sessionCache.close();
       await keys.close();
     },

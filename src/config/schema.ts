@@ -103,6 +103,8 @@ export const configSchema = z.object({
       tenantHosts: z.array(z.string().regex(/^[a-z0-9.\-]*\{tenant(Code|Id)\}[a-z0-9.\-:]*$/i, 'must contain {tenantCode} or {tenantId}')).default([]),
       /** format asked of /api/v1/cas/p3/serviceValidate (always sent explicitly) */
       casFormat: z.enum(['XML', 'JSON']).default('XML'),
+      /** CAS single logout: a logoutRequest POSTed to /cas/callback ends the session of its ticket */
+      casSingleLogout: bool.default(false),
       upstreamTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
       transactionTtlSec: z.coerce.number().int().min(30).max(3600).default(600),
       maxUpstreamBodyBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
