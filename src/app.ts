@@ -145,7 +145,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // read by the page renderer when neither ?lang= nor Accept-Language decides
   app.locals.uiLanguage = settings.ui.defaultLanguage;
   // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
-  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix, consoleOn)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(

@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger.ts';
 import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Limit } from '../limits/rate-limits.ts';
 import { clientAddress } from '../limits/browser-limits.ts';
+import { SECURITY_HEADERS } from '../web/security-headers.ts';
 import type { Namespace } from '../directory/model.ts';
 import { INTERFACES, type Console } from './console.ts';
 import type { Operator, OperatorAuth } from './operator.ts';
@@ -21,13 +22,7 @@ export interface AdminDeps {
 }
 
 /** the headers of every gateway page, and never cached: the console shows who is signed in */
-const HEADERS = {
-  'Cache-Control': 'no-store',
-  'X-Frame-Options': 'DENY',
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-};
+const HEADERS = { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' };
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -153,8 +153,8 @@ describe('console authorization', () => {
       assert.match(zh.body, /<html lang="zh-CN">/, `${p} in Simplified Chinese`);
       const en = await get(b, `${p}?lang=en`);
       assert.match(en.body, /<html lang="en">/, p);
-      const h1 = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
-      assert.notEqual(h1(zh.body), h1(en.body), `${p}: the heading is translated`);
+      const title = (html: string) => /<title>([^<]*)<\/title>/.exec(html)?.[1];
+      assert.notEqual(title(zh.body), title(en.body), `${p}: the page is translated`);
     }
     const api401 = await fetch(`${env.base}/admin/api/tenants`);
     assert.equal(api401.headers.get('x-frame-options'), 'DENY');
