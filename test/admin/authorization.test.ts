@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSettings } from '../../src/config/load.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
-import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { tempEmbeddedStore, type OpenedStore } from '../helpers/stores.ts';
 import { ADMIN_TOKEN, api, consoleSettings, signIn } from './console-env.ts';
 
@@ -109,6 +109,18 @@ describe('console authorization', () => {
     assert.equal(ok.status, 200);
     const audit = (await api(env.base, 'GET', '/audit?action=admin.keys.rotate')).body.audit;
     assert.match(audit[0].actor, /^user:u_/, 'the console action names the operator');
+  });
+
+  it("an operator the marketplace demotes loses the console at once (the sign-in's identity follows the directory)", async () => {
+    const b = new Browser({ accept: 'application/json' });
+    await signIn(env, b, 'opsadmin', 'ops');
+    assert.equal((await get(b, '/admin/api/tenants')).status, 200);
+    const authSync = (role: string) =>
+      env.sync('authSync', { instanceId: 'inst-t-ops', tenantId: 't-ops', appId: 'app-1', userList: [{ userName: 'opsadmin', name: '运维管理员', orgCode: '10', role, enable: 'true' }], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    await authSync('user');
+    assert.equal((await get(b, '/admin/api/tenants')).status, 403);
+    await authSync('admin');
+    assert.equal((await get(b, '/admin/api/tenants')).status, 200, 'and back when promoted again');
   });
 
   it('the token sign-in form: a wrong token is refused and audited; the right one opens the console, whose forms carry the CSRF token', async () => {
