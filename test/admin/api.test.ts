@@ -156,6 +156,9 @@ function apiSuite(name: string, open: () => Promise<Instances>): void {
       assert.deepEqual({ allowed: wangwu.body.allowed, role: wangwu.body.role }, { allowed: true, role: 'admin' });
       assert.equal((await api(a, 'GET', '/tenants/t-acme/users/nobody/decision')).body.code, 'not_authorized');
       assert.equal((await api(a, 'GET', '/tenants/t-gone/users/lisi/decision')).body.code, 'tenant_inactive');
+      // the audit log says when and by what push lisi lost access
+      const deprovisioned = (await api(b, 'GET', '/audit?action=user.deprovisioned&tenant=t-acme')).body.audit;
+      assert.ok(deprovisioned.some((e: any) => e.target === 'prod/user/t-acme/lisi' && e.actor === 'marketplace'), JSON.stringify(deprovisioned));
       // and the sign-in agrees: lisi is refused, with the same code
       const browser = new Browser();
       const form = last(await browser.follow(`${env.base}/login?tenant=acme`));
