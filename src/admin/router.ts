@@ -7,8 +7,8 @@ import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Limit } from '../limits/rate-limits.ts';
 import { clientAddress } from '../limits/browser-limits.ts';
 import { SECURITY_HEADERS } from '../web/security-headers.ts';
-import type { Namespace } from '../directory/model.ts';
-import { INTERFACES, type Console } from './console.ts';
+import type { Console } from './console.ts';
+import { auditFilter, BadRequest, isApi, limitOf, nsOf, str, syncFilter } from './params.ts';
 import type { Operator, OperatorAuth } from './operator.ts';
 import { consolePages } from './pages.ts';
 
@@ -25,23 +25,6 @@ export interface AdminDeps {
 const HEADERS = { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' };
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-export const isApi = (req: Request) => req.path === '/api' || req.path.startsWith('/api/');
-
-export function str(v: unknown, max = 128): string | undefined {
-  return typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
-}
-
-export function nsOf(v: unknown): Namespace {
-  return v === 'debug' ? 'debug' : 'prod';
-}
-
-export function limitOf(v: unknown, dflt: number, max = 1000): number {
-  const n = Number(v);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, max) : dflt;
-}
-
-class BadRequest extends Error {}
 
 export function adminRouter(d: AdminDeps): express.Router {
   const r = express.Router();
@@ -131,7 +114,7 @@ export function adminRouter(d: AdminDeps): express.Router {
   };
 
   // ---- JSON API ----
-  r.get('/api/whoami', (req, res) => {
+  r.get('/api/whoami', (_req, res) => {
     const o = op(res);
     res.json({ kind: o.kind, actor: o.actor, label: o.label, ...(o.csrf ? { csrf: o.csrf } : {}) });
   });
@@ -236,21 +219,3 @@ export function adminRouter(d: AdminDeps): express.Router {
   });
   return r;
 }
-
-export function syncFilter(req: Request): { tenantId?: string; interface?: string; resultCode?: string; failed?: boolean } {
-  const tenantId = str(req.query.tenant, 64);
-  const kind = str(req.query.interface, 32);
-  if (kind && !INTERFACES.includes(kind)) throw new BadRequest(`interface must be one of ${INTERFACES.join(', ')}`);
-  const result = str(req.query.result, 16);
-  if (result && result !== 'failed' && !/^\d{6}$/.test(result)) throw new BadRequest('result must be a six-digit result code or "failed"');
-  return { ...(tenantId ? { tenantId } : {}), ...(kind ? { interface: kind } : {}), ...(result === 'failed' ? { failed: true } : result ? { resultCode: result } : {}) };
-}
-
-export function auditFilter(req: Request): { action?: string; tenantId?: string; actor?: string } {
-  const action = str(req.query.action, 64);
-  const tenantId = str(req.query.tenant, 64);
-  const actor = str(req.query.actor, 128);
-  return { ...(action ? { action } : {}), ...(tenantId ? { tenantId } : {}), ...(actor ? { actor } : {}) };
-}
-
-export { BadRequest };
