@@ -56,7 +56,8 @@ export function adminRouter(d: AdminDeps): express.Router {
     try {
       // this form is only ever posted from the console's own page
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== new URL(d.publicUrl).origin) return pages.login(req, res, 403, 'admin.login.otherSite');
+      const site = req.headers['sec-fetch-site'];
+      if ((origin !== undefined && origin !== new URL(d.publicUrl).origin) || (site !== undefined && site !== 'same-origin')) return pages.login(req, res, 403, 'admin.login.otherSite');
       const given = str((req.body as Record<string, unknown> | undefined)?.token, 1024) ?? '';
       if (await d.auth.signInWithToken(res, given)) {
         await audit({ kind: 'token', actor: 'operator:token', label: 'token', csrf: null }, 'admin.login', 'console', { method: 'token', client: clientAddress(req) });
