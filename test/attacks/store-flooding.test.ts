@@ -117,6 +117,11 @@ function floodSuite(kind: 'embedded' | 'redis', open: () => Promise<OpenedStore>
     assert.equal(count(got, 404) + count(got, 400) + count(got, 403), 4, got.join(' '));
     assert.equal(count(got, 429), 6, got.join(' '));
     assert.equal((await auditCount(opened.store)) - before, 4);
+    // the switch page's answer, posted without a session, is a refusal too, under the same limit
+    const posted = await request(gw.app).post('/login').set(from('198.51.100.40')).type('form').send({ switch: 'x', choice: 'continue' });
+    assert.equal(posted.status, 429);
+    assert.equal((await auditCount(opened.store)) - before, 4);
+    assert.equal((await request(gw.app).post('/login').set(from('198.51.100.41')).type('form').send({ switch: 'x' })).status, 400, 'positive control: another address gets the refusal itself');
   });
 
   if (kind === 'redis') {
