@@ -4,12 +4,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type Store } from '../store/store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, type Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
 import { toPlain } from './canonical-json.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import { describeIssues, SYNC_SCHEMAS, type SyncKind } from './messages.ts';
 import { applySync, type ApplyContext } from './apply.ts';
+import { noteTenant } from '../ops/access-log.ts';
 import { checkHeaders, rememberNonce, verifySignedBody, type SignedHeaders, type WindowSettings } from './verify.ts';
 import { parseJson, type JsonNode } from './canonical-json.ts';
 import { QueueFullError, type Lease, type VerifyPool } from './verify-pool.ts';
@@ -182,6 +183,9 @@ export function syncRouter(deps: SyncDeps): express.Router {
         if (e instanceof SyncError) {
           code = e.resultCode;
           msg = e.message;
+        } else if (e instanceof StoreNotReplicatedError) {
+          code = RESULT.innerError;
+          msg = "other inner error: the store's replicas did not confirm the change in time; please retry";
         } else if (e instanceof StoreUnavailableError) {
           code = RESULT.innerError;
           msg = 'other inner error: the store is unavailable, nothing was saved; please retry';
@@ -196,6 +200,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       metrics.syncCalls.inc({ interface: kind, result: code });
       metrics.syncSeconds.observe({ interface: kind }, seconds);
       if (code === RESULT.success) log.info({ kind, tenantId, ms: Math.round(seconds * 1000) }, 'sync applied');
+      noteTenant(req, tenantId);
       reply(res, code, msg);
     },
   );

@@ -257,3 +257,44 @@ describe('on Redis, two gateway instances', needRedis, () => {
     };
   });
 });
+
+describe('a push that lands while a sign-in is being decided', () => {
+  // the store calls a sign-in makes after reading the directory: the push runs right before the first one
+  let duringSignIn: (() => Promise<void>) | null = null;
+  const opened = tempEmbeddedStore('bridge-demotion-race');
+  const store = new Proxy(opened.store, {
+    get(target, key) {
+      if (key === 'addMember') {
+        return async (setKey: string, member: string, ttlMs: number) => {
+          const push = setKey.startsWith('idx:user:') ? duringSignIn : null;
+          duringSignIn = null;
+          if (push) await push();
+          return target.addMember(setKey, member, ttlMs);
+        };
+      }
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  let env: LoginEnv;
+  before(async () => {
+    env = await startLoginEnv(store);
+    await env.addTenant('t-acme', 'acme', [{ userName: 'racer', name: 'Racer', role: 'admin' }]);
+  });
+  after(async () => {
+    await env.close();
+    await opened.cleanup();
+  });
+
+  it('still reaches the session that sign-in stores after the push looked for sessions', async () => {
+    duringSignIn = () =>
+      env.sync('authSync', { instanceId: 'inst-t-acme', tenantId: 't-acme', appId: 'app-1', userList: [synced({ userName: 'racer', name: 'Racer', role: 'user' })], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    const b = new Browser();
+    await signIn(env, b, 'racer');
+    assert.equal(duringSignIn, null, 'the push ran during the sign-in');
+    const s = await look(env.base, `bridge.sid=${b.cookie(env.base, 'bridge.sid')}`);
+    assert.equal(s.status, 200);
+    assert.equal(s.role, 'user');
+    assert.equal(s.session.role, 'user');
+  });
+});
