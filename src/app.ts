@@ -172,6 +172,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
         publicUrl: settings.publicUrl,
         syncPrefix: settings.marketplace.syncPathPrefix,
         verifier,
+        sessions: sessionCache,
         onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
       })
     : null;
