@@ -45,6 +45,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../src/store/store.ts';
+import { canonicalPath } from '../src/web/canonical-path.ts';
 import {
   commandDelta,
   fmtMs,
@@ -221,8 +222,8 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
     if (diagnostic === 'verify-first') {
       // DIAGNOSTIC for bench/verify.ts: the /auth/verify route moved to the front of the express
       // router (before the ops, sync and JWKS routers), as a one-line reordering in app.ts would do
-      const stack = (gw.app.router as unknown as { stack: Array<{ route?: { path?: string } }> }).stack;
-      const i = stack.findIndex((l) => l.route?.path === '/auth/verify');
+      const stack = (gw.app.router as unknown as { stack: Array<{ route?: { path?: string | string[] } }> }).stack;
+      const i = stack.findIndex((l) => [l.route?.path].flat().includes('/auth/verify'));
       if (i < 0) throw new Error('no /auth/verify route layer');
       stack.unshift(...stack.splice(i, 1));
     }
@@ -246,7 +247,7 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
         if (recording) push(routes, 'fast /auth/verify', performance.now() - t0);
       });
       const uri = req.headers['x-forwarded-uri'];
-      gw.verifier.decide({ cookie: req.headers.cookie, path: typeof uri === 'string' ? uri : undefined, loginUrl: () => `${base}/login` }).then(
+      gw.verifier.decide({ cookie: req.headers.cookie, path: () => canonicalPath(typeof uri === 'string' ? uri : ''), loginUrl: () => `${base}/login` }).then(
         (v) => {
           gw.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(v.status) });
           if (v.ok) res.writeHead(200, { 'Cache-Control': 'no-store', ...v.headers }).end();

@@ -7,29 +7,37 @@ import type { Store } from './store/store.ts';
 import type { Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { opsRouter } from './ops/health.ts';
+import { accessLog } from './ops/access-log.ts';
 import { Directory, type DirectoryEffect } from './directory/directory.ts';
 import { deriveKey, SecretBox } from './directory/secret-box.ts';
 import { syncRouter } from './marketplace/sync-router.ts';
 import type { BootSecrets } from './bootstrap.ts';
 import { Sessions } from './session/sessions.ts';
 import { Transactions } from './login/transactions.ts';
+import { AccountSwitches } from './login/account-switch.ts';
 import { TenantResolver } from './login/tenant.ts';
 import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
+import { reviseSessions } from './login/live-identity.ts';
 import { returnToPolicyFromSettings } from './delivery/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
 import type { RefreshDeps } from './login/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
-import { KeyManager } from './delivery/keys.ts';
+import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
 import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
+import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
-import { createProxyMode } from './delivery/proxy-mode.ts';
+import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
+import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
+import { RateLimits } from './limits/rate-limits.ts';
+import { browserLimits } from './limits/browser-limits.ts';
+import { VerifyPool } from './marketplace/verify-pool.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -59,6 +67,8 @@ export interface Gateway {
 export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const { settings, store, log } = deps;
   const metrics = new Metrics();
+  const limits = new RateLimits(settings, store, metrics, log.child({ module: 'limits' }));
+  const verifyPool = new VerifyPool(settings.marketplace.kitAccessKey, settings.limits.largePush);
   const directory = new Directory(store, deps.secrets.accountKey);
   const atRest = new SecretBox(deriveKey(deps.secrets.sessionSecret, 'at-rest'));
   const secure = settings.publicUrl.startsWith('https:');
@@ -76,6 +86,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   await sessionCache.start();
   const keys = await KeyManager.open(store, atRest, {
     alg: settings.tokens.alg,
+    alsoSign: keySetAlgs(settings.tokens.alg),
     tokenTtlSec: settings.tokens.ttlSec,
     rotateAfterDays: settings.tokens.rotateAfterDays,
     log: log.child({ module: 'keys' }),
@@ -101,18 +112,20 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     tokens,
     refresh,
     trust: proxyaddr.compile(settings.trustedProxies),
-    rules: settings.access.rules,
+    rules: new AccessRules(settings.access.rules, settings.access.caseSensitivePaths),
     returnTo,
     absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
     metrics,
     log: log.child({ module: 'verify' }),
   });
 
-  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended */
+  /** a committed sync's consequences: cached OneAccess clients dropped, affected sessions ended or given the new identity */
   const onEffects = async (effects: DirectoryEffect[]): Promise<void> => {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
     const ended = await sessions.endFor(effects);
     if (ended) log.info({ ended }, 'deprovisioning ended sessions');
+    const revised = await reviseSessions(effects, { directory, sessions, policy: settings.login });
+    if (revised.changed || revised.ended) log.info(revised, 'directory change reached live sessions');
   };
 
   const app = express();
@@ -120,6 +133,10 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('etag', false);
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
+  // read by the page renderer when neither ?lang= nor Accept-Language decides
+  app.locals.uiLanguage = settings.ui.defaultLanguage;
+  // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(
@@ -132,6 +149,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       apply: { directory, atRest, clientSecretKey: deps.clientSecretKey },
       ...(deps.now ? { now: deps.now } : {}),
       onEffects,
+      pushFailures: limits.pushFailures,
+      pool: verifyPool,
+      largeBytes: settings.limits.largePush.bytes,
     }),
   );
 
@@ -140,6 +160,11 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.all(['/auth/verify', '/auth/verify/*appended'], (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
+  // before express-session: a refused request reads and writes nothing
+  const limited = browserLimits(limits, log.child({ module: 'limits' }));
+  app.get('/login', limited.login);
+  app.get(['/oauth/callback', '/cas/callback'], limited.callback);
+  app.use(['/oidc/auth', '/oidc/session/end', '/oidc/interaction'], limited.oidc);
   const proxyMode = settings.app.proxy
     ? createProxyMode({
         target: settings.app.url,
@@ -152,7 +177,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // proxy mode: app traffic takes the forward-auth path, not express-session
   if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
-  await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
   app.use(
     loginRouter({
       settings,
@@ -160,6 +185,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       directory,
       sessions,
       transactions: new Transactions(store, settings.login.transactionTtlSec, secure),
+      switches: new AccountSwitches(store),
       resolver: new TenantResolver(directory, settings.login.tenantHosts),
       oauth,
       cas,
@@ -182,7 +208,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
   });
 
+  const logRequest = settings.ops.accessLog ? accessLog(log.child({ module: 'access' })) : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    logRequest?.(req, res);
     let answered: boolean | Promise<boolean>;
     try {
       answered = verifier.fast(req, res);
@@ -220,6 +248,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     },
     async close() {
       proxyMode?.close();
+      await verifyPool.close();
+      await oidc?.close();
       await sessionCache.close();
       await keys.close();
     },

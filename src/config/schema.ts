@@ -1,6 +1,8 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { LANGUAGES } from '../web/i18n.ts';
+import { canonicalPath } from '../web/canonical-path.ts';
 
 const httpUrl = z
   .string()
@@ -31,6 +33,15 @@ const storeSpec = z
     'must be embedded:<directory>, memory, a redis:// / rediss:// URL, redis-sentinel://host:port,…/<masterName>[/<db>] or redis-cluster://host:port,…',
   );
 
+/** a rate: `points` per `durationSec` */
+const rate = (points: number, durationSec: number) =>
+  z
+    .object({
+      points: z.coerce.number().int().min(1).max(10_000_000).default(points),
+      durationSec: z.coerce.number().int().min(1).max(86400).default(durationSec),
+    })
+    .prefault({});
+
 export const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
 export const configSchema = z.object({
@@ -48,6 +59,8 @@ export const configSchema = z.object({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON otherwise */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
 
@@ -66,6 +79,10 @@ export const configSchema = z.object({
       replayWindowMs: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
       /** how far in the future x-timestamp may be (clock skew) */
       maxFutureSkewMs: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+      /** sources that may push (CIDRs); others are refused before the body is read. Empty: any */
+      allowFrom: z.array(cidr).default([]),
+      /** JSON values (objects, arrays, scalars) a push may hold; a 500-user authSync has ~10,000 */
+      maxJsonNodes: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
     })
     .prefault({}),
 
@@ -86,6 +103,8 @@ export const configSchema = z.object({
       tenantHosts: z.array(z.string().regex(/^[a-z0-9.\-]*\{tenant(Code|Id)\}[a-z0-9.\-:]*$/i, 'must contain {tenantCode} or {tenantId}')).default([]),
       /** format asked of /api/v1/cas/p3/serviceValidate (always sent explicitly) */
       casFormat: z.enum(['XML', 'JSON']).default('XML'),
+      /** CAS single logout: a logoutRequest POSTed to /cas/callback ends the session of its ticket */
+      casSingleLogout: bool.default(false),
       upstreamTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
       transactionTtlSec: z.coerce.number().int().min(30).max(3600).default(600),
       maxUpstreamBodyBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
@@ -125,12 +144,20 @@ export const configSchema = z.object({
       rules: z
         .array(
           z.object({
-            pathPrefix: z.string().startsWith('/', 'must start with /'),
+            pathPrefix: z
+              .string()
+              .startsWith('/', 'must start with /')
+              .superRefine((p, ctx) => {
+                const c = canonicalPath(p);
+                if (!c.ok) ctx.addIssue({ code: 'custom', message: `cannot be matched: ${c.reason}` });
+              }),
             role: z.enum(['admin', 'user']).optional(),
             tenants: z.array(z.string().min(1)).optional(),
           }),
         )
         .default([]),
+      /** rules compare canonical paths case-insensitively unless this is true */
+      caseSensitivePaths: bool.default(false),
       /** how long a forward-auth instance may answer from its in-process session snapshot */
       cacheTtlMs: z.coerce.number().int().min(0).max(60_000).default(5_000),
     })
@@ -150,6 +177,16 @@ export const configSchema = z.object({
               post_logout_redirect_uris: z.array(z.string().url()).default([]),
               /** default: client_secret_basic with a secret, none without */
               token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+              /** refresh_token: the client may refresh (and is granted offline_access) */
+              grant_types: z
+                .array(z.enum(['authorization_code', 'refresh_token']))
+                .default(['authorization_code', 'refresh_token'])
+                .refine((g) => g.includes('authorization_code'), 'authorization_code is the only way to sign in'),
+              /** RS256 unless the client chooses (tokens.alg or RS256: what the key set signs with) */
+              id_token_signed_response_alg: z.enum(SIGNING_ALGS).optional(),
+              /** OIDC Back-Channel Logout 1.0: where the gateway POSTs a logout token when the session ends */
+              backchannel_logout_uri: z.string().url().optional(),
+              backchannel_logout_session_required: bool.default(false),
             })
             .refine((c) => (c.token_endpoint_auth_method === 'none' ? !c.client_secret : c.token_endpoint_auth_method === undefined || !!c.client_secret), {
               message: 'none goes without a client_secret; client_secret_basic and client_secret_post need one',
@@ -161,6 +198,18 @@ export const configSchema = z.object({
       accessTokenTtlSec: z.coerce.number().int().min(30).max(86400).default(600),
       /** refresh tokens never outlive the gateway session they came from, whatever this says */
       refreshTokenTtlSec: z.coerce.number().int().min(60).max(90 * 86400).default(86400),
+      /** how often ended gateway sessions are looked for (idle and absolute timeouts end silently) */
+      backchannelSweepMs: z.coerce.number().int().min(50).max(600_000).default(30_000),
+      /** one back-channel logout POST's deadline; failures are retried with backoff for a day */
+      backchannelTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    })
+    .prefault({}),
+
+  /** the people-facing pages */
+  ui: z
+    .object({
+      /** page language when neither ?lang= nor Accept-Language names zh-CN or en */
+      defaultLanguage: z.enum(LANGUAGES).default('zh-CN'),
     })
     .prefault({}),
 
@@ -168,11 +217,58 @@ export const configSchema = z.object({
     .object({
       /** addresses that may read /metrics (others get 404) */
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+      /** one info line per request: method, path (secret query values redacted), status, ms, tenant */
+      accessLog: bool.default(true),
+    })
+    .prefault({}),
+
+  /** abuse limits: rate limits per client address and tenant, pre-auth cost of pushes, slow clients */
+  limits: z
+    .object({
+      /** false turns the rate limits off (tests only); the HTTP timeouts and connection cap stay */
+      enabled: bool.default(true),
+      /** GET /login: each start may store a sign-in transaction */
+      login: z.object({ perClient: rate(60, 60), perTenant: rate(600, 60) }).prefault({}),
+      /** sign-in transactions one client may hold at once (they live login.transactionTtlSec) */
+      transactionsPerClient: z.coerce.number().int().min(1).max(100_000).default(300),
+      /** /oauth/callback and /cas/callback; perTenant counts callbacks without `state` (unsolicited), each a OneAccess call */
+      callback: z.object({ perClient: rate(60, 60), perTenant: rate(300, 60) }).prefault({}),
+      /** /oidc/auth, /oidc/session/end and interactions (each may store provider state) */
+      oidc: z.object({ perClient: rate(120, 60) }).prefault({}),
+      /** marketplace pushes that fail verification: after `points` of them within `durationSec` the address is refused, before its bodies are read, until that window ends */
+      pushFailures: rate(20, 600),
+      /** pushes over this size are verified off the main thread, `concurrency` at a time; `queue` more may wait */
+      largePush: z
+        .object({
+          bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
+          concurrency: z.coerce.number().int().min(1).max(16).default(1),
+          queue: z.coerce.number().int().min(0).max(1000).default(16),
+        })
+        .prefault({}),
+      http: z
+        .object({
+          /** a client must have sent its headers within this (trickling clients are dropped) */
+          headersTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(20_000),
+          /** the whole request, body included */
+          requestTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+          keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(65_000),
+          /** open connections; past it new ones are closed at once */
+          maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 
   /** proxies whose X-Forwarded-* headers are believed */
   trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
+}).superRefine((c, ctx) => {
+  // the key set signs with tokens.alg and RS256 only (delivery/keys.ts keySetAlgs)
+  c.oidc.clients.forEach((client, i) => {
+    const alg = client.id_token_signed_response_alg;
+    if (alg && alg !== 'RS256' && alg !== c.tokens.alg) {
+      ctx.addIssue({ code: 'custom', path: ['oidc', 'clients', i, 'id_token_signed_response_alg'], message: `the gateway signs with RS256 and tokens.alg (${c.tokens.alg}) only` });
+    }
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;

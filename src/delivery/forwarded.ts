@@ -7,10 +7,10 @@ import type { Request } from 'express';
 export interface OriginalRequest {
   proto: 'http' | 'https';
   host: string;
-  /** the original path and query, when a trusted proxy sent it */
+  /** the original path and query as the trusted proxy sent it (raw: canonicalPath() judges it) */
   uri?: string;
-  /** the proxy sent two original paths that disagree: one of them came from the client */
-  conflict?: boolean;
+  /** why the original path cannot be judged: headers that disagree or repeat, a comma in X-Forwarded-Uri */
+  pathProblem?: string;
 }
 
 export interface Forwarded extends OriginalRequest {
@@ -22,22 +22,52 @@ function first(v: string | string[] | undefined): string | undefined {
   return s?.split(',')[0]?.trim() || undefined;
 }
 
+/** nginx sets X-Original-URI, Traefik and Caddy X-Forwarded-Uri, IIS-style proxies X-Original-Url */
+const URI_HEADERS = ['x-forwarded-uri', 'x-original-uri', 'x-original-url'] as const;
+
+/** the raw path and query of an absolute URL or of a path, without parsing (parsing would normalise it) */
+function rawTarget(v: string): string | undefined {
+  if (v.startsWith('/')) return v;
+  const m = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*(.*)$/is.exec(v);
+  if (!m) return undefined;
+  const rest = m[1]!;
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+type HeaderSource = { headers: IncomingHttpHeaders; headersDistinct?: NodeJS.Dict<string[]> };
+
 /** the one implementation, for express routes and the raw forward-auth fast path alike */
-export function originalRequest(headers: IncomingHttpHeaders, encrypted: boolean, trusted: boolean): OriginalRequest {
+export function originalRequest(req: HeaderSource, encrypted: boolean, trusted: boolean): OriginalRequest {
+  const { headers } = req;
   const xfp = trusted ? first(headers['x-forwarded-proto']) : undefined;
   const f: OriginalRequest = {
     proto: xfp === 'https' || (!xfp && encrypted) ? 'https' : 'http',
     host: (trusted ? first(headers['x-forwarded-host']) : undefined) ?? headers.host ?? '',
   };
-  if (trusted) {
-    // nginx sets X-Original-URI, Traefik X-Forwarded-Uri, some set X-Original-Url; each passes the
-    // others through from the client untouched. Two that disagree mean one is forged: use neither.
-    const url = first(headers['x-original-url']);
-    const candidates = [first(headers['x-forwarded-uri']), first(headers['x-original-uri']), url && URL.canParse(url) ? new URL(url).pathname + new URL(url).search : undefined]
-      .filter((u): u is string => !!u);
-    if (new Set(candidates).size > 1) f.conflict = true;
-    else if (candidates[0]?.startsWith('/')) f.uri = candidates[0];
+  if (!trusted) return f;
+  // Each proxy sets its own header and passes the others through from the client untouched, and
+  // node joins repeated headers with ", ": two values that disagree, a repeated header, or a
+  // comma in X-Forwarded-Uri (two folded values?) mean one may be the client's. Never split them.
+  const distinct = req.headersDistinct;
+  const values: string[] = [];
+  for (const name of URI_HEADERS) {
+    const all = distinct ? distinct[name] : typeof headers[name] === 'string' ? [headers[name] as string] : undefined;
+    if (!all?.length) continue;
+    if (all.length > 1) {
+      f.pathProblem = `the proxy sent ${name} more than once`;
+      return f;
+    }
+    const v = name === 'x-original-url' ? rawTarget(all[0]!) : all[0];
+    if (v === undefined) continue;
+    if (name === 'x-forwarded-uri' && v.includes(',')) f.pathProblem = 'a comma in X-Forwarded-Uri';
+    values.push(v);
   }
+  if (new Set(values).size > 1) {
+    f.pathProblem = 'the original-path headers disagree';
+    return f;
+  }
+  // only good enough for return_to when the comma is the one problem
+  if (values[0]?.startsWith('/')) f.uri = values[0];
   return f;
 }
 
@@ -48,5 +78,5 @@ export function peerIsTrusted(req: Request): boolean {
 
 export function forwarded(req: Request): Forwarded {
   // req.ip follows 'trust proxy' through the whole X-Forwarded-For chain
-  return { for: req.ip ?? req.socket.remoteAddress ?? '', ...originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, peerIsTrusted(req)) };
+  return { for: req.ip ?? req.socket.remoteAddress ?? '', ...originalRequest(req, !!(req.socket as TLSSocket).encrypted, peerIsTrusted(req)) };
 }

@@ -3,7 +3,7 @@
 import { loadSecrets } from '../bootstrap.ts';
 import { deriveKey, SecretBox } from '../directory/secret-box.ts';
 import { openStore } from '../store/index.ts';
-import { KeyManager, type SigningAlg } from './keys.ts';
+import { KeyManager, keySetAlgs, type SigningAlg } from './keys.ts';
 
 export interface RotateKeysOptions {
   storeSpec: string;
@@ -23,6 +23,7 @@ export async function rotateKeysCommand(opts: RotateKeysOptions): Promise<string
     const secrets = await loadSecrets(store, opts.sessionSecret);
     const keys = await KeyManager.open(store, new SecretBox(deriveKey(secrets.sessionSecret, 'at-rest')), {
       alg: opts.alg,
+      alsoSign: keySetAlgs(opts.alg),
       tokenTtlSec: opts.tokenTtlSec,
       rotateAfterDays: opts.rotateAfterDays,
       ...(opts.publishLeadMs === undefined ? {} : { publishLeadMs: opts.publishLeadMs }),
@@ -30,11 +31,14 @@ export async function rotateKeysCommand(opts: RotateKeysOptions): Promise<string
     try {
       const kid = await keys.rotate();
       const states = keys.states();
-      const i = states.findIndex((s) => s.kid === kid);
-      const added = states[i];
-      const previous = states[i - 1];
-      if (added) print(`new signing key ${kid} (${added.alg}): in the JWKS now, signs from ${iso(added.signsFrom)}`);
-      if (previous?.publishedUntil !== undefined) print(`the key before it, ${previous.kid}, signs until then and stays in the JWKS until ${iso(previous.publishedUntil)}`);
+      // one new key per algorithm of the set, all starting together
+      const signsFrom = states.find((t) => t.kid === kid)?.signsFrom;
+      const added = states.filter((s) => s.signsFrom === signsFrom).sort((a, b) => Number(b.kid === kid) - Number(a.kid === kid));
+      for (const a of added) {
+        print(`new signing key ${a.kid} (${a.alg}): in the JWKS now, signs from ${iso(a.signsFrom)}`);
+        const previous = states.filter((s) => s.alg === a.alg && s.signsFrom < a.signsFrom).at(-1);
+        if (previous?.publishedUntil !== undefined) print(`the ${a.alg} key before it, ${previous.kid}, signs until then and stays in the JWKS until ${iso(previous.publishedUntil)}`);
+      }
       return kid;
     } finally {
       await keys.close();

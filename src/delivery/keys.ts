@@ -4,9 +4,14 @@
 // in clear, the private JWK sealed at rest (AAD binds the kid). Keys never change once written;
 // the timeline follows from their `signsFrom` times alone, so every instance computes the same
 // signer and the same JWKS without coordination:
-//   * keys are ordered by (signsFrom, kid); the signer is the last one whose signsFrom has come;
-//   * a key stops signing when the next one starts, and stays published until every token it
-//     signed has expired (+ a margin), after which it is dropped and tombstoned;
+//   * the set signs with several algorithms (the configured one for identity tokens, plus RS256
+//     that OpenID Connect relying parties expect by default); each has its own timeline, rotated
+//     on the same schedule;
+//   * keys are ordered by (signsFrom, kid); an algorithm's signer is the last key of it whose
+//     signsFrom has come;
+//   * a key stops signing when the next one of its algorithm starts (a key of an algorithm no
+//     longer wanted: when the next key of any algorithm starts), and stays published until every
+//     token it signed has expired (+ a margin), after which it is dropped and tombstoned;
 //   * a rotated-in key is published at once but signs only publishLeadMs later, so relying
 //     parties' JWKS caches hold it before the first token that needs it.
 import { randomUUID } from 'node:crypto';
@@ -32,7 +37,10 @@ export interface KeyLog {
 }
 
 export interface KeyManagerOptions {
+  /** signs the identity tokens */
   alg: SigningAlg;
+  /** further algorithms the set keeps a signer for (every instance on a store must agree) */
+  alsoSign?: readonly SigningAlg[];
   tokenTtlSec: number;
   rotateAfterDays: number;
   /** how long a new key is published before it signs; default 10 min */
@@ -76,6 +84,11 @@ interface LoadedKey {
 }
 
 const aad = (kid: string) => `signing-key|${kid}`;
+/** what the gateway's key set signs with: the configured algorithm, and RS256 for OpenID Connect */
+export function keySetAlgs(alg: SigningAlg): SigningAlg[] {
+  return alg === 'RS256' ? ['RS256'] : [alg, 'RS256'];
+}
+
 /** fixed width, so the store's string order is time order */
 const version = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(17, '0');
 
@@ -87,6 +100,8 @@ export class KeyManager {
   private unsubscribe: (() => Promise<void>) | undefined;
   private readonly now: () => number;
   private readonly publishLeadMs: number;
+  /** the configured alg first */
+  readonly algs: readonly SigningAlg[];
 
   private constructor(
     private readonly store: Store,
@@ -95,6 +110,7 @@ export class KeyManager {
   ) {
     this.now = opts.now ?? Date.now;
     this.publishLeadMs = opts.publishLeadMs ?? 10 * 60_000;
+    this.algs = [...new Set([opts.alg, ...(opts.alsoSign ?? [])])];
   }
 
   static async open(store: Store, atRest: SecretBox, opts: KeyManagerOptions): Promise<KeyManager> {
@@ -103,8 +119,13 @@ export class KeyManager {
     km.unsubscribe = await store.subscribe(KEYS_CHANNEL, () => km.reloadQuietly());
     try {
       await km.reload();
-      // first start: usable at once, since no relying party can hold an older JWKS
-      if (km.keys.length === 0) await km.addKey(opts.alg, km.now());
+      // first start, or a further algorithm new to the set: usable at once, since no relying
+      // party can hold a token signed with it (and they fetch the JWKS again for a kid they do
+      // not know). A changed configured alg rotates instead (maintain), with the publication lead.
+      const first = km.keys.length === 0;
+      for (const alg of km.algs) {
+        if ((first || alg !== opts.alg) && !km.keys.some((k) => k.doc.alg === alg)) await km.addKey(alg, km.now());
+      }
       await km.maintain(true);
     } catch (err) {
       await km.close();
@@ -114,8 +135,15 @@ export class KeyManager {
     return km;
   }
 
+  /** the identity tokens' signer */
   signingKey(): SigningKey {
-    const signer = this.signer(this.now());
+    const signer = this.signer(this.now(), this.opts.alg);
+    return { kid: signer.doc.kid, alg: signer.doc.alg, key: signer.key };
+  }
+
+  /** the current signer of one algorithm of the set (OIDC logout tokens follow the client's alg) */
+  signingKeyFor(alg: SigningAlg): SigningKey {
+    const signer = this.signer(this.now(), alg);
     return { kid: signer.doc.kid, alg: signer.doc.alg, key: signer.key };
   }
 
@@ -124,7 +152,7 @@ export class KeyManager {
     return { keys: this.published().map((k) => withMeta(k.doc.publicJwk, k.doc)) };
   }
 
-  /** the same keys with their private parts, for an embedded OIDC provider (it signs with the first) */
+  /** the same keys with their private parts, for an embedded OIDC provider (it signs with the first of an alg) */
   privateJwks(): { keys: JWK[] } {
     return { keys: this.published().map((k) => withMeta(k.privateJwk, k.doc)) };
   }
@@ -132,10 +160,10 @@ export class KeyManager {
   /** the published keys' timeline, oldest first */
   states(): KeyState[] {
     const now = this.now();
-    const signer = this.signer(now);
+    const signers = new Set(this.algs.map((alg) => this.signer(now, alg)));
     return this.keys
-      .map((k, i) => {
-        const signsUntil = this.keys[i + 1]?.doc.signsFrom;
+      .map((k) => {
+        const signsUntil = this.successor(k)?.doc.signsFrom;
         const publishedUntil = this.publishedUntil(signsUntil);
         return {
           kid: k.doc.kid,
@@ -143,15 +171,22 @@ export class KeyManager {
           createdAt: k.doc.createdAt,
           signsFrom: k.doc.signsFrom,
           ...(signsUntil === undefined ? {} : { signsUntil, publishedUntil }),
-          signing: k === signer,
+          signing: signers.has(k),
         };
       })
       .filter((s) => s.publishedUntil === undefined || now < s.publishedUntil);
   }
 
-  /** publishes a new key now, signing from publishLeadMs on; resolves with its kid */
-  async rotate(alg: SigningAlg = this.opts.alg): Promise<string> {
-    return this.addKey(alg, this.now() + this.publishLeadMs);
+  /**
+   * publishes a new key of every algorithm of the set (or of `alg` only) now, signing from
+   * publishLeadMs on; resolves with the kid of the new key of the configured algorithm (or `alg`)
+   */
+  async rotate(alg?: SigningAlg): Promise<string> {
+    const signsFrom = this.now() + this.publishLeadMs;
+    const [first, ...rest] = alg ? [alg] : this.algs;
+    const kid = await this.addKey(first!, signsFrom);
+    for (const other of rest) await this.addKey(other, signsFrom);
+    return kid;
   }
 
   async close(): Promise<void> {
@@ -161,20 +196,37 @@ export class KeyManager {
     await unsubscribe?.().catch(() => {});
   }
 
-  private signer(now: number): LoadedKey {
-    let signer: LoadedKey | undefined;
-    for (const k of this.keys) if (k.doc.signsFrom <= now) signer = k;
+  /**
+   * the last started key of `alg`; while none of it has started (just after the configured alg
+   * changed), the last started key of any alg, as before the change
+   */
+  private signer(now: number, alg: SigningAlg): LoadedKey {
+    let own: LoadedKey | undefined;
+    let any: LoadedKey | undefined;
+    for (const k of this.keys) {
+      if (k.doc.signsFrom > now) continue;
+      any = k;
+      if (k.doc.alg === alg) own = k;
+    }
     // only pending keys (cannot happen after open(), which ensures a signer): sign with a published one
-    signer ??= this.keys[0];
+    const signer = own ?? any ?? this.keys.find((k) => k.doc.alg === alg) ?? this.keys[0];
     if (!signer) throw new Error('no signing key loaded');
     return signer;
   }
 
-  /** signer first, then the pending and the retiring keys */
+  /** the key that takes over from k */
+  private successor(k: LoadedKey): LoadedKey | undefined {
+    const i = this.keys.indexOf(k);
+    const wanted = this.algs.includes(k.doc.alg);
+    return this.keys.slice(i + 1).find((n) => !wanted || n.doc.alg === k.doc.alg);
+  }
+
+  /** each alg's signer first (the configured alg's first of all), then the pending and the retiring keys */
   private published(): LoadedKey[] {
     const live = new Set(this.states().map((s) => s.kid));
-    const signer = this.signer(this.now());
-    return [signer, ...this.keys.filter((k) => k !== signer && live.has(k.doc.kid))];
+    const now = this.now();
+    const signers = [...new Set(this.algs.map((alg) => this.signer(now, alg)))];
+    return [...signers, ...this.keys.filter((k) => !signers.includes(k) && live.has(k.doc.kid))];
   }
 
   private publishedUntil(signsUntil: number | undefined): number | undefined {
@@ -260,22 +312,29 @@ export class KeyManager {
       await this.store.write(expired.map((k) => ({ col: KEYS_COLLECTION, id: k.doc.kid, version: version(now), value: null })));
       await this.reload();
     }
-    const reason = this.rotationDue(now, atStart);
-    if (!reason) return;
+    if (this.rotationsDue(now, atStart).length === 0) return;
     // one instance rotates; the others learn of it from the message
     if (!(await this.store.putTemp(ROTATE_LOCK, randomUUID(), ROTATE_LOCK_MS, { ifAbsent: true }))) return;
     await this.reload();
-    if (!this.rotationDue(now, atStart)) return;
-    this.opts.log?.info({ reason }, 'rotating the token signing key');
-    await this.rotate();
+    for (const { alg, reason } of this.rotationsDue(now, atStart)) {
+      this.opts.log?.info({ alg, reason }, 'rotating the token signing key');
+      await this.rotate(alg);
+    }
   }
 
-  private rotationDue(now: number, checkAlg: boolean): string | undefined {
-    const newest = this.keys.reduce<LoadedKey | undefined>((a, k) => (!a || k.doc.createdAt > a.doc.createdAt ? k : a), undefined);
-    if (!newest) return undefined;
-    if (checkAlg && newest.doc.alg !== this.opts.alg) return `configured alg ${this.opts.alg} differs from ${newest.doc.alg}`;
-    if (now - newest.doc.createdAt >= this.opts.rotateAfterDays * DAY_MS) return `newest key is older than ${this.opts.rotateAfterDays} days`;
-    return undefined;
+  private rotationsDue(now: number, checkAlg: boolean): Array<{ alg: SigningAlg; reason: string }> {
+    const newest = (alg?: SigningAlg) =>
+      this.keys.reduce<LoadedKey | undefined>((a, k) => ((alg === undefined || k.doc.alg === alg) && (!a || k.doc.createdAt > a.doc.createdAt) ? k : a), undefined);
+    const last = newest();
+    if (!last) return [];
+    // the configured alg changed: the newest key is of an alg no longer wanted, or none is of the configured one
+    if (checkAlg && (!this.algs.includes(last.doc.alg) || !newest(this.opts.alg))) {
+      return [{ alg: this.opts.alg, reason: `configured alg ${this.opts.alg} differs from ${last.doc.alg}` }];
+    }
+    return this.algs.flatMap((alg) => {
+      const k = newest(alg);
+      return k && now - k.doc.createdAt >= this.opts.rotateAfterDays * DAY_MS ? [{ alg, reason: `newest ${alg} key is older than ${this.opts.rotateAfterDays} days` }] : [];
+    });
   }
 }
 

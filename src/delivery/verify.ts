@@ -14,7 +14,8 @@ import type { SessionCache } from '../session/session-cache.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { LoginError } from '../login/errors.ts';
 import { ensureFresh, type RefreshDeps } from '../login/refresh.ts';
-import { checkAccess, type AccessRule } from './access-rules.ts';
+import type { AccessRules } from './access-rules.ts';
+import { canonicalPath, type CanonicalPath } from '../web/canonical-path.ts';
 import { forwarded, originalRequest, peerIsTrusted, type OriginalRequest } from './forwarded.ts';
 import { identityHeaders } from './identity-headers.ts';
 import { resolveReturnTo, type ReturnToPolicy } from './return-to.ts';
@@ -29,7 +30,7 @@ export interface VerifyDeps {
   refresh: RefreshDeps;
   /** express's compiled 'trust proxy' function */
   trust: (addr: string, i: number) => boolean;
-  rules: readonly AccessRule[];
+  rules: AccessRules;
   returnTo: ReturnToPolicy;
   absoluteTimeoutMs: number;
   metrics: Metrics;
@@ -38,7 +39,8 @@ export interface VerifyDeps {
 
 export type Verdict =
   | { ok: true; headers: Record<string, string> }
-  | { ok: false; status: 401 | 403 | 503; reason: string; loginUrl?: string };
+  /** 400: the path cannot be judged by the access rules (forward-auth answers it as 403) */
+  | { ok: false; status: 400 | 401 | 403 | 503; reason: string; loginUrl?: string };
 
 const VERIFY = '/auth/verify';
 
@@ -55,8 +57,15 @@ export function appendedPath(url: string): string | undefined {
 function withAppendedPath(f: OriginalRequest, url: string, trusted: boolean): OriginalRequest {
   const appended = appendedPath(url);
   if (appended === undefined) return f;
-  const { conflict: _ignored, ...rest } = f;
-  return trusted ? { ...rest, uri: appended } : { ...rest, uri: undefined };
+  const { pathProblem: _ignored, uri: _forwarded, ...rest } = f;
+  return trusted ? { ...rest, uri: appended } : rest;
+}
+
+/** the canonical path the access rules judge, from what the proxy said */
+export function pathOf(f: OriginalRequest): CanonicalPath {
+  if (f.pathProblem) return { ok: false, reason: f.pathProblem };
+  if (f.uri === undefined) return { ok: false, reason: 'the proxy did not say which path was requested' };
+  return canonicalPath(f.uri);
 }
 
 function runMiddleware(mw: RequestHandler, req: Request, res: Response): Promise<void> {
@@ -78,8 +87,8 @@ export function createVerifier(d: VerifyDeps) {
 
   interface DecideInput {
     cookie: string | undefined;
-    /** the original path, for the access rules */
-    path: string | undefined;
+    /** the original path, for the access rules (computed only when there are rules) */
+    path: () => CanonicalPath;
     loginUrl: () => string;
     /** express request and response, for the slow (refresh) path */
     slow?: { req: Request; res: Response };
@@ -116,8 +125,8 @@ export function createVerifier(d: VerifyDeps) {
     }
     if (!s || !sid) return { ok: false, status: 401, reason: 'no gateway session', loginUrl: input.loginUrl() };
     const claims = s.identity!.claims;
-    const refusal = checkAccess(d.rules, input.path, claims);
-    if (refusal) return { ok: false, status: 403, reason: refusal };
+    const refusal = d.rules.check(input.path, claims);
+    if (refusal) return { ok: false, ...refusal };
     const token = await d.tokens.tokenFor(sid, claims);
     return { ok: true, headers: identityHeaders(claims, token) };
   }
@@ -125,7 +134,7 @@ export function createVerifier(d: VerifyDeps) {
   /** /auth/verify: the original request is described by trusted forwarded headers (or the URL, Envoy) */
   const verdict = (req: Request, res: Response) => {
     const f = withAppendedPath(forwarded(req), req.originalUrl, peerIsTrusted(req));
-    return decide({ cookie: req.headers.cookie, path: f.uri, loginUrl: () => loginUrl(f), slow: { req, res } });
+    return decide({ cookie: req.headers.cookie, path: () => pathOf(f), loginUrl: () => loginUrl(f), slow: { req, res } });
   };
 
   const ALLOWED = { outcome: 'allowed' };
@@ -158,13 +167,13 @@ export function createVerifier(d: VerifyDeps) {
       if (!f) {
         const addr = req.socket.remoteAddress;
         const trusted = !!addr && d.trust(addr, 0);
-        f = withAppendedPath(originalRequest(req.headers, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
+        f = withAppendedPath(originalRequest(req, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
       }
       return f;
     };
     const sid = d.cache.sessionId(req.headers.cookie);
     const s = sid ? d.cache.peek(sid) : undefined;
-    if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !(d.rules.length && checkAccess(d.rules, original().uri, s.identity.claims))) {
+    if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !d.rules.check(() => pathOf(original()), s.identity.claims)) {
       const token = d.tokens.peek(sid, s.identity.claims);
       if (token) {
         d.metrics.verify.inc(ALLOWED);
@@ -176,27 +185,31 @@ export function createVerifier(d: VerifyDeps) {
   }
 
   async function fastAsync(req: IncomingMessage, res: ServerResponse, f: OriginalRequest): Promise<boolean> {
-    const v = await decide({ cookie: req.headers.cookie, path: f.uri, loginUrl: () => loginUrl(f), fallbackOnRefresh: true });
+    const v = await decide({ cookie: req.headers.cookie, path: () => pathOf(f), loginUrl: () => loginUrl(f), fallbackOnRefresh: true });
     if (v === 'fallback') return false;
     if (v.ok) {
       d.metrics.verify.inc(ALLOWED);
       res.writeHead(200, { 'cache-control': 'no-store', ...v.headers }).end();
       return true;
     }
-    d.metrics.verify.inc({ outcome: String(v.status) });
+    const status = forwardAuthStatus(v);
+    d.metrics.verify.inc({ outcome: String(status) });
     const body = JSON.stringify(refusalBody(v));
-    res.writeHead(v.status, v.loginUrl ? { ...JSON_NO_STORE, 'x-auth-request-login-url': v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
+    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, 'x-auth-request-login-url': v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
     return true;
   }
 
+  /** proxies understand only 401 and 403 from a forward-auth check: a path that cannot be judged is refused as 403 */
+  const forwardAuthStatus = (v: Extract<Verdict, { ok: false }>) => (v.status === 400 ? 403 : v.status);
+
   function refusalBody(v: Extract<Verdict, { ok: false }>) {
-    return { error: v.status === 401 ? 'unauthenticated' : v.status === 403 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) };
+    return { error: v.status === 401 ? 'unauthenticated' : v.status === 403 || v.status === 400 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) };
   }
 
   const handler = async (req: Request, res: Response): Promise<void> => {
     res.set('Cache-Control', 'no-store');
     const v = await verdict(req, res);
-    d.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(v.status) });
+    d.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(forwardAuthStatus(v)) });
     if (v.ok) {
       res.set(v.headers).status(200).end();
       return;
@@ -207,7 +220,7 @@ export function createVerifier(d: VerifyDeps) {
       res.redirect(302, v.loginUrl);
       return;
     }
-    res.status(v.status).json(refusalBody(v));
+    res.status(forwardAuthStatus(v)).json(refusalBody(v));
   };
 
   return { decide, verdict, handler, fast };

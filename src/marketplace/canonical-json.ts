@@ -38,13 +38,13 @@ const MAX_NUMBER_LENGTH = 1000;
  * in the buffer is rejected: Jackson fails on it inside tokens too, and rejecting the rest
  * (trailing bytes it never reads, UTF-8-encoded surrogates) is the safe, deterministic choice.
  */
-export function parseJson(input: Buffer | string): JsonObjectNode {
+export function parseJson(input: Buffer | string, opts: { maxNodes?: number } = {}): JsonObjectNode {
   const { text, describe } = typeof input === 'string' ? stringSource(input) : bufferSource(input);
-  const parser = new Parser(text, false, describe);
+  const parser = new Parser(text, false, describe, opts.maxNodes);
   parser.skipWhitespace();
   if (parser.atEnd()) parser.fail('empty body, expected a JSON object');
   if (parser.peek() !== '{') parser.fail('top level must be a JSON object');
-  return parser.parseObject(1);
+  return parser.parseValue(1) as JsonObjectNode;
 }
 
 /**
@@ -169,11 +169,14 @@ const ESCAPES: Record<string, string> = {
 
 class Parser {
   private pos = 0;
+  /** values seen so far: unsigned bodies must not cost more than a real push could */
+  private nodes = 0;
 
   constructor(
     private readonly text: string,
     private readonly lenient: boolean,
     private readonly describe: Source['describe'],
+    private readonly maxNodes = Infinity,
   ) {}
 
   fail(message: string, at = this.pos): never {
@@ -198,6 +201,7 @@ class Parser {
   }
 
   parseValue(depth: number): JsonNode {
+    if (++this.nodes > this.maxNodes) this.fail(`more than ${this.maxNodes} JSON values`);
     const c = this.peek();
     if (c === '{') return this.parseObject(depth);
     if (c === '[') return this.parseArray(depth);

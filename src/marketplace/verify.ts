@@ -34,14 +34,16 @@ export function checkHeaders(headers: Record<string, string | string[] | undefin
   if (nonce.length > 256) throw new SyncError(RESULT.invalidParam, 'param is invalid: x-nonce is longer than 256 characters');
   const sign = header(headers, 'x-sign');
   if (!sign) throw new SyncError(RESULT.authFailed, 'token is invalid: x-sign header is missing');
+  // checked before the body is read: an HMAC-SHA256 in hex or nothing
+  if (!/^[0-9a-fA-F]{64}$/.test(sign)) throw new SyncError(RESULT.authFailed, 'token is invalid: x-sign must be 64 hex digits (HMAC-SHA256)');
   return { timestamp, nonce, sign };
 }
 
 /** Parses the raw body (000002 when it is not a JSON object) and checks x-sign (000001). */
-export function verifySignedBody(raw: Buffer, h: SignedHeaders, accessKey: string): JsonNode {
+export function verifySignedBody(raw: Buffer, h: SignedHeaders, accessKey: string, maxNodes = Infinity): JsonNode {
   let root: JsonNode;
   try {
-    root = parseJson(raw);
+    root = parseJson(raw, { maxNodes });
   } catch (e) {
     throw new SyncError(RESULT.invalidParam, `param is invalid: ${(e as Error).message}`, { cause: e });
   }

@@ -1,21 +1,23 @@
 // The provider's interaction step is the gateway's own sign-in: no gateway session, or none since
 // a requested re-authentication (prompt=login, max_age) -> the gateway's /login with this
 // interaction as return_to; with one -> the provider's login is that session's account, and
-// consent is granted for what was asked (the configured clients are first-party: no consent screen).
+// consent is granted for what was asked (the configured clients are first-party: no consent
+// screen), under a new grant bound to that gateway session.
 import type { Request, RequestHandler, Response } from 'express';
 import { decodeJwt } from 'jose';
 import { errors, type Interaction, type Provider } from 'oidc-provider';
 import type { ActiveSession, Sessions } from '../session/sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
-import { sendError } from '../login/pages.ts';
-import type { AccountSnapshots } from './accounts.ts';
+import { sendError } from '../web/pages.ts';
+import { msg } from '../web/i18n.ts';
+import type { GatewayLinks } from './gateway-link.ts';
 
 export interface InteractionDeps {
   provider: () => Provider;
   sessions: Sessions;
   store: Store;
-  accounts: AccountSnapshots;
+  links: GatewayLinks;
   publicUrl: string;
   issuer: string;
   log: Logger;
@@ -63,11 +65,11 @@ export function interactionHandler(d: InteractionDeps): RequestHandler {
       await provider.interactionFinished(req, res, { error: 'login_required', error_description: 'the signed-in account is not the one the app asked for' }, { mergeWithLastSubmission: false });
       return;
     }
-    await d.accounts.remember(req.sessionID, active);
-    const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
-    const grant = existing?.accountId === sub ? existing : new provider.Grant({ accountId: sub, clientId: String(details.params.client_id) });
+    // a grant per gateway session: what it gives lives and dies with this session (gateway-link.ts)
+    const grant = new provider.Grant({ accountId: sub, clientId: String(details.params.client_id) });
     grant.addOIDCScope(typeof details.params.scope === 'string' ? details.params.scope : 'openid');
     const grantId = await grant.save();
+    await d.links.bind(grantId, req.sessionID, active);
     d.log.info({ sub, client: details.params.client_id }, 'OIDC sign-in');
     await provider.interactionFinished(req, res, { login: { accountId: sub, ts: Math.floor(active.createdAt / 1000) }, consent: { grantId } }, { mergeWithLastSubmission: false });
   }
@@ -76,11 +78,11 @@ export function interactionHandler(d: InteractionDeps): RequestHandler {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return;
       if (err instanceof errors.SessionNotFound) {
-        sendError(req, res, { status: 400, code: 'interaction_expired', userMessage: 'This sign-in request has expired or was already completed. Please go back to the app and sign in again.', retry: false });
+        sendError(req, res, { status: 400, code: 'interaction_expired', message: msg('refusal.interactionExpired'), retry: false });
         return;
       }
       d.log.error({ err, path: req.path }, 'OIDC interaction failed');
-      sendError(req, res, { status: 503, code: 'server_error', userMessage: 'The sign-in gateway is having trouble right now. Please go back to the app and try again in a moment.', retry: false });
+      sendError(req, res, { status: 503, code: 'server_error', message: msg('refusal.serviceTroubleApp'), retry: false });
     });
   };
 }

@@ -35,6 +35,8 @@ declare module 'oidc-provider' {
     grant_types?: string[];
     response_types?: string[];
     id_token_signed_response_alg?: string;
+    backchannel_logout_uri?: string;
+    backchannel_logout_session_required?: boolean;
   }
 
   export interface Client {
@@ -47,6 +49,17 @@ declare module 'oidc-provider' {
     readonly accountId?: string;
     /** set while an end_session confirmation is pending */
     readonly state?: { secret: string };
+    /** with a value: sets it */
+    grantIdFor(clientId: string, value?: string): string | undefined;
+  }
+
+  /** what findAccount is asked for at the token and userinfo endpoints (code, refresh or access token) */
+  export interface TokenSource {
+    readonly kind: string;
+    readonly grantId?: string;
+    readonly clientId?: string;
+    /** the provider session's sid for this client, when the client gets one (back-channel logout with session) */
+    readonly sid?: string;
   }
 
   export interface Account {
@@ -60,6 +73,8 @@ declare module 'oidc-provider' {
     readonly account?: Account;
     readonly client?: Client;
     readonly params?: Record<string, unknown>;
+    readonly result?: { consent?: { grantId?: string } };
+    readonly provider: Provider;
     urlFor(name: string, opt?: Record<string, string>): string;
   }
 
@@ -94,6 +109,7 @@ declare module 'oidc-provider' {
     static find(id: string): Promise<Grant | undefined>;
     readonly accountId: string;
     addOIDCScope(scope: string): void;
+    getOIDCScope(): string;
     /** resolves with the grant id */
     save(): Promise<string>;
   }
@@ -104,7 +120,8 @@ declare module 'oidc-provider' {
     adapter: (name: string) => Adapter;
     clients: ClientMetadata[];
     jwks: { keys: JWK[] };
-    findAccount(ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined>;
+    findAccount(ctx: KoaContextWithOIDC, sub: string, token?: TokenSource): Promise<Account | undefined>;
+    loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undefined>;
     claims: Record<string, string[] | null>;
     scopes: string[];
     responseTypes: string[];
@@ -114,6 +131,7 @@ declare module 'oidc-provider' {
     features: {
       devInteractions: { enabled: boolean };
       resourceIndicators: { enabled: boolean };
+      backchannelLogout: { enabled: boolean };
       rpInitiatedLogout: {
         enabled: boolean;
         logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void>;
@@ -132,6 +150,7 @@ declare module 'oidc-provider' {
     /** believe X-Forwarded-* (Koa's app.proxy) */
     proxy: boolean;
     readonly Grant: typeof Grant;
+    readonly Client: { prototype: { backchannelLogout(sub: string, sid: string): Promise<void> } };
     /** the per-request context class; its prototype may be amended */
     readonly OIDCContext: { prototype: OIDCContext };
     urlFor(name: string, opt?: Record<string, string>): string;

@@ -1,11 +1,12 @@
 // The forward-auth hot path reads sessions through this: the signed cookie is checked in memory,
 // then a short-lived, bounded in-process snapshot answers, and only a miss reads the store (one
-// read). Sessions ended anywhere (logout, deprovisioning) are dropped at once on every instance
-// through the store's publish/subscribe; nothing is served from a snapshot older than ttlMs.
+// read). Sessions ended or changed anywhere (logout, deprovisioning, a directory change of their
+// identity) are dropped at once on every instance through the store's publish/subscribe; nothing
+// is served from a snapshot older than ttlMs.
 import type { SessionData, Store as SessionStore } from 'express-session';
 import signature from 'cookie-signature';
 import type { Store } from '../store/store.ts';
-import { SESSION_ENDED_CHANNEL } from './sessions.ts';
+import { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL } from './sessions.ts';
 
 interface Entry {
   data: SessionData | null;
@@ -31,7 +32,7 @@ export class SessionCache {
   private epoch = 0;
   private readonly ttlMs: number;
   private readonly max: number;
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly unsubscribe: Array<() => Promise<void>> = [];
 
   constructor(
     private readonly store: Store,
@@ -45,18 +46,19 @@ export class SessionCache {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (msg) => {
+    const drop = (msg: string) => {
       try {
         for (const sid of JSON.parse(msg) as string[]) this.invalidate(sid);
       } catch {
         this.epoch += 1;
         this.entries.clear();
       }
-    });
+    };
+    for (const channel of [SESSION_ENDED_CHANNEL, SESSION_CHANGED_CHANNEL]) this.unsubscribe.push(await this.store.subscribe(channel, drop));
   }
 
   async close(): Promise<void> {
-    await this.unsubscribe?.();
+    for (const u of this.unsubscribe.splice(0)) await u();
     this.entries.clear();
   }
 

@@ -1,11 +1,13 @@
 // Gateway sessions: express-session with an opaque random id in the cookie and everything else
 // server-side; a new id at every sign-in; indexes from user and tenant to their sessions so a
-// deprovisioning sync ends them all at once.
+// deprovisioning sync ends them all at once, and a directory change (role, name, tenant rename)
+// rewrites the identity of every session it concerns (revise, announced on
+// SESSION_CHANGED_CHANNEL so every instance drops its snapshots).
 // Timeouts: the cookie lives for the absolute timeout (forward-auth answers never reach the
 // browser, so a rolling cookie would expire under an active user); the idle timeout is the
 // server-side record's time to live, restarted by TTL-only touches; the absolute end is checked
 // against createdAt.
-import session from 'express-session';
+import session, { type SessionData } from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
@@ -14,11 +16,20 @@ import type { Protocol, SessionIdentity, UpstreamTokens } from '../login/identit
 import { PortSessionStore } from './port-session-store.ts';
 import { readCookie } from './cookies.ts';
 
+/** what OneAccess said about the person at sign-in: the fallback when the directory has no value */
+export interface UpstreamProfile {
+  name?: string;
+  email?: string;
+  mobile?: string;
+  orgCode?: string;
+}
+
 export interface UpstreamSession {
   protocol: Protocol;
   tenantId: string;
   appId?: string;
   tokens?: UpstreamTokens;
+  profile?: UpstreamProfile;
 }
 
 declare module 'express-session' {
@@ -46,6 +57,8 @@ export interface ActiveSession {
 }
 
 export const SESSION_ENDED_CHANNEL = 'session-ended';
+/** session ids (JSON array) whose record was rewritten: snapshots of them are stale */
+export const SESSION_CHANGED_CHANNEL = 'session-changed';
 
 const userIndex = (ns: Namespace, tenantId: string, userName: string) => `idx:user:${ns}:${tenantId}:${userName}`;
 const tenantIndex = (ns: Namespace, tenantId: string) => `idx:tenant:${ns}:${tenantId}`;
@@ -85,13 +98,68 @@ export class Sessions {
   async current(req: Request): Promise<ActiveSession | null> {
     const s = req.session;
     if (!s?.identity || !s.createdAt) return null;
+    const active = this.active(s);
+    if (!active) await this.end(req);
+    return active;
+  }
+
+  private active(s: SessionData): ActiveSession | null {
+    if (!s.identity || !s.createdAt) return null;
     const absoluteEnd = s.createdAt + this.settings.absoluteTimeoutSec * 1000;
-    if (Date.now() >= absoluteEnd) {
-      await this.end(req);
-      return null;
-    }
+    if (Date.now() >= absoluteEnd) return null;
     const idleEnd = Date.now() + this.settings.idleTimeoutSec * 1000;
     return { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: Math.min(idleEnd, absoluteEnd) };
+  }
+
+  /**
+   * A session by its id, read from the store (no request needed): for the OIDC provider's token
+   * and userinfo endpoints, which must see directory changes as they land. null when it has ended.
+   */
+  async byId(sid: string): Promise<ActiveSession | null> {
+    const s = await this.read(sid);
+    return s ? this.active(s) : null;
+  }
+
+  private read(sid: string): Promise<SessionData | null> {
+    return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
+  }
+
+  /** the ids of the live sessions of a user, or of everyone in a tenant (index entries may outlive their session) */
+  sessionIds(ns: Namespace, tenantId: string, userName?: string): Promise<string[]> {
+    return this.store.members(userName === undefined ? tenantIndex(ns, tenantId) : userIndex(ns, tenantId, userName));
+  }
+
+  /**
+   * A directory change: `decide` sees each live session of `sids` and answers a new identity
+   * (the session keeps its id, cookie and timeouts), null (the session ends) or undefined (no
+   * change). Every instance drops its snapshots of the changed and ended ones. A rewrite restarts
+   * the record's idle time to live (the store port cannot keep one), so `decide` answers
+   * undefined when nothing changed.
+   */
+  async revise(sids: Iterable<string>, decide: (s: ActiveSession) => Promise<SessionIdentity | null | undefined>): Promise<{ changed: number; ended: number }> {
+    const changed: string[] = [];
+    const ended: string[] = [];
+    for (const sid of new Set(sids)) {
+      const s = await this.read(sid);
+      const active = s && this.active(s);
+      if (!s || !active) continue;
+      const next = await decide(active);
+      if (next === undefined) continue;
+      if (next === null) {
+        const { ns, claims } = active.identity;
+        await this.destroyById(sid);
+        await this.store.removeMember(userIndex(ns, claims.tenant, claims.user_name), sid);
+        await this.store.removeMember(tenantIndex(ns, claims.tenant), sid);
+        ended.push(sid);
+        continue;
+      }
+      s.identity = next;
+      await promisify((cb) => this.sessionStore.set(sid, s, cb));
+      changed.push(sid);
+    }
+    if (changed.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(changed)).catch(() => undefined);
+    await this.announceEnded(ended);
+    return { changed: changed.length, ended: ended.length };
   }
 
   /**
@@ -102,7 +170,12 @@ export class Sessions {
    */
   async establish(req: Request, identity: SessionIdentity, upstream: UpstreamSession): Promise<void> {
     // without a session cookie the id is new and unknown to anyone: nothing to fixate, nothing to delete
-    if (readCookie(req, this.cookieName)) await promisify((cb) => req.session.regenerate(cb));
+    if (readCookie(req, this.cookieName)) {
+      const previous = req.sessionID;
+      await promisify((cb) => req.session.regenerate(cb));
+      // the replaced session is over everywhere (forward-auth snapshots, OIDC)
+      await this.announceEnded([previous]);
+    }
     req.session.identity = identity;
     req.session.upstream = upstream;
     req.session.createdAt = Date.now();

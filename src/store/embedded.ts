@@ -8,15 +8,16 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { AUDIT_MAX_ROWS, StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
 import { LocalBus } from './local-bus.ts';
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 5000;
-const SWEEP_INTERVAL_MS = 60_000;
-/** rows deleted per sweep statement, and statements per sweep, so a sweep never blocks for long */
-const SWEEP_BATCH = 500;
-const SWEEP_MAX_BATCHES = 20;
+const SWEEP_INTERVAL_MS = 10_000;
+/** rows deleted per sweep statement */
+const SWEEP_BATCH = 1000;
+/** event-loop time one slice of a sweep may take; the next slice runs on the next turn */
+const SWEEP_SLICE_MS = 20;
 export const EMBEDDED_FILE = 'bridge.db';
 
 const SCHEMA = `
@@ -55,6 +56,7 @@ export class EmbeddedStore implements Store {
   private readonly db: Database.Database;
   private readonly bus = new LocalBus();
   private readonly sweeper: NodeJS.Timeout;
+  private sweeping = false;
   private readonly sql: Statements;
   private readonly tx: ReturnType<typeof transactions>;
 
@@ -76,7 +78,7 @@ export class EmbeddedStore implements Store {
     }
     this.sql = prepare(this.db);
     this.tx = transactions(this.db, this.sql);
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(() => this.sweepInSlices(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
 
@@ -165,17 +167,32 @@ export class EmbeddedStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Deletes expired temps and sets in bounded batches (reads already ignore them); runs every minute. */
-  sweep(): void {
+  /**
+   * Deletes expired temps and sets, and audit rows beyond the newest AUDIT_MAX_ROWS, in batches,
+   * for at most `budgetMs`; true when nothing is left to delete. Reads already ignore expired rows.
+   * A batch deletes far faster than fsync'd single-row inserts arrive, so slices every
+   * SWEEP_INTERVAL_MS keep up with any rate of anonymous writes.
+   */
+  sweep(budgetMs = Infinity): boolean {
+    const until = performance.now() + budgetMs;
     try {
-      for (const stmt of [this.sql.sweepTemps, this.sql.sweepSets]) {
-        for (let i = 0; i < SWEEP_MAX_BATCHES; i++) {
-          if (stmt.run(Date.now()).changes < SWEEP_BATCH) break;
-        }
+      for (const step of [() => this.sql.sweepTemps.run(Date.now()), () => this.sql.sweepSets.run(Date.now()), () => this.sql.trimAudit.run(AUDIT_MAX_ROWS)]) {
+        while (step().changes === SWEEP_BATCH) if (performance.now() >= until) return false;
       }
     } catch {
       // busy or closed: the next sweep tries again
     }
+    return true;
+  }
+
+  private sweepInSlices(): void {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    const slice = () => {
+      if (!this.db.open || this.sweep(SWEEP_SLICE_MS)) this.sweeping = false;
+      else setImmediate(slice);
+    };
+    slice();
   }
 
   /** Maps "cannot answer" failures (locked, disk full, I/O) to StoreUnavailableError. */
@@ -221,6 +238,8 @@ function prepare(db: Database.Database) {
     dropEmptySet: db.prepare('DELETE FROM sets WHERE set_key = ? AND NOT EXISTS (SELECT 1 FROM set_members WHERE set_key = ?)'),
     sweepTemps: db.prepare(`DELETE FROM temps WHERE rowid IN (SELECT rowid FROM temps WHERE expires_at <= ? LIMIT ${SWEEP_BATCH})`),
     sweepSets: db.prepare(`DELETE FROM sets WHERE rowid IN (SELECT rowid FROM sets WHERE expires_at <= ? LIMIT ${SWEEP_BATCH})`),
+    // ids only grow, so the rows to keep are the top ones by id
+    trimAudit: db.prepare(`DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ? ORDER BY id LIMIT ${SWEEP_BATCH})`),
     ping: db.prepare('SELECT 1'),
   };
 }

@@ -1,5 +1,5 @@
 // In-process store for tests: loses everything on exit. The reference for the port's semantics.
-import { writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { AUDIT_MAX_ROWS, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
 import { LocalBus } from './local-bus.ts';
 
 interface Temp {
@@ -15,6 +15,7 @@ export class MemoryStore implements Store {
   private readonly audit: AuditEvent[] = [];
   private readonly bus = new LocalBus();
   private readonly now: () => number;
+  private puts = 0;
 
   constructor(opts: { now?: () => number } = {}) {
     this.now = opts.now ?? Date.now;
@@ -47,6 +48,7 @@ export class MemoryStore implements Store {
       applied.push(ok);
     }
     this.audit.push(...audit.map((e) => ({ ...e })));
+    if (this.audit.length > AUDIT_MAX_ROWS) this.audit.splice(0, this.audit.length - AUDIT_MAX_ROWS);
     return applied;
   }
 
@@ -64,6 +66,8 @@ export class MemoryStore implements Store {
   }
 
   async putTemp(key: string, value: string, ttlMs: number, opts: PutOptions = {}): Promise<boolean> {
+    // expired temps go on access; every so often the rest too, so untouched ones do not pile up
+    if (++this.puts % 1000 === 0) for (const k of this.temps.keys()) this.live(k);
     if (opts.ifAbsent && this.live(key)) return false;
     this.temps.set(key, { value, expiresAt: this.now() + ttlMs });
     return true;

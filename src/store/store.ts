@@ -49,6 +49,9 @@ export interface AuditEvent {
   detail?: Record<string, string | number | boolean | null>;
 }
 
+/** audit records every store keeps at least; older ones are dropped (Redis trims its stream near this) */
+export const AUDIT_MAX_ROWS = 100_000;
+
 export interface PutOptions {
   /** only store when the key does not exist (or has expired); the result says whether it was stored */
   ifAbsent?: boolean;

@@ -200,6 +200,43 @@ describe('KeyManager', () => {
     }
   });
 
+  it('with RS256 alongside: a signer per algorithm, rotated together, each retiring on its own timeline', async () => {
+    const store = new MemoryStore();
+    const c = clock();
+    const keys = await KeyManager.open(store, atRest(), options(c.now, { alsoSign: ['RS256'] }));
+    try {
+      assert.deepEqual(keys.jwks().keys.map((k) => k.alg), ['ES256', 'RS256']);
+      assert.equal(keys.signingKey().alg, 'ES256', 'identity tokens keep the configured alg');
+      assert.deepEqual(keys.states().map((s) => s.signing), [true, true]);
+      const [es, rs] = keys.jwks().keys.map((k) => k.kid);
+      await keys.rotate();
+      assert.equal(keys.jwks().keys.length, 4);
+      assert.deepEqual(keys.privateJwks().keys.slice(0, 2).map((k) => k.kid), [es, rs], 'the current signers first, for the provider');
+      c.advance(LEAD);
+      const [es2, rs2] = keys.privateJwks().keys.slice(0, 2).map((k) => k.kid);
+      assert.ok(es2 !== es && rs2 !== rs, 'both new keys sign after the lead');
+      assert.deepEqual(keys.privateJwks().keys.slice(0, 2).map((k) => k.alg), ['ES256', 'RS256']);
+      c.advance(TTL * 1000 + 3 * 60_000);
+      assert.deepEqual(kids(keys.jwks()), [es2!, rs2!].sort(), 'the old pair is gone once its tokens expired');
+    } finally {
+      await keys.close();
+    }
+  });
+
+  it('adding RS256 to a store with an ES256 key: an RS256 signer at once, the ES256 key untouched', async () => {
+    const store = new MemoryStore();
+    const c = clock();
+    const before = await KeyManager.open(store, atRest(), options(c.now));
+    await before.close();
+    const after = await KeyManager.open(store, atRest(), options(c.now, { alsoSign: ['RS256'] }));
+    try {
+      assert.deepEqual(after.states().map((s) => `${s.alg} ${s.signing}`).sort(), ['ES256 true', 'RS256 true']);
+      assert.equal(after.signingKey().kid, before.signingKey().kid);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('two instances starting at once on an empty store agree on the signer and publish every key', async () => {
     const store = new MemoryStore();
     const c = clock();
@@ -238,9 +275,10 @@ describe('KeyManager', () => {
       const store = await openStore(`embedded:${dir}`);
       try {
         const secrets = await loadSecrets(store, '');
-        const keys = await KeyManager.open(store, new SecretBox(deriveKey(secrets.sessionSecret, 'at-rest')), options(Date.now));
+        const keys = await KeyManager.open(store, new SecretBox(deriveKey(secrets.sessionSecret, 'at-rest')), options(Date.now, { alsoSign: ['RS256'] }));
         await keys.close();
-        assert.equal(keys.states().length, 2);
+        assert.deepEqual(keys.states().map((s) => s.alg).sort(), ['ES256', 'ES256', 'RS256', 'RS256'], 'a new key for each algorithm of the set');
+        assert.match(lines[2] ?? '', /^new signing key \S+ \(RS256\)/);
         assert.ok(kids(keys.jwks()).includes(kid));
         assert.notEqual(keys.signingKey().kid, kid, 'signs only after the lead');
       } finally {

@@ -52,6 +52,8 @@ describe('OIDC provider under /oidc', () => {
 
   before(async () => {
     env = await startLoginEnv(new MemoryStore(), {
+      // the contract's default page language: the logout pages are checked in it
+      ui: { defaultLanguage: 'zh-CN' },
       oidc: {
         clients: [
           { client_id: 'app', client_secret: SECRET, redirect_uris: [REDIRECT], post_logout_redirect_uris: [SIGNED_OUT], token_endpoint_auth_method: 'client_secret_post' },
@@ -143,8 +145,8 @@ describe('OIDC provider under /oidc', () => {
     assert.ok(!('mobile' in claims), 'absent values are omitted');
     assert.ok(claims.exp - claims.iat <= 300, 'no longer than the gateway identity token');
     const header = decodeProtectedHeader(tokens.id_token!);
-    assert.equal(header.alg, 'ES256');
-    assert.equal(header.kid, env.gw.keys.signingKey().kid);
+    assert.equal(header.alg, 'RS256', 'what OpenID Connect relying parties expect by default');
+    assert.equal(header.kid, env.gw.keys.signingKeyFor('RS256').kid);
     assert.equal((await gatewaySession(b)).status, 200, 'the sign-in also made a gateway session');
 
     const info = await client.fetchUserInfo(rp, tokens.access_token, claims.sub);
@@ -183,8 +185,12 @@ describe('OIDC provider under /oidc', () => {
     const tokens = await client.authorizationCodeGrant(rp, first.callback, first.checks);
     assert.equal(tokens.claims()!.user_name, 'lisi');
 
-    const second = await authorize(b, 'lisi');
+    const second = await authorize(b, 'lisi', { scope: 'openid profile tenant' });
     assert.deepEqual(paths(second), ['/oidc/auth'], 'provider session + gateway session: straight back to the app');
+    // offline_access needs a (screenless) consent step each time: OpenID Connect Core 11
+    const offline = await authorize(b, 'lisi');
+    assert.equal(paths(offline).length, 3, paths(offline).join(' '));
+    assert.ok(!paths(offline).includes('/login'));
   });
 
   it('the gateway session stays the authority: after gateway logout the provider asks again', async () => {
@@ -246,8 +252,14 @@ describe('OIDC provider under /oidc', () => {
     const url = client.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: SIGNED_OUT, state: 'bye' });
     const ask = await b.request(url.href);
     assert.equal(ask.status, 200);
-    assert.match(ask.body, /Sign out\?/);
-    const xsrf = hiddenInput(ask.body, 'xsrf');
+    assert.match(ask.body, /<html lang="zh-CN">/);
+    assert.match(ask.body, /退出登录？/);
+    const english = await b.request(url.href, { headers: { 'accept-language': 'en-US,en;q=0.8' } });
+    assert.match(english.body, /<html lang="en">/);
+    assert.match(english.body, /<title>Sign out\?<\/title>/);
+    assert.match(english.body, />Sign out<\/button>/);
+    // each visit starts a new confirmation: the latest form counts
+    const xsrf = hiddenInput(english.body, 'xsrf');
     assert.ok(xsrf, ask.body.slice(0, 300));
     const done = await walk(b, `${env.base}/oidc/session/end/confirm`, { method: 'POST', headers: FORM, body: new URLSearchParams({ xsrf, logout: 'yes' }) });
     assert.equal(done.callback?.href, `${SIGNED_OUT}?state=bye`);
@@ -318,18 +330,20 @@ describe('OIDC provider under /oidc', () => {
     const b = new Browser();
     const req = await authRequest();
     const started = await walk(b, req.url);
-    const signer = env.gw.keys.signingKey().kid;
+    const signer = env.gw.keys.signingKeyFor('RS256').kid;
     const added = await env.gw.keys.rotate();
     const w = await signInAtOneAccess(b, started, 'lisi');
     assert.ok(w.callback, w.page.body.slice(0, 300));
     const tokens = await client.authorizationCodeGrant(rp, w.callback, req.checks);
     assert.equal(decodeProtectedHeader(tokens.id_token!).kid, signer, 'the new key signs only after its publication lead');
     const jwks = (await (await fetch(`${env.base}/oidc/jwks`)).json()) as { keys: Array<{ kid: string }> };
-    assert.deepEqual(jwks.keys.map((k) => k.kid), [signer, added]);
+    assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), env.gw.keys.jwks().keys.map((k) => k.kid).sort());
+    assert.ok(jwks.keys.some((k) => k.kid === added), 'the new ES256 key is published');
+    assert.equal(jwks.keys.length, 4, 'a new RS256 key too, rotated the same way');
   });
 
   it('an expired or unknown interaction is a page, not an error dump', async () => {
-    const res = await new Browser().request(`${env.base}/oidc/interaction/nope`);
+    const res = await new Browser().request(`${env.base}/oidc/interaction/nope`, { headers: { 'accept-language': 'en' } });
     assert.equal(res.status, 400);
     assert.match(res.body, /expired or was already completed/);
   });

@@ -36,4 +36,14 @@ describe('logger', () => {
     assert.equal(line!.tenantId, 't-acme');
     assert.equal(line!.refusal, 'user_disabled', 'a refusal reason is not a secret and must stay readable');
   });
+
+  it('error codes stay readable: only a query\'s code (an OAuth authorization code) is redacted', () => {
+    const { log, lines } = capture();
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    log.warn({ err, cause: { code: 'SQLITE_BUSY' }, req: { query: { code: 'S10' } } }, 'failed');
+    const [line] = lines() as Array<{ err: { code: string }; cause: { code: string } }>;
+    assert.equal(line!.err.code, 'ECONNREFUSED');
+    assert.equal(line!.cause.code, 'SQLITE_BUSY');
+    assert.ok(!JSON.stringify(line).includes('S10'));
+  });
 });

@@ -6,6 +6,10 @@ import { MemoryStore } from '../../src/store/memory.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { buildGateway } from '../helpers/gateway.ts';
+import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { prefixedRedisStore, type OpenedStore } from '../helpers/stores.ts';
+
+const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
 
 async function signIn(env: LoginEnv, b: Browser, user: string): Promise<void> {
   const form = last(await b.follow(`${env.base}/login?tenant=acme`));
@@ -15,33 +19,52 @@ async function signIn(env: LoginEnv, b: Browser, user: string): Promise<void> {
 
 const session = (env: LoginEnv, b: Browser) => b.request(`${env.base}/auth/session`, { headers: { accept: 'application/json' } });
 
-describe('session timeouts', () => {
-  let env: LoginEnv;
-  before(async () => {
-    env = await startLoginEnv(new MemoryStore(), { session: { idleTimeoutSec: 1, absoluteTimeoutSec: 3 } });
-    await env.addTenant('t-acme', 'acme', [{ userName: 'lisi', name: '李四' }]);
-  });
-  after(() => env.close());
+function timeoutSuite(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`session timeouts (${name} store)`, () => {
+    let env: LoginEnv;
+    let opened: OpenedStore;
+    before(async () => {
+      opened = await open();
+      env = await startLoginEnv(opened.store, { session: { idleTimeoutSec: 1, absoluteTimeoutSec: 3 } });
+      await env.addTenant('t-acme', 'acme', [{ userName: 'lisi', name: '李四' }]);
+    });
+    after(async () => {
+      await env.close();
+      await opened.cleanup();
+    });
 
-  it('an idle session ends after the idle timeout; activity keeps it alive until the absolute timeout', async () => {
-    const idle = new Browser();
-    await signIn(env, idle, 'lisi');
-    const busy = new Browser();
-    await signIn(env, busy, 'lisi');
-    const start = Date.now();
-    // keep one busy every 400 ms; leave the other alone
-    while (Date.now() - start < 1800) {
-      assert.equal((await session(env, busy)).status, 200);
-      await new Promise((r) => setTimeout(r, 400));
-    }
-    assert.equal((await session(env, idle)).status, 401, 'idle session must have ended');
-    assert.equal((await session(env, busy)).status, 200, 'active session is still alive');
-    while (Date.now() - start < 3300) {
-      await session(env, busy);
-      await new Promise((r) => setTimeout(r, 400));
-    }
-    assert.equal((await session(env, busy)).status, 401, 'absolute timeout ends even an active session');
+    it('an idle session ends after the idle timeout; activity keeps it alive until the absolute timeout', async () => {
+      const idle = new Browser();
+      await signIn(env, idle, 'lisi');
+      const busy = new Browser();
+      await signIn(env, busy, 'lisi');
+      const start = Date.now();
+      // keep one busy every 400 ms; leave the other alone
+      while (Date.now() - start < 1800) {
+        assert.equal((await session(env, busy)).status, 200);
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      assert.equal((await session(env, idle)).status, 401, 'idle session must have ended');
+      assert.equal((await session(env, busy)).status, 200, 'active session is still alive');
+      while (Date.now() - start < 3300) {
+        await session(env, busy);
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      assert.equal((await session(env, busy)).status, 401, 'absolute timeout ends even an active session');
+    });
   });
+}
+
+timeoutSuite('memory', async () => ({ store: new MemoryStore(), cleanup: async () => {} }));
+
+// connect-redis took the cookie's expiry (the absolute timeout) as the record's TTL: idle sessions lived on
+describe('on Redis', needRedis, () => {
+  let redis: RedisServer | null = null;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis?.stop());
+  timeoutSuite('redis', () => prefixedRedisStore(redis, 'timeouts'));
 });
 
 describe('cookies behind an https public URL', () => {

@@ -1,0 +1,19 @@
+// Runs in a worker thread: parses, canonicalizes and checks x-sign for one large push, so an
+// unsigned 2 MiB body costs the main thread nothing (see verify-pool.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { SyncError } from './errors.ts';
+import { verifySignedBody } from './verify.ts';
+import type { VerifyJob, VerifyAnswer } from './verify-pool.ts';
+
+const { accessKey } = workerData as { accessKey: string };
+
+parentPort!.on('message', (job: VerifyJob) => {
+  let answer: VerifyAnswer;
+  try {
+    verifySignedBody(Buffer.from(job.raw), job.headers, accessKey, job.maxNodes);
+    answer = { id: job.id, ok: true };
+  } catch (e) {
+    answer = e instanceof SyncError ? { id: job.id, ok: false, resultCode: e.resultCode, message: e.message } : { id: job.id, ok: false, resultCode: '000005', message: 'other inner error: the body could not be verified' };
+  }
+  parentPort!.postMessage(answer);
+});
