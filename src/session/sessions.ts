@@ -181,9 +181,17 @@ export class Sessions {
     req.session.createdAt = Date.now();
     const ttl = this.settings.absoluteTimeoutSec * 1000;
     const { ns, claims } = identity;
-    await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
-    await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
-    await this.save(req);
+    try {
+      await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
+      await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
+      await this.save(req);
+    } catch (e) {
+      // back to an empty session: express-session then sets no cookie and saves nothing later
+      delete req.session.identity;
+      delete req.session.upstream;
+      delete req.session.createdAt;
+      throw e;
+    }
   }
 
   /** persist changes made to req.session now (e.g. refreshed tokens) */
