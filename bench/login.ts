@@ -222,8 +222,8 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
     if (diagnostic === 'verify-first') {
       // DIAGNOSTIC for bench/verify.ts: the /auth/verify route moved to the front of the express
       // router (before the ops, sync and JWKS routers), as a one-line reordering in app.ts would do
-      const stack = (gw.app.router as unknown as { stack: Array<{ route?: { path?: string } }> }).stack;
-      const i = stack.findIndex((l) => l.route?.path === '/auth/verify');
+      const stack = (gw.app.router as unknown as { stack: Array<{ route?: { path?: string | string[] } }> }).stack;
+      const i = stack.findIndex((l) => [l.route?.path].flat().includes('/auth/verify'));
       if (i < 0) throw new Error('no /auth/verify route layer');
       stack.unshift(...stack.splice(i, 1));
     }

@@ -7,6 +7,7 @@ import type { Store } from './store/store.ts';
 import type { Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { opsRouter } from './ops/health.ts';
+import { accessLog } from './ops/access-log.ts';
 import { Directory, type DirectoryEffect } from './directory/directory.ts';
 import { deriveKey, SecretBox } from './directory/secret-box.ts';
 import { syncRouter } from './marketplace/sync-router.ts';
@@ -29,7 +30,8 @@ import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
 import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
-import { createProxyMode } from './delivery/proxy-mode.ts';
+import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
+import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { Duplex } from 'node:stream';
@@ -131,6 +133,10 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('etag', false);
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
+  // read by the page renderer when neither ?lang= nor Accept-Language decides
+  app.locals.uiLanguage = settings.ui.defaultLanguage;
+  // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(
@@ -202,7 +208,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
   });
 
+  const logRequest = settings.ops.accessLog ? accessLog(log.child({ module: 'access' })) : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    logRequest?.(req, res);
     let answered: boolean | Promise<boolean>;
     try {
       answered = verifier.fast(req, res);

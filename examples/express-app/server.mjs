@@ -38,6 +38,24 @@ async function identity(req, res, next) {
   }
 }
 
+/**
+ * The plain X-Auth-Request-* headers, decoded: values that are not plain ASCII (Chinese names,
+ * internationalised e-mail addresses) arrive percent-encoded UTF-8, and plain ones decode to
+ * themselves. Believe them only if nothing but the proxy can reach the app.
+ */
+function headerIdentity(req) {
+  const read = (name) => {
+    const v = req.get(`x-auth-request-${name}`);
+    if (v === undefined) return undefined;
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return undefined; // not sent by the gateway
+    }
+  };
+  return { sub: read('subject'), tenant: read('tenant'), user_name: read('user'), name: read('name'), email: read('email'), role: read('role') };
+}
+
 function requireRole(role) {
   return (req, res, next) => (req.user.role === role ? next() : res.status(403).json({ error: 'forbidden', error_description: `needs role ${role}` }));
 }
@@ -50,6 +68,11 @@ app.get('/api/me', (req, res) => {
   // sub is the stable account id to key your own data on; tenant is the buying company
   const { sub, tenant, tenant_code, tenant_name, user_name, name, email, role } = req.user;
   res.json({ sub, tenant, tenant_code, tenant_name, user_name, name, email, role });
+});
+
+// what the plain headers say, next to the token's word for it
+app.get('/api/headers', (req, res) => {
+  res.json({ headers: headerIdentity(req), token: { sub: req.user.sub, tenant: req.user.tenant, user_name: req.user.user_name, name: req.user.name, email: req.user.email, role: req.user.role } });
 });
 
 app.get('/api/admin', requireRole('admin'), (req, res) => {

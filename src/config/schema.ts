@@ -1,6 +1,7 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { LANGUAGES } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
 
 const httpUrl = z
@@ -58,6 +59,8 @@ export const configSchema = z.object({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON otherwise */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
 
@@ -202,10 +205,20 @@ export const configSchema = z.object({
     })
     .prefault({}),
 
+  /** the people-facing pages */
+  ui: z
+    .object({
+      /** page language when neither ?lang= nor Accept-Language names zh-CN or en */
+      defaultLanguage: z.enum(LANGUAGES).default('zh-CN'),
+    })
+    .prefault({}),
+
   ops: z
     .object({
       /** addresses that may read /metrics (others get 404) */
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+      /** one info line per request: method, path (secret query values redacted), status, ms, tenant */
+      accessLog: bool.default(true),
     })
     .prefault({}),
 
@@ -222,19 +235,13 @@ export const configSchema = z.object({
       callback: z.object({ perClient: rate(60, 60), perTenant: rate(300, 60) }).prefault({}),
       /** /oidc/auth, /oidc/session/end and interactions (each may store provider state) */
       oidc: z.object({ perClient: rate(120, 60) }).prefault({}),
-      /** marketplace pushes that fail verification; past `points` the address is refused for blockSec before its bodies are read */
-      pushFailures: z
-        .object({
-          points: z.coerce.number().int().min(1).max(1_000_000).default(20),
-          durationSec: z.coerce.number().int().min(1).max(86400).default(600),
-          blockSec: z.coerce.number().int().min(1).max(86400).default(600),
-        })
-        .prefault({}),
+      /** marketplace pushes that fail verification: after `points` of them within `durationSec` the address is refused, before its bodies are read, until that window ends */
+      pushFailures: rate(20, 600),
       /** pushes over this size are verified off the main thread, `concurrency` at a time; `queue` more may wait */
       largePush: z
         .object({
           bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
-          concurrency: z.coerce.number().int().min(1).max(16).default(2),
+          concurrency: z.coerce.number().int().min(1).max(16).default(1),
           queue: z.coerce.number().int().min(0).max(1000).default(16),
         })
         .prefault({}),

@@ -7,8 +7,10 @@ import type { NextFunction, Request, Response } from 'express';
 import { createAppProxy, type AppProxy } from './proxy.ts';
 import { forwarded } from './forwarded.ts';
 import type { createVerifier } from './verify.ts';
-import { sendError, wantsJson } from '../login/pages.ts';
+import { sendError, wantsJson } from '../web/pages.ts';
+import { msg } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
+import { setSecurityHeaders } from '../web/security-headers.ts';
 
 /** paths the gateway answers itself; everything else belongs to the app */
 export function isGatewayPath(path: string, syncPrefix: string): boolean {
@@ -54,12 +56,14 @@ export function createProxyMode(d: ProxyModeDeps) {
       const w = res as Response;
       const v = await d.verifier.decide({ cookie: r.headers.cookie, path, loginUrl: () => loginFor(r.originalUrl), slow: { req: r, res: w } });
       if (v.ok) return { headers: v.headers };
+      // from here on the gateway answers, not the app
+      setSecurityHeaders(w);
       if (v.status === 401 && !wantsJson(r) && (r.method === 'GET' || r.method === 'HEAD')) {
         w.redirect(303, v.loginUrl!);
       } else if (v.status === 401) {
         w.status(401).set('X-Auth-Request-Login-Url', v.loginUrl).json({ error: 'unauthenticated', error_description: 'sign in first', login_url: v.loginUrl });
       } else {
-        sendError(r, w, { status: v.status, code: v.status === 400 ? 'bad_request' : v.status === 403 ? 'forbidden' : 'unavailable', userMessage: v.reason, retry: v.status === 503 });
+        sendError(r, w, { status: v.status, code: v.status === 400 ? 'bad_request' : v.status === 403 ? 'forbidden' : 'unavailable', message: msg(v.status === 400 ? 'proxy.400.message' : v.status === 403 ? 'refusal.forbidden' : 'refusal.unavailable'), description: v.reason, retry: v.status === 503 });
       }
       return { handled: true };
     },

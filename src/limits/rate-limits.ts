@@ -19,13 +19,13 @@ const REDIS_DEADLINE_MS = 500;
 interface Rate {
   points: number;
   durationSec: number;
-  blockSec?: number;
 }
 
 /** one limit: counts per key; `take` consumes a point, `check` only looks */
 export class Limit {
   constructor(
     readonly name: LimitName,
+    private readonly points: number,
     private readonly primary: RateLimiterAbstract | null,
     private readonly fallback: RateLimiterMemory | null,
     private readonly metrics: Metrics,
@@ -44,12 +44,11 @@ export class Limit {
     }
   }
 
-  /** refused without counting: whether `key` is over the limit (or blocked) right now */
+  /** without counting: whether the next `take` would be refused (the limit's points are used up) */
   async check(key: string): Promise<Verdict> {
     if (!this.primary || !this.fallback) return OK;
     const res = await this.call((l) => l.get(key));
-    const points = (this.primary as unknown as { points: number }).points;
-    if (!res || res.consumedPoints <= points) return OK;
+    if (!res || res.consumedPoints < this.points) return OK;
     this.metrics.rateLimited.inc({ limit: this.name });
     return { ok: false, retryAfterSec: retryAfter(res) };
   }
@@ -79,14 +78,29 @@ function retryAfter(res: RateLimiterRes): number {
 }
 
 interface RedisLike {
-  kind: string;
-  client: unknown;
   prefix: string;
+  /** a getter: after a Sentinel failover it is another client */
+  commands: object;
 }
 
-function redisOf(store: Store): RedisLike | null {
+/**
+ * The store's Redis commands for rate-limiter-flexible, looked up on every call so a Sentinel
+ * failover (a new primary client) is followed; null for the embedded and memory stores.
+ */
+function redisOf(store: Store): { prefix: string; client: object } | null {
   const s = store as unknown as Partial<RedisLike>;
-  return store.kind === 'redis' && s.client && typeof s.prefix === 'string' ? (s as RedisLike) : null;
+  if (store.kind !== 'redis' || typeof s.prefix !== 'string' || !s.commands) return null;
+  const client = new Proxy(
+    {},
+    {
+      get(_target, prop) {
+        const commands = (store as unknown as RedisLike).commands as Record<PropertyKey, unknown>;
+        const v = commands[prop];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(commands) : v;
+      },
+    },
+  );
+  return { prefix: s.prefix, client };
 }
 
 export class RateLimits {
@@ -102,11 +116,11 @@ export class RateLimits {
     const l = settings.limits;
     const redis = redisOf(store);
     const make = (name: LimitName, rate: Rate): Limit => {
-      if (!l.enabled) return new Limit(name, null, null, metrics, log);
-      const opts = { keyPrefix: `rl:${name}`, points: rate.points, duration: rate.durationSec, ...(rate.blockSec ? { blockDuration: rate.blockSec } : {}) };
+      if (!l.enabled) return new Limit(name, rate.points, null, null, metrics, log);
+      const opts = { keyPrefix: `rl:${name}`, points: rate.points, duration: rate.durationSec };
       const memory = new RateLimiterMemory(opts);
       const primary = redis ? new RateLimiterRedis({ ...opts, keyPrefix: `${redis.prefix}rl:${name}`, storeClient: redis.client, useRedisPackage: true }) : memory;
-      return new Limit(name, primary, memory, metrics, log);
+      return new Limit(name, rate.points, primary, memory, metrics, log);
     };
     this.login = make('login', l.login.perClient);
     this.loginTenant = make('login-tenant', l.login.perTenant);

@@ -3,6 +3,7 @@
 // decision as at sign-in (over what OneAccess said then); a session whose person may no longer
 // sign in ends. Runs on the instance that received the push, before it answers; the others drop
 // their snapshots through the store's publish/subscribe (Sessions.revise).
+import type { Request } from 'express';
 import type { Directory, DirectoryEffect } from '../directory/directory.ts';
 import type { Namespace, TenantRecord, UserRecord } from '../directory/model.ts';
 import type { ActiveSession, Sessions, UpstreamProfile } from '../session/sessions.ts';
@@ -60,6 +61,29 @@ export async function reviseSessions(effects: readonly DirectoryEffect[], d: Liv
     const next = reviseIdentity(s, await tenantOf(ns, claims.tenant), await userOf(ns, claims.tenant, claims.user_name), d.directory, d.policy);
     return next && same(next, s.identity) ? undefined : next;
   });
+}
+
+/**
+ * Right after Sessions.establish stored a sign-in: a push that landed while it was being decided
+ * found no record to revise (the sign-in had read the directory before the push, and stored its
+ * session after the push looked for sessions), so the directory is read once more. From the
+ * stored record on, pushes find the session themselves. Answers the identity the session now has,
+ * or null when the person may no longer sign in (the session is ended).
+ */
+export async function settleSignIn(req: Request, d: LiveIdentityDeps): Promise<SessionIdentity | null> {
+  const s = await d.sessions.current(req);
+  if (!s) return null;
+  const { ns, claims } = s.identity;
+  const [tenant, user] = await Promise.all([d.directory.getTenant(ns, claims.tenant), d.directory.getUser(ns, claims.tenant, claims.user_name)]);
+  const next = reviseIdentity(s, tenant, user, d.directory, d.policy);
+  if (!next) {
+    await d.sessions.end(req);
+    return null;
+  }
+  if (same(next, s.identity)) return s.identity;
+  req.session.identity = next;
+  await d.sessions.save(req);
+  return next;
 }
 
 function memo<T>(m: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 // Gateway sessions: express-session with an opaque random id in the cookie and everything else
 // server-side; a new id at every sign-in; indexes from user and tenant to their sessions so a
 // deprovisioning sync ends them all at once, and a directory change (role, name, tenant rename)
-// rewrites the identity of every session it concerns (replaceIdentity, announced on
+// rewrites the identity of every session it concerns (revise, announced on
 // SESSION_CHANGED_CHANNEL so every instance drops its snapshots).
 // Timeouts: the cookie lives for the absolute timeout (forward-auth answers never reach the
 // browser, so a rolling cookie would expire under an active user); the idle timeout is the

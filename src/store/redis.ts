@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorReply } from 'redis';
 import { StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
-import { createRedisLink, describe, type RedisLink } from './redis-link.ts';
+import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 
 export interface RedisStoreOptions {
@@ -112,6 +112,11 @@ export class RedisStore implements Store {
     this.waitReplicas = opts.waitReplicas ?? 0;
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 1000;
     this.link = createRedisLink(target, { connectTimeoutMs: opts.connectTimeoutMs ?? 5000, closeTimeoutMs: this.commandTimeoutMs });
+  }
+
+  /** the command client of the current primary (or the cluster), for rate-limiter-flexible's shared counters (src/limits) */
+  get commands(): RedisCommands {
+    return this.link.cmd;
   }
 
   /** @internal used by openRedisStore */

@@ -1,12 +1,14 @@
 // Attack: a demoted admin keeps admin. The marketplace takes a role away (or renames the person,
 // their department, the tenant), but live sessions went on answering with the identity of the
-// sign-in until they ended. Now every live session's headers, identity token and /auth/session
-// follow within 2 s on every instance (two gateways on one Redis; one embedded store).
+// sign-in until they ended, and OIDC refresh kept returning role admin. Now every live session's
+// headers, identity token, /auth/session, OIDC userinfo and next ID token follow within 2 s on
+// every instance (two gateways on one Redis; one embedded store).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { decodeJwt } from 'jose';
+import * as client from 'openid-client';
 import type { Store } from '../../src/store/store.ts';
 import { openRedisStore } from '../../src/store/redis.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
@@ -14,11 +16,17 @@ import { buildGateway, type TestGateway } from '../helpers/gateway.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { freePort, requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { tempEmbeddedStore } from '../helpers/stores.ts';
+import { oidcWalker } from '../oidc/walk.ts';
 
 const users = [
   { userName: 'zhangsan', name: '张三', role: 'admin' as const },
   { userName: 'boss', name: '老板', role: 'admin' as const },
+  { userName: 'oidcadmin', name: 'OIDC Admin', role: 'admin' as const },
 ];
+// an app that signs people in through the gateway's OIDC provider
+const OIDC_SECRET = 'app-secret-0123456789abcdefghijklmnop';
+const REDIRECT = 'http://127.0.0.1:9/cb';
+const oidc = { clients: [{ client_id: 'app', client_secret: OIDC_SECRET, redirect_uris: [REDIRECT] }] };
 const synced = (u: { userName: string; name: string; role: string }, extra: Record<string, string> = {}) => ({ userName: u.userName, name: u.name, orgCode: '10', role: u.role, enable: 'true', email: `${u.userName}@acme.example.com`, ...extra });
 
 async function signIn(env: LoginEnv, b: Browser, user: string, tenant = 'acme'): Promise<void> {
@@ -142,6 +150,35 @@ function demotionSuite(name: string, open: () => Promise<Instances>): void {
       }
     });
 
+    it('OIDC: userinfo on every instance and the next ID token follow the demotion', async () => {
+      const rp = await client.discovery(new URL(`${env.base}/oidc`), 'app', OIDC_SECRET, undefined, { execute: [client.allowInsecureRequests] });
+      const { tokens } = await oidcWalker(env, rp, REDIRECT).signIn(new Browser(), 'oidcadmin');
+      assert.equal(tokens.claims()!.role, 'admin');
+      const userinfo = new URL(rp.serverMetadata().userinfo_endpoint!);
+      const info = async (base: string) => {
+        const res = await fetch(`${base}${userinfo.pathname}`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+        assert.equal(res.status, 200, `userinfo on ${base}`);
+        return (await res.json()) as Record<string, unknown>;
+      };
+      for (const base of inst.bases) assert.equal((await info(base)).role, 'admin');
+
+      await authSync('t-acme', [synced({ userName: 'oidcadmin', name: 'OIDC User', role: 'user' })]);
+
+      for (const base of inst.bases) {
+        const until = Date.now() + 2000;
+        let seen = await info(base);
+        while (seen.role !== 'user' && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 100));
+          seen = await info(base);
+        }
+        assert.equal(seen.role, 'user', `userinfo on ${base}`);
+        assert.equal(seen.name, 'OIDC User');
+      }
+      const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+      assert.equal(refreshed.claims()!.role, 'user');
+      assert.equal(refreshed.claims()!.name, 'OIDC User');
+    });
+
     it('a tenant rename reaches every session of the tenant, and only that tenant', async () => {
       const a = new Browser();
       await signIn(env, a, 'boss');
@@ -173,7 +210,7 @@ function demotionSuite(name: string, open: () => Promise<Instances>): void {
   });
 }
 
-const rules = { access: { rules: [{ pathPrefix: '/admin', role: 'admin' }] } };
+const rules = { access: { rules: [{ pathPrefix: '/admin', role: 'admin' }] }, oidc };
 
 demotionSuite('embedded', async () => {
   const opened = tempEmbeddedStore('bridge-demotion');
@@ -218,5 +255,46 @@ describe('on Redis, two gateway instances', needRedis, () => {
         await storeA.close();
       },
     };
+  });
+});
+
+describe('a push that lands while a sign-in is being decided', () => {
+  // the store calls a sign-in makes after reading the directory: the push runs right before the first one
+  let duringSignIn: (() => Promise<void>) | null = null;
+  const opened = tempEmbeddedStore('bridge-demotion-race');
+  const store = new Proxy(opened.store, {
+    get(target, key) {
+      if (key === 'addMember') {
+        return async (setKey: string, member: string, ttlMs: number) => {
+          const push = setKey.startsWith('idx:user:') ? duringSignIn : null;
+          duringSignIn = null;
+          if (push) await push();
+          return target.addMember(setKey, member, ttlMs);
+        };
+      }
+      const v = Reflect.get(target, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  let env: LoginEnv;
+  before(async () => {
+    env = await startLoginEnv(store);
+    await env.addTenant('t-acme', 'acme', [{ userName: 'racer', name: 'Racer', role: 'admin' }]);
+  });
+  after(async () => {
+    await env.close();
+    await opened.cleanup();
+  });
+
+  it('still reaches the session that sign-in stores after the push looked for sessions', async () => {
+    duringSignIn = () =>
+      env.sync('authSync', { instanceId: 'inst-t-acme', tenantId: 't-acme', appId: 'app-1', userList: [synced({ userName: 'racer', name: 'Racer', role: 'user' })], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    const b = new Browser();
+    await signIn(env, b, 'racer');
+    assert.equal(duringSignIn, null, 'the push ran during the sign-in');
+    const s = await look(env.base, `bridge.sid=${b.cookie(env.base, 'bridge.sid')}`);
+    assert.equal(s.status, 200);
+    assert.equal(s.role, 'user');
+    assert.equal(s.session.role, 'user');
   });
 });

@@ -22,7 +22,7 @@ function swapSuite(name: string, open: () => Promise<OpenedStore>): void {
     let opened: OpenedStore;
     before(async () => {
       opened = await open();
-      env = await startLoginEnv(opened.store, { app: { url: 'https://app.example.com' } });
+      env = await startLoginEnv(opened.store, { app: { url: 'https://app.example.com' }, ui: { defaultLanguage: 'zh-CN' } });
       await env.addTenant('t-acme', 'acme', users);
       await env.addTenant('t-beta', 'beta', [{ userName: 'beta1', name: 'Beta One' }]);
     });
@@ -50,7 +50,7 @@ function swapSuite(name: string, open: () => Promise<OpenedStore>): void {
       `${env.base}/oauth/callback?code=${env.sandbox.issueCode({ tenantId: 't-acme', clientId: 'client-t-acme', userName: user, redirectUri: `${env.base}/oauth/callback` })}&tenant=t-acme`;
 
     const choose = (b: Browser, page: Page, choice: 'keep' | 'continue', headers: Record<string, string> = {}) =>
-      b.request(`${env.base}/login/switch`, {
+      b.request(`${env.base}/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
         body: new URLSearchParams({ switch: hiddenInput(page.body, 'switch')!, choice }).toString(),
@@ -86,6 +86,10 @@ function swapSuite(name: string, open: () => Promise<OpenedStore>): void {
       assert.equal(await who(victim), 'lisi');
       assert.equal((await choose(victim, page, 'continue')).status, 400, 'a used choice cannot be replayed');
       assert.equal(await who(victim), 'lisi');
+      // operators see it
+      const metrics = await (await fetch(`${env.base}/metrics`)).text();
+      assert.match(metrics, /bridge_logins_total\{[^}]*outcome="switch_asked"[^}]*\} [1-9]/);
+      assert.match(metrics, /bridge_logins_total\{[^}]*outcome="switch_declined"[^}]*\} [1-9]/);
     });
 
     it('the page is in Chinese by default', async () => {
@@ -126,6 +130,7 @@ function swapSuite(name: string, open: () => Promise<OpenedStore>): void {
       const own = await victim.request(attackerCallback());
       const cross = await choose(victim, own, 'continue', { origin: 'https://evil.example.net' });
       assert.equal(cross.status, 400);
+      assert.equal((await choose(victim, own, 'continue', { 'sec-fetch-site': 'cross-site' })).status, 400);
       assert.equal(await who(victim), 'lisi');
     });
 

@@ -95,6 +95,29 @@ describe('sign-in in Chromium', needs, () => {
     });
   });
 
+  it("someone else's sign-in link opened while signed in asks before switching (login CSRF), through nginx", async () => {
+    await withPage(async (page) => {
+      const app = `${stack.origin}/app/page`;
+      await page.goto(app);
+      await chooseCompany(page, 'acme');
+      await pickUser(page, 'zhangsan', app);
+      // an unsolicited callback carrying a code OneAccess issued for lisi (the attacker)
+      const foreign = () => `${stack.origin}/oauth/callback?code=${stack.env.sandbox.issueCode({ tenantId: 't-acme', clientId: 'client-t-acme', userName: 'lisi', redirectUri: `${stack.origin}/oauth/callback` })}&tenant=t-acme`;
+      await page.goto(`${foreign()}&lang=en`);
+      assert.equal(await page.textContent('h1'), 'Switch account?');
+      assert.match((await page.textContent('#current')) ?? '', /张三 \(zhangsan\)/);
+      assert.match((await page.textContent('#next')) ?? '', /李四 \(lisi\)/);
+      await Promise.all([page.waitForURL(stack.appUrl), page.click('#keep')]);
+      await page.goto(app);
+      assert.equal(await page.textContent('#name'), '张三', 'still signed in as the victim');
+
+      await page.goto(foreign());
+      await Promise.all([page.waitForURL(stack.appUrl), page.click('#continue')]);
+      await page.goto(app);
+      assert.equal(await page.textContent('#name'), '李四', 'switched on the person\'s own click');
+    });
+  });
+
   it('a sign-in link naming the company goes straight to OneAccess (CAS) and back', async () => {
     await withPage(async (page) => {
       const app = `${stack.origin}/app/cas`;

@@ -53,21 +53,23 @@ describe('examples/express-app/server.mjs against a gateway', () => {
   let base: string;
   const tokens = new Map<string, string>();
 
-  /** signs in through the sandbox and asks /auth/verify for the identity token, as a proxy would */
-  async function tokenFor(userName: string): Promise<string> {
+  /** signs in through the sandbox and asks /auth/verify for the identity headers, as a proxy would */
+  async function headersFor(userName: string): Promise<Record<string, string>> {
     const b = new Browser();
     const form = last(await b.follow(`${env.base}/login?tenant=acme`));
     await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName, continue: hiddenInput(form.body, 'continue')! });
     const res = await fetch(`${env.base}/auth/verify`, { headers: { cookie: `bridge.sid=${b.cookie(env.base, 'bridge.sid')}` } });
     assert.equal(res.status, 200);
-    return res.headers.get('x-auth-request-jwt')!;
+    return Object.fromEntries([...res.headers].filter(([k]) => k.startsWith('x-auth-request-')));
   }
+  const tokenFor = async (userName: string) => (await headersFor(userName))['x-auth-request-jwt']!;
 
   before(async () => {
     env = await startLoginEnv(new MemoryStore(), { app: { url: AUDIENCE } });
     await env.addTenant('t-acme', 'acme', [
       { userName: 'boss', name: '老板', role: 'admin' },
       { userName: 'staff', name: '员工', role: 'user' },
+      { userName: '王五', name: '王五', role: 'user', email: 'zhao@例子.中国' },
     ]);
     for (const u of ['boss', 'staff']) tokens.set(u, await tokenFor(u));
     const port = await freePort();
@@ -100,6 +102,19 @@ describe('examples/express-app/server.mjs against a gateway', () => {
     assert.equal(me.body.tenant, 't-acme');
     assert.equal(me.body.tenant_code, 'acme');
     assert.equal(me.body.role, 'user');
+  });
+
+  it('decodes the plain headers: non-Latin-1 names and e-mail addresses arrive percent-encoded and read the same as the token', async () => {
+    const headers = await headersFor('王五');
+    assert.equal(headers['x-auth-request-user'], '%E7%8E%8B%E4%BA%94');
+    const res = await call('/api/headers', headers);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { headers: fromHeaders, token } = res.body as unknown as Record<string, Record<string, string>>;
+    assert.deepEqual(fromHeaders, token);
+    assert.equal(fromHeaders!.user_name, '王五');
+    assert.equal(fromHeaders!.email, 'zhao@例子.中国');
+    // plain ASCII values are sent as they are
+    assert.equal((await headersFor('staff'))['x-auth-request-user'], 'staff');
   });
 
   it('role checks come from the token', async () => {
