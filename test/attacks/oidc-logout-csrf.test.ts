@@ -47,7 +47,7 @@ describe('attack: logout CSRF through /oidc/session/end', () => {
   it('a forged confirmation (no or a wrong secret) changes nothing', async () => {
     const b = await gatewaySession();
     await b.request(`${env.base}/oidc/session/end`);
-    for (const body of [{ logout: 'yes' }, { logout: 'yes', xsrf: 'guessed' }]) {
+    for (const body of [{ logout: 'yes' }, { logout: 'yes', xsrf: 'guessed' }] as Array<Record<string, string>>) {
       const res = await b.request(`${env.base}/oidc/session/end/confirm`, { method: 'POST', headers: { ...FORM, accept: 'text/html' }, body: new URLSearchParams(body) });
       assert.equal(res.status, 400);
       assert.ok(await signedIn(b));
