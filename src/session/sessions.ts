@@ -70,7 +70,7 @@ function promisify(fn: (cb: (err?: unknown) => void) => void): Promise<void> {
 /** a session store the store port cannot reach counts as "no session" only for reads */
 export class Sessions {
   readonly middleware: RequestHandler;
-  readonly sessionStore: session.Store;
+  readonly sessionStore: PortSessionStore;
   readonly cookieName: string;
 
   constructor(
@@ -122,6 +122,11 @@ export class Sessions {
 
   private read(sid: string): Promise<SessionData | null> {
     return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
+  }
+
+  /** epoch ms of the session's latest use (sign-in or a request), when known */
+  lastSeenAt(sid: string): Promise<number | null> {
+    return this.sessionStore.lastSeen(sid);
   }
 
   /** the ids of the live sessions of a user, or of everyone in a tenant (index entries may outlive their session) */
