@@ -7,6 +7,7 @@ import type { Store } from './store/store.ts';
 import type { Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { opsRouter } from './ops/health.ts';
+import { accessLog } from './ops/access-log.ts';
 import { Directory, type DirectoryEffect } from './directory/directory.ts';
 import { deriveKey, SecretBox } from './directory/secret-box.ts';
 import { syncRouter } from './marketplace/sync-router.ts';
@@ -132,6 +133,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   app.set('etag', false);
   // X-Forwarded-* is believed only from these addresses
   app.set('trust proxy', settings.trustedProxies);
+  // read by the page renderer when neither ?lang= nor Accept-Language decides
+  app.locals.uiLanguage = settings.ui.defaultLanguage;
   // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
   app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
 
@@ -175,7 +178,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // proxy mode: app traffic takes the forward-auth path, not express-session
   if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
-  await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
   app.use(
     loginRouter({
       settings,
@@ -206,7 +209,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
   });
 
+  const logRequest = settings.ops.accessLog ? accessLog(log.child({ module: 'access' })) : null;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    logRequest?.(req, res);
     let answered: boolean | Promise<boolean>;
     try {
       answered = verifier.fast(req, res);
@@ -245,6 +250,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     async close() {
       proxyMode?.close();
       await verifyPool.close();
+      await oidc?.close();
       await sessionCache.close();
       await keys.close();
     },

@@ -5,6 +5,9 @@ import { openStore, describeStore } from './store/index.ts';
 import { loadSecrets } from './bootstrap.ts';
 import { createGateway } from './app.ts';
 import { loadClientSecretKey, keyBits } from './marketplace/client-secret.ts';
+import { DirectoryHeldError, holdDirectory, type DirectoryLock } from './ops/directory-lock.ts';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createGatewayServer } from './limits/http-server.ts';
 
 function fail(message: string, code: number): never {
@@ -29,8 +32,21 @@ if (settings.marketplace.clientSecretKey) {
   }
 }
 
-const log = createLogger(settings.logLevel);
+const log = createLogger(settings.logLevel, undefined, settings.logFormat);
 if (clientSecretKey && keyBits(clientSecretKey) < 3072) log.warn({ bits: keyBits(clientSecretKey) }, 'the client-secret key is shorter than the 3072 bits Seller Center asks for');
+
+// one gateway per embedded directory, taken before the store is opened
+let lock: DirectoryLock | null = null;
+if (settings.store.startsWith('embedded:')) {
+  const dir = resolve(settings.store.slice('embedded:'.length));
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    lock = holdDirectory(dir);
+  } catch (e) {
+    fail(`oneaccess-bridge: ${e instanceof DirectoryHeldError ? e.message : `cannot use the store directory ${dir}: ${(e as Error).message}`}`, 1);
+  }
+  process.on('exit', () => lock?.release());
+}
 
 const store = await openStore(settings.store, { redis: settings.redis }).catch((e: unknown) => {
   log.fatal({ err: e, store: describeStore(settings.store) }, 'cannot open the store');
@@ -44,6 +60,15 @@ const secrets = await loadSecrets(store, settings.sessionSecret);
 const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
 
 const server = createGatewayServer(gateway, settings.limits.http);
+server.once('error', (e: NodeJS.ErrnoException) => {
+  const why =
+    e.code === 'EADDRINUSE'
+      ? `port ${settings.port} is already in use (another gateway or program listens there); stop it or set PORT to a free port`
+      : e.code === 'EACCES'
+        ? `port ${settings.port} needs privileges this process does not have; use a port above 1023 (PORT)`
+        : `cannot listen on port ${settings.port}: ${e.message}`;
+  fail(`oneaccess-bridge: ${why}`, 1);
+});
 server.listen(settings.port, () => {
   log.info({ port: settings.port, publicUrl: settings.publicUrl, store: describeStore(settings.store), syncPath: `${settings.marketplace.syncPathPrefix}/produceAPI/v2/*` }, 'oneaccess-bridge is listening');
   if (settings.developmentDefaults.length) {

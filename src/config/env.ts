@@ -9,6 +9,8 @@ export const ENV_MAP: Record<string, [string, Kind]> = {
   BRIDGE_STORE: ['store', 'string'],
   BRIDGE_REDIS_WAIT_REPLICAS: ['redis.waitReplicas', 'string'],
   BRIDGE_LOG_LEVEL: ['logLevel', 'string'],
+  BRIDGE_LOG_FORMAT: ['logFormat', 'string'],
+  BRIDGE_UI_LANGUAGE: ['ui.defaultLanguage', 'string'],
   BRIDGE_SESSION_SECRET: ['sessionSecret', 'string'],
   BRIDGE_KIT_ACCESS_KEY: ['marketplace.kitAccessKey', 'string'],
   BRIDGE_CLIENT_SECRET_KEY: ['marketplace.clientSecretKey', 'string'],

@@ -82,6 +82,36 @@ function readYaml(file: string, problems: ConfigProblem[], label: string): Json 
   }
 }
 
+const LOOPBACK_HOST = /^(localhost|.*\.localhost|127(\.\d{1,3}){3}|\[::1\]|\[::\]|0\.0\.0\.0|\[::ffff:127(\.\d{1,3}){3}\])$/i;
+
+const filled = (v: unknown): boolean => typeof v === 'string' && v.trim() !== '';
+const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.trim().toLowerCase()));
+
+/**
+ * What NODE_ENV=production refuses (contract §4). Works on the merged raw settings as well as on
+ * parsed ones, so it can run even when the schema already found problems.
+ */
+export function productionProblems(raw: Json | Config): ConfigProblem[] {
+  const at = (path: string) => valueAt(raw, path.split('.'));
+  const out: ConfigProblem[] = [];
+  if (!filled(at('sessionSecret'))) out.push({ path: 'sessionSecret', value: '(empty)', reason: 'required when NODE_ENV=production (BRIDGE_SESSION_SECRET, at least 32 characters)' });
+  if (!filled(at('marketplace.kitAccessKey'))) out.push({ path: 'marketplace.kitAccessKey', value: '(empty)', reason: 'required when NODE_ENV=production (BRIDGE_KIT_ACCESS_KEY): without it every sync push is refused' });
+  if (!filled(at('marketplace.clientSecretKey')) && !filled(at('marketplace.clientSecretKeyFile'))) {
+    out.push({ path: 'marketplace.clientSecretKey', value: '(empty)', reason: 'required when NODE_ENV=production (BRIDGE_CLIENT_SECRET_KEY or BRIDGE_CLIENT_SECRET_KEY_FILE): without it applicationSync is refused' });
+  }
+  const publicUrl = at('publicUrl');
+  if (!filled(publicUrl)) {
+    out.push({ path: 'publicUrl', value: '(empty)', reason: 'required when NODE_ENV=production (BRIDGE_PUBLIC_URL): the https address people and OneAccess reach the gateway at' });
+  } else if (typeof publicUrl === 'string' && URL.canParse(publicUrl)) {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'https:') out.push({ path: 'publicUrl', value: JSON.stringify(publicUrl), reason: 'must be https:// when NODE_ENV=production (cookies are Secure, OneAccess redirects there)' });
+    else if (LOOPBACK_HOST.test(u.hostname)) out.push({ path: 'publicUrl', value: JSON.stringify(publicUrl), reason: 'must not be a loopback or localhost address when NODE_ENV=production: browsers and OneAccess cannot reach it' });
+  }
+  if (truthy(at('login.allowInsecureIdp'))) out.push({ path: 'login.allowInsecureIdp', value: 'true', reason: 'refused when NODE_ENV=production: tenant domains must use https' });
+  if (at('store') === 'memory') out.push({ path: 'store', value: '"memory"', reason: 'the memory store loses everything on exit; not allowed when NODE_ENV=production' });
+  return out;
+}
+
 export interface LoadOptions {
   argv?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -112,16 +142,18 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
   raw = mergeSettings(raw, envOverrides(env));
   if (opts.overrides) raw = mergeSettings(raw, opts.overrides);
 
+  const production = env.NODE_ENV === 'production';
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(String).join('.');
       problems.push({ path, value: showValue(path, valueAt(raw, issue.path)), reason: issue.message });
     }
+    // the production rules too, so one run lists everything to fix
+    if (production) problems.push(...productionProblems(raw).filter((p) => !problems.some((q) => q.path === p.path)));
     throw new ConfigError(problems);
   }
   const c = parsed.data;
-  const production = env.NODE_ENV === 'production';
 
   if (c.marketplace.clientSecretKeyFile) {
     try {
@@ -134,15 +166,7 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
       });
     }
   }
-  if (production && c.login.allowInsecureIdp) {
-    problems.push({ path: 'login.allowInsecureIdp', value: 'true', reason: 'refused when NODE_ENV=production: tenant domains must use https' });
-  }
-  if (production && !c.sessionSecret) {
-    problems.push({ path: 'sessionSecret', value: '(empty)', reason: 'required when NODE_ENV=production (BRIDGE_SESSION_SECRET, at least 32 characters)' });
-  }
-  if (production && c.store === 'memory') {
-    problems.push({ path: 'store', value: '"memory"', reason: 'the memory store loses everything on exit; not allowed when NODE_ENV=production' });
-  }
+  if (production) problems.push(...productionProblems(c));
   if (c.app.proxy && !c.app.url) {
     problems.push({ path: 'app.proxy', value: 'true', reason: 'proxy mode needs app.url (BRIDGE_APP_URL)' });
   }

@@ -1,6 +1,7 @@
 // One schema for every setting. YAML keys are camelCase; the contract's environment variables
 // map onto them in env.ts. Defaults here are the development defaults of config/default.yaml.
 import { z } from 'zod';
+import { LANGUAGES } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
 
 const httpUrl = z
@@ -58,6 +59,8 @@ export const configSchema = z.object({
     })
     .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON otherwise */
+  logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** secret for cookie signing and encryption at rest; empty = generated and kept in the store (development only) */
   sessionSecret: z.string().default('').refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters'),
 
@@ -100,6 +103,8 @@ export const configSchema = z.object({
       tenantHosts: z.array(z.string().regex(/^[a-z0-9.\-]*\{tenant(Code|Id)\}[a-z0-9.\-:]*$/i, 'must contain {tenantCode} or {tenantId}')).default([]),
       /** format asked of /api/v1/cas/p3/serviceValidate (always sent explicitly) */
       casFormat: z.enum(['XML', 'JSON']).default('XML'),
+      /** CAS single logout: a logoutRequest POSTed to /cas/callback ends the session of its ticket */
+      casSingleLogout: bool.default(false),
       upstreamTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
       transactionTtlSec: z.coerce.number().int().min(30).max(3600).default(600),
       maxUpstreamBodyBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
@@ -200,10 +205,20 @@ export const configSchema = z.object({
     })
     .prefault({}),
 
+  /** the people-facing pages */
+  ui: z
+    .object({
+      /** page language when neither ?lang= nor Accept-Language names zh-CN or en */
+      defaultLanguage: z.enum(LANGUAGES).default('zh-CN'),
+    })
+    .prefault({}),
+
   ops: z
     .object({
       /** addresses that may read /metrics (others get 404) */
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
+      /** one info line per request: method, path (secret query values redacted), status, ms, tenant */
+      accessLog: bool.default(true),
     })
     .prefault({}),
 
@@ -226,7 +241,7 @@ export const configSchema = z.object({
       largePush: z
         .object({
           bytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
-          concurrency: z.coerce.number().int().min(1).max(16).default(2),
+          concurrency: z.coerce.number().int().min(1).max(16).default(1),
           queue: z.coerce.number().int().min(0).max(1000).default(16),
         })
         .prefault({}),

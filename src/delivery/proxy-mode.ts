@@ -8,7 +8,8 @@ import { createAppProxy, type AppProxy } from './proxy.ts';
 import { forwarded } from './forwarded.ts';
 import type { createVerifier } from './verify.ts';
 import type { SessionCache } from '../session/session-cache.ts';
-import { sendError, wantsJson } from '../login/pages.ts';
+import { sendError, wantsJson } from '../web/pages.ts';
+import { msg } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
 import { setSecurityHeaders } from '../web/security-headers.ts';
 
@@ -65,7 +66,7 @@ export function createProxyMode(d: ProxyModeDeps) {
       } else if (v.status === 401) {
         w.status(401).set('X-Auth-Request-Login-Url', v.loginUrl).json({ error: 'unauthenticated', error_description: 'sign in first', login_url: v.loginUrl });
       } else {
-        sendError(r, w, { status: v.status, code: v.status === 400 ? 'bad_request' : v.status === 403 ? 'forbidden' : 'unavailable', userMessage: v.reason, retry: v.status === 503 });
+        sendError(r, w, { status: v.status, code: v.status === 400 ? 'bad_request' : v.status === 403 ? 'forbidden' : 'unavailable', message: msg(v.status === 400 ? 'proxy.400.message' : v.status === 403 ? 'refusal.forbidden' : 'refusal.unavailable'), description: v.reason, retry: v.status === 503 });
       }
       return { handled: true };
     },

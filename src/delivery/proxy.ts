@@ -8,6 +8,8 @@ import { pipeline, type Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { documentHtml, escapeHtml, pageLanguage } from '../web/pages.ts';
+import { translate } from '../web/i18n.ts';
 import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
 import { SECURITY_HEADERS } from '../web/security-headers.ts';
 
@@ -99,6 +101,8 @@ export function createAppProxy(opts: ProxyOptions): AppProxy {
         const name = raw[i]!;
         const lower = name.toLowerCase();
         if (drop(lower)) continue;
+        // nor can the app set (or clear, or fixate) one of the gateway's cookies
+        if (lower === 'set-cookie' && isGatewayCookie(raw[i + 1]!.split('=', 1)[0]!.trim())) continue;
         // upstream wins over headers the gateway set earlier, except cookies, which both may set
         if (lower !== 'set-cookie' && !replaced.has(lower)) {
           res.removeHeader(lower);
@@ -311,40 +315,17 @@ function refuse(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
 }
 
-const PAGES: Record<400 | 500 | 502 | 504, { code: string; title: string; message: string }> = {
-  400: {
-    code: 'bad_request',
-    title: 'This address cannot be opened',
-    message: 'The address is not in a form the application accepts. Check the link, or start again from the application’s home page.',
-  },
-  500: {
-    code: 'internal_error',
-    title: 'Your sign-in could not be checked',
-    message: 'The sign-in gateway had a problem checking your session. Reload the page in a moment; if it keeps happening, contact your administrator.',
-  },
-  502: {
-    code: 'bad_gateway',
-    title: 'The application is not answering',
-    message: 'You are signed in, but the application behind this gateway cannot be reached right now. Reload the page in a minute; if it keeps happening, contact your administrator.',
-  },
-  504: {
-    code: 'gateway_timeout',
-    title: 'The application is not answering',
-    message: 'You are signed in, but the application took too long to respond. Reload the page in a minute; if it keeps happening, contact your administrator.',
-  },
-};
+const PAGE_CODES: Record<400 | 500 | 502 | 504, string> = { 400: 'bad_request', 500: 'internal_error', 502: 'bad_gateway', 504: 'gateway_timeout' };
 
-function sendPage(req: IncomingMessage, res: ServerResponse, status: keyof typeof PAGES): void {
-  const page = PAGES[status];
+function sendPage(req: IncomingMessage, res: ServerResponse, status: keyof typeof PAGE_CODES): void {
+  const code = PAGE_CODES[status];
   const json = prefersJson(req.headers.accept);
+  const lang = json ? 'en' : pageLanguage(req);
+  const title = translate(lang, `proxy.${status}.title`);
+  const message = translate(lang, `proxy.${status}.message`);
   const body = json
-    ? JSON.stringify({ error: page.code, error_description: page.message })
-    : `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${page.title}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}small{color:#666}</style>
-</head><body><h1>${page.title}</h1><p>${page.message}</p><p><small>Error ${status} · ${page.code}</small></p></body></html>
-`;
+    ? JSON.stringify({ error: code, error_description: message })
+    : documentHtml(lang, title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p class="code">${escapeHtml(translate(lang, 'error.code', { code, status }))}</p>`);
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',

@@ -90,6 +90,7 @@ export function returnToPolicyFromSettings(s: { publicUrl: string; app: { url: s
     publicUrl: s.publicUrl,
     appUrl,
     allowed: s.app.allowedReturnUrls,
-    fallback: appUrl ?? `${s.publicUrl.replace(/\/+$/, '')}/`,
+    // without an app, the gateway's own page that says who is signed in
+    fallback: appUrl ?? `${s.publicUrl.replace(/\/+$/, '')}/signed-in`,
   };
 }

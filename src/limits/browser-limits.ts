@@ -3,7 +3,8 @@
 // store provider state. Refusals are 429 with Retry-After, as a page or JSON like every refusal.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../ops/logger.ts';
-import { sendError } from '../login/pages.ts';
+import { sendError } from '../web/pages.ts';
+import { msg } from '../web/i18n.ts';
 import type { Limit, RateLimits, Verdict } from './rate-limits.ts';
 
 type Middleware = (req: Request, res: Response, next: NextFunction) => void;
@@ -20,7 +21,7 @@ function tenantParam(req: Request): string | undefined {
 
 export function sendRateLimited(req: Request, res: Response, retryAfterSec: number): void {
   res.set('Retry-After', String(retryAfterSec));
-  sendError(req, res, { status: 429, code: 'rate_limited', userMessage: `Too many requests from your network. Please wait ${retryAfterSec} s and try again.`, retry: false });
+  sendError(req, res, { status: 429, code: 'rate_limited', message: msg('refusal.rateLimited', { seconds: retryAfterSec }), retry: false });
 }
 
 /** each check in turn; the first refusal answers (later limits are not counted) */

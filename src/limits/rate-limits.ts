@@ -78,14 +78,29 @@ function retryAfter(res: RateLimiterRes): number {
 }
 
 interface RedisLike {
-  kind: string;
-  client: unknown;
   prefix: string;
+  /** a getter: after a Sentinel failover it is another client */
+  commands: object;
 }
 
-function redisOf(store: Store): RedisLike | null {
+/**
+ * The store's Redis commands for rate-limiter-flexible, looked up on every call so a Sentinel
+ * failover (a new primary client) is followed; null for the embedded and memory stores.
+ */
+function redisOf(store: Store): { prefix: string; client: object } | null {
   const s = store as unknown as Partial<RedisLike>;
-  return store.kind === 'redis' && s.client && typeof s.prefix === 'string' ? (s as RedisLike) : null;
+  if (store.kind !== 'redis' || typeof s.prefix !== 'string' || !s.commands) return null;
+  const client = new Proxy(
+    {},
+    {
+      get(_target, prop) {
+        const commands = (store as unknown as RedisLike).commands as Record<PropertyKey, unknown>;
+        const v = commands[prop];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(commands) : v;
+      },
+    },
+  );
+  return { prefix: s.prefix, client };
 }
 
 export class RateLimits {

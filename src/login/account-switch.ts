@@ -8,7 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { Store } from '../store/store.ts';
 import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
-import { render } from './pages.ts';
+import { renderPage } from '../web/pages.ts';
+import type { Lang } from '../web/i18n.ts';
 
 export interface PendingSwitch {
   id: UpstreamIdentity;
@@ -45,52 +46,9 @@ export class AccountSwitches {
   }
 }
 
-type Lang = 'zh-CN' | 'en';
-
-const TEXT: Record<Lang, Record<'title' | 'currentLabel' | 'nextLabel' | 'warning' | 'keep' | 'continue', string>> = {
-  en: {
-    title: 'Switch account?',
-    currentLabel: 'This browser is signed in as:',
-    nextLabel: 'A sign-in link was opened for another account:',
-    warning: 'If you did not just sign in with that account yourself, someone may be trying to make you work in their account. Stay signed in.',
-    keep: 'Stay signed in as {current}',
-    continue: 'Continue as {next}',
-  },
-  'zh-CN': {
-    title: '切换账号？',
-    currentLabel: '此浏览器当前登录的账号：',
-    nextLabel: '刚打开的登录链接属于另一个账号：',
-    warning: '如果您刚才没有亲自用该账号登录，可能有人试图让您在他的账号中操作，请保持当前登录。',
-    keep: '保持以{current}登录',
-    continue: '以{next}继续',
-  },
-};
-
-/** `lang` query, else the first language Accept-Language names that the page has, else Chinese */
-export function pageLanguage(req: Request): Lang {
-  const q = req.query.lang;
-  if (q === 'en' || q === 'zh-CN') return q;
-  for (const part of (req.headers['accept-language'] ?? '').split(',')) {
-    const tag = part.split(';')[0]!.trim().toLowerCase();
-    if (tag.startsWith('zh')) return 'zh-CN';
-    if (tag.startsWith('en')) return 'en';
-  }
-  return 'zh-CN';
-}
-
 const who = (c: IdentityClaims) => `${c.name && c.name !== c.user_name ? `${c.name} (${c.user_name})` : c.user_name}${c.tenant_name ? ` · ${c.tenant_name}` : ''}`;
 
 export function switchPage(lang: Lang, current: IdentityClaims, next: IdentityClaims, action: string, handle: string): string {
-  const t = TEXT[lang];
   const short = (c: IdentityClaims) => c.name || c.user_name;
-  return render('switch-account', {
-    lang,
-    ...t,
-    keep: t.keep.replace('{current}', short(current)),
-    continue: t.continue.replace('{next}', short(next)),
-    current: who(current),
-    next: who(next),
-    action,
-    id: handle,
-  });
+  return renderPage(lang, 'switch-account', { current: who(current), next: who(next), currentShort: short(current), nextShort: short(next), action, id: handle });
 }

@@ -4,6 +4,7 @@ import { casIdentityFields, checkTicketSyntax, MAX_CAS_RESPONSE_BYTES, parseCasR
 import { LoginError } from './errors.ts';
 import { compact, type UpstreamIdentity } from './identity.ts';
 import { fetchCapped, type UpstreamLimits } from './upstream-http.ts';
+import { msg } from '../web/i18n.ts';
 
 export class CasConnector {
   constructor(
@@ -20,13 +21,13 @@ export class CasConnector {
     const url = `${baseUrl}/api/v1/cas/p3/serviceValidate?${new URLSearchParams({ service, ticket: st, format: this.format })}`;
     const res = await fetchCapped(url, { headers: { accept: this.format === 'JSON' ? 'application/json' : 'application/xml' } }, { ...this.limits, maxBodyBytes: Math.min(this.limits.maxBodyBytes, MAX_CAS_RESPONSE_BYTES) }, 'CAS ticket validation');
     if (res.status !== 200) {
-      throw new LoginError('upstream_error', `Your company's sign-in service failed to check the sign-in ticket (HTTP ${res.status}). Please try again.`);
+      throw new LoginError('upstream_error', msg('refusal.casCheckFailed', { status: res.status }));
     }
     const result = await parseCasResponse(res.body, this.format);
     if (!result.ok) throw casFailure(result.code, result.description);
     const f = casIdentityFields(result);
     if (f.tenant && f.tenant !== tenantId) {
-      throw new LoginError('tenant_mismatch', "Your company's sign-in service vouched for a person of a different company. Please sign in through your own company.", {
+      throw new LoginError('tenant_mismatch', msg('refusal.tenantMismatch'), {
         cause: new Error(`CAS tenant ${f.tenant} != ${tenantId}`),
       });
     }

@@ -1,6 +1,7 @@
 // CAS 3.0 /p3/serviceValidate answers (spec §5.2), XML or JSON, read into one shape. Pure: the
 // caller fetches (with a size cap) and turns a failure into a CasError with casFailure().
 import { parseStringPromise, processors } from 'xml2js';
+import { msg, text as inLanguage, type Msg } from '../web/i18n.ts';
 
 export const MAX_CAS_RESPONSE_BYTES = 64 * 1024;
 
@@ -13,31 +14,27 @@ export type CasResult = CasSuccess | CasFailure;
 
 export type CasIdentity = { userName: string; name?: string; tenant?: string; role?: string; organizationCode?: string };
 
-const RETRY = 'Please sign in again.';
-const UPSTREAM = "Your company's sign-in service could not confirm who you are. Please try again in a moment; if it keeps happening, contact your administrator.";
-
 /** HTTP status for the browser and a message safe to show, by CAS code (spec §5.3) or local code. */
-const KNOWN = new Map<string, { status: 400 | 502; userMessage: string }>([
-  ['INVALID_TICKET_SYNTAX', { status: 400, userMessage: `This sign-in link is incomplete or damaged. ${RETRY}` }],
-  ['INVALID_REQUEST', { status: 400, userMessage: `This sign-in link is incomplete. ${RETRY}` }],
-  ['INVALID_TICKET', { status: 400, userMessage: `This sign-in link has already been used or has expired. ${RETRY}` }],
-  ['INVALID_TICKET_SPEC', { status: 400, userMessage: `This sign-in link cannot be used here; a fresh sign-in is needed. ${RETRY}` }],
-  ['INVALID_SERVICE', { status: 400, userMessage: `This sign-in link was issued for a different address. ${RETRY}` }],
+const KNOWN = new Map<string, { status: 400 | 502; shown: Msg }>([
+  ['INVALID_TICKET_SYNTAX', { status: 400, shown: msg('cas.ticketSyntax') }],
+  ['INVALID_REQUEST', { status: 400, shown: msg('cas.request') }],
+  ['INVALID_TICKET', { status: 400, shown: msg('cas.ticket') }],
+  ['INVALID_TICKET_SPEC', { status: 400, shown: msg('cas.ticketSpec') }],
+  ['INVALID_SERVICE', { status: 400, shown: msg('cas.service') }],
   // proxy tickets are never requested, so these mean a misbehaving server
-  ['UNAUTHORIZED_SERVICE_PROXY', { status: 502, userMessage: UPSTREAM }],
-  ['INVALID_PROXY_CALLBACK', { status: 502, userMessage: UPSTREAM }],
-  ['INTERNAL_ERROR', { status: 502, userMessage: UPSTREAM }],
-  ['INVALID_RESPONSE', { status: 502, userMessage: UPSTREAM }],
-  [
-    'USER_MISMATCH',
-    { status: 502, userMessage: "Your company's sign-in service returned inconsistent account details, so you were not signed in. Please contact your administrator." },
-  ],
+  ['UNAUTHORIZED_SERVICE_PROXY', { status: 502, shown: msg('cas.upstream') }],
+  ['INVALID_PROXY_CALLBACK', { status: 502, shown: msg('cas.upstream') }],
+  ['INTERNAL_ERROR', { status: 502, shown: msg('cas.upstream') }],
+  ['INVALID_RESPONSE', { status: 502, shown: msg('cas.upstream') }],
+  ['USER_MISMATCH', { status: 502, shown: msg('cas.userMismatch') }],
 ]);
 
 export class CasError extends Error {
   override readonly name = 'CasError';
   readonly status: 400 | 502;
   /** safe to show to the person: what went wrong and what to do */
+  readonly shown: Msg;
+  /** the same in English (JSON, logs) */
   readonly userMessage: string;
   constructor(
     /** the server's failure code, or INVALID_TICKET_SYNTAX / INVALID_RESPONSE / USER_MISMATCH */
@@ -46,9 +43,10 @@ export class CasError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    const known = KNOWN.get(code) ?? { status: 502, userMessage: UPSTREAM };
+    const known = KNOWN.get(code) ?? { status: 502, shown: msg('cas.upstream') };
     this.status = known.status;
-    this.userMessage = known.userMessage;
+    this.shown = known.shown;
+    this.userMessage = inLanguage('en', known.shown);
   }
 }
 

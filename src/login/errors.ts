@@ -1,5 +1,8 @@
 // Typed sign-in failures. Each carries the HTTP status, a message that may be shown to the
-// person (what went wrong, what to do), and whether a retry link makes sense. The log gets `cause`.
+// person (what went wrong, what to do; a catalogue key, so the page shows it in the reader's
+// language), and whether a retry link makes sense. The log gets `cause`.
+import { text, type Msg } from '../web/i18n.ts';
+
 export type LoginErrorCode =
   | 'invalid_request'
   | 'invalid_state'
@@ -41,12 +44,16 @@ export class LoginError extends Error {
   constructor(
     readonly code: LoginErrorCode,
     /** safe to show to the person */
-    readonly userMessage: string,
+    readonly shown: Msg,
     options: { cause?: unknown; retry?: boolean; status?: number } = {},
   ) {
+    const userMessage = text('en', shown);
     super(`${code}: ${userMessage}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = options.status ?? STATUS[code];
     this.retry = options.retry ?? this.status >= 500;
+    this.userMessage = userMessage;
   }
   readonly retry: boolean;
+  /** the message in English: JSON error_description and logs */
+  readonly userMessage: string;
 }

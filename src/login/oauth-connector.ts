@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LoginError } from './errors.ts';
 import { compact, type UpstreamIdentity, type UpstreamTokens } from './identity.ts';
 import { deadline, readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
+import { msg } from '../web/i18n.ts';
 
 export interface OAuthClientInfo {
   /** cache key: changes whenever the tenant or app record changes */
@@ -117,13 +118,13 @@ export class OAuthConnector {
       });
     } catch (e) {
       const oauth = oauthErrorMessage(e);
-      if (oauth.refused) throw new LoginError('upstream_refused', `Your company's sign-in service refused this sign-in (${oauth.detail}). Please start again.`, { cause: e, retry: true });
+      if (oauth.refused) throw new LoginError('upstream_refused', msg('refusal.upstreamRefused', { detail: oauth.detail }), { cause: e, retry: true });
       throw upstreamFailure(e, 'token');
     }
     const tokens = this.tokens(tokenResponse);
     const profile = await this.userinfo(config, info, tokens.accessToken);
     if (profile.tenant && profile.tenant !== info.tenantId) {
-      throw new LoginError('tenant_mismatch', 'Your company\'s sign-in service vouched for a person of a different company. Please sign in through your own company.', {
+      throw new LoginError('tenant_mismatch', msg('refusal.tenantMismatch'), {
         cause: new Error(`userinfo.tenant ${profile.tenant} != ${info.tenantId}`),
       });
     }
@@ -150,17 +151,17 @@ export class OAuthConnector {
     }
     const text = await res.text();
     if (res.status !== 200) {
-      throw new LoginError('upstream_error', `Your company's sign-in service would not tell who you are (userinfo answered ${res.status}). Please try again.`, { cause: new Error(text.slice(0, 200)) });
+      throw new LoginError('upstream_error', msg('refusal.userinfoStatus', { status: res.status }), { cause: new Error(text.slice(0, 200)) });
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new LoginError('upstream_error', 'Your company\'s sign-in service sent an unreadable answer (userinfo). Please try again.', { cause: e });
+      throw new LoginError('upstream_error', msg('refusal.userinfoUnreadable'), { cause: e });
     }
     const parsed = userinfoSchema.safeParse(json);
     if (!parsed.success) {
-      throw new LoginError('upstream_error', 'Your company\'s sign-in service sent an incomplete answer (userinfo has no userName). Please try again.', { cause: parsed.error });
+      throw new LoginError('upstream_error', msg('refusal.userinfoIncomplete'), { cause: parsed.error });
     }
     return parsed.data;
   }
@@ -173,7 +174,7 @@ export class OAuthConnector {
       return { ...t, refreshToken: t.refreshToken ?? refreshToken };
     } catch (e) {
       const oauth = oauthErrorMessage(e);
-      if (oauth.refused) throw new LoginError('session_expired', 'Your session has ended. Please sign in again.', { cause: e });
+      if (oauth.refused) throw new LoginError('session_expired', msg('refusal.sessionEnded'), { cause: e });
       throw upstreamFailure(e, 'refresh');
     }
   }

@@ -3,6 +3,7 @@
 import type { UserRecord, TenantRecord } from '../directory/model.ts';
 import { LoginError } from './errors.ts';
 import { compact, type IdentityClaims, type UpstreamIdentity } from './identity.ts';
+import { msg } from '../web/i18n.ts';
 
 export interface SignInPolicy {
   /** let in people OneAccess vouches for though no authSync listed them */
@@ -19,7 +20,7 @@ export function decideSignIn(
   const idp = id.protocol === 'oauth' ? ('oneaccess-oauth' as const) : ('oneaccess-cas' as const);
   if (!user) {
     if (!policy.justInTimeAccounts) {
-      throw new LoginError('not_authorized', `You (${id.userName}) have not been given access to this app. Ask your company's administrator to authorize you in KooGallery.`);
+      throw new LoginError('not_authorized', msg('refusal.notAuthorized', { user: id.userName }));
     }
     return compact({
       sub: accountId(id.userName),
@@ -35,8 +36,8 @@ export function decideSignIn(
       idp,
     });
   }
-  if (user.cancelled) throw new LoginError('authorization_cancelled', "Your access to this app was withdrawn. Ask your company's administrator if this is a mistake.");
-  if (!user.enabled) throw new LoginError('user_disabled', "Your account for this app is disabled. Ask your company's administrator to enable it.");
+  if (user.cancelled) throw new LoginError('authorization_cancelled', msg('refusal.authorizationCancelled'));
+  if (!user.enabled) throw new LoginError('user_disabled', msg('refusal.userDisabled'));
   return compact({
     sub: user.sub,
     tenant: tenant.tenantId,

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { LoginError } from './errors.ts';
 import type { UpstreamTokens } from './identity.ts';
+import { msg } from '../web/i18n.ts';
 
 export interface RefreshDeps {
   store: Store;
@@ -38,7 +39,7 @@ export async function ensureFresh(req: Request, deps: RefreshDeps): Promise<void
   await p;
   // another request of this process refreshed: pick up its result
   await deps.sessions.reload(req);
-  if (!req.session?.identity) throw new LoginError('session_expired', 'Your session has ended. Please sign in again.');
+  if (!req.session?.identity) throw new LoginError('session_expired', msg('refusal.sessionEnded'));
 }
 
 async function refreshOnce(req: Request, deps: RefreshDeps): Promise<void> {
@@ -51,26 +52,26 @@ async function refreshOnce(req: Request, deps: RefreshDeps): Promise<void> {
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
       await deps.sessions.reload(req).catch(() => undefined);
-      if (!req.session?.identity) throw new LoginError('session_expired', 'Your session has ended. Please sign in again.');
+      if (!req.session?.identity) throw new LoginError('session_expired', msg('refusal.sessionEnded'));
       if (!needsRefresh(req, deps.skewMs)) return;
     }
-    throw new LoginError('upstream_timeout', 'Renewing your session took too long. Please try again.');
+    throw new LoginError('upstream_timeout', msg('refusal.refreshSlow'));
   }
   try {
     const refreshToken = req.session.upstream?.tokens?.refreshToken;
-    if (!refreshToken) throw new LoginError('session_expired', 'Your session has ended. Please sign in again.');
+    if (!refreshToken) throw new LoginError('session_expired', msg('refusal.sessionEnded'));
     let tokens: UpstreamTokens;
     try {
       tokens = await deps.refresh(req, refreshToken);
     } catch (e) {
       await deps.sessions.end(req).catch(() => undefined);
-      if (e instanceof LoginError && e.code !== 'session_expired') throw new LoginError('session_expired', 'Your session could not be renewed. Please sign in again.', { cause: e });
+      if (e instanceof LoginError && e.code !== 'session_expired') throw new LoginError('session_expired', msg('refusal.refreshFailed'), { cause: e });
       throw e;
     }
     // a directory change may have rewritten the identity meanwhile: write back only the new tokens
     // (and a session that ended meanwhile must not be written back)
     const gone = await deps.sessions.reload(req).then(() => !req.session?.identity || !req.session.upstream, () => true);
-    if (gone) throw new LoginError('session_expired', 'Your session has ended. Please sign in again.');
+    if (gone) throw new LoginError('session_expired', msg('refusal.sessionEnded'));
     req.session.upstream = { ...req.session.upstream!, tokens };
     await deps.sessions.save(req);
   } finally {

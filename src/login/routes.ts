@@ -12,18 +12,21 @@ import type { TenantRecord } from '../directory/model.ts';
 import type { TenantApps } from './tenant-apps.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../delivery/return-to.ts';
-import { CasError } from './cas-response.ts';
+import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
+import { CasLogoutError, CasTickets, logoutRequestTicket } from './cas-logout.ts';
 import type { CasConnector } from './cas-connector.ts';
 import { LoginError } from './errors.ts';
 import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
 import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
-import { render, sendError, wantsJson } from './pages.ts';
-import { pageLanguage, switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
+import { pageLanguage, sendError, sendPage, wantsJson } from '../web/pages.ts';
+import { noteTenant } from '../ops/access-log.ts';
+import { switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
 import { profileOf, settleSignIn } from './live-identity.ts';
 import { decideSignIn } from './policy.ts';
 import { ensureFresh, type RefreshDeps } from './refresh.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
 import type { Transactions } from './transactions.ts';
+import { msg } from '../web/i18n.ts';
 
 export interface LoginDeps {
   settings: Settings;
@@ -54,6 +57,7 @@ export function loginRouter(d: LoginDeps): express.Router {
   const redirectUri = `${base}/oauth/callback`;
   const casService = (tenantId: string) => `${base}/cas/callback?tenant=${encodeURIComponent(tenantId)}`;
   const r = express.Router();
+  const casTickets = settings.login.casSingleLogout ? new CasTickets(d.store, settings.session.absoluteTimeoutSec * 1000) : null;
 
   const audit = (action: string, target: string, detail: Record<string, string | number | boolean | null>, actor = 'browser') =>
     d.store.write([], [{ at: new Date().toISOString(), actor, action, target, detail }]).catch((e: unknown) => d.log.warn({ err: e, action }, 'could not write audit record'));
@@ -77,15 +81,18 @@ export function loginRouter(d: LoginDeps): express.Router {
         d.log.error({ err: e, path: req.path }, 'sign-in failed unexpectedly');
         if (res.headersSent) return next(e);
         const storeDown = (e as Error)?.name === 'StoreUnavailableError';
-        sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', userMessage: 'The sign-in gateway is having trouble right now. Please try again in a moment.', retry: true }, retry(req, res));
+        sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', message: msg('refusal.serviceTrouble'), retry: true }, retry(req, res));
         return;
       }
-      const tenantId = str(req.query.tenant, 64) ?? '';
+      // the tenant and person it concerns, as far as the attempt got (set by the handlers once known)
+      const tenantId = (res.locals.tenant as string | undefined) ?? str(req.query.tenant, 64) ?? '';
+      const userName = res.locals.user as string | undefined;
+      noteTenant(req, tenantId);
       d.metrics.logins.inc({ outcome: known.code });
-      d.log.warn({ refusal: known.code, status: known.status, cause: known.cause, path: req.path, tenantId }, 'sign-in refused');
+      d.log.warn({ refusal: known.code, status: known.status, cause: known.cause, path: req.path, tenantId: tenantId || undefined, userName }, 'sign-in refused');
       await audit('login.refused', `prod/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
       d.transactions.clear(res);
-      sendError(req, res, { status: known.status, code: known.code, userMessage: known.userMessage, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
+      sendError(req, res, { status: known.status, code: known.code, message: known.shown, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
     }
   };
 
@@ -95,6 +102,8 @@ export function loginRouter(d: LoginDeps): express.Router {
    * replaced without asking (account-switch.ts).
    */
   async function finish(req: Request, res: Response, tenant: TenantRecord, id: UpstreamIdentity, returnTo: string, appId: string | undefined, bound: boolean): Promise<void> {
+    res.locals.tenant = tenant.tenantId;
+    res.locals.user = id.userName;
     const user = await directory.getUser('prod', tenant.tenantId, id.userName);
     let claims: IdentityClaims;
     try {
@@ -110,7 +119,7 @@ export function loginRouter(d: LoginDeps): express.Router {
     }
     await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
     const settled = await settleSignIn(req, { directory, sessions: d.sessions, policy: settings.login });
-    if (!settled) throw new LoginError('not_authorized', "Your access to this app was withdrawn while you were signing in. Ask your company's administrator if this is a mistake.");
+    if (!settled) throw new LoginError('not_authorized', msg('refusal.withdrawnDuringSignIn'));
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
@@ -141,7 +150,7 @@ export function loginRouter(d: LoginDeps): express.Router {
     handle(async (req, res) => {
       const returnTo = resolveReturnTo(req.query.return_to, d.returnTo);
       const protocol = req.query.protocol ?? 'oauth';
-      if (protocol !== 'oauth' && protocol !== 'cas') throw new LoginError('invalid_request', 'Unknown sign-in protocol: use oauth or cas.');
+      if (protocol !== 'oauth' && protocol !== 'cas') throw new LoginError('invalid_request', msg('refusal.unknownProtocol'));
       const tenant = await d.resolver.fromRequest(req.query.tenant, req.host);
       res.set('Cache-Control', 'no-store');
       if (!tenant) {
@@ -153,7 +162,7 @@ export function loginRouter(d: LoginDeps): express.Router {
           res.redirect(303, u.includes('#') ? `${u}${u.includes('?', u.indexOf('#')) ? '&' : '?'}${params}` : `${u}?${params}`);
           return;
         }
-        res.type('html').send(render('chooser', { action: `${base}/login`, returnTo, protocol }));
+        sendPage(req, res, 'chooser', { action: `${base}/login`, returnTo, protocol, lang: typeof req.query.lang === 'string' ? req.query.lang : '' });
         return;
       }
       if (protocol === 'cas') {
@@ -177,10 +186,10 @@ export function loginRouter(d: LoginDeps): express.Router {
       const error = str(req.query.error, 256);
       if (error) {
         const desc = str(req.query.error_description, 256);
-        throw new LoginError(error === 'access_denied' ? 'not_authorized' : 'upstream_refused', `Your company's sign-in service did not sign you in (${error}${desc ? `: ${desc}` : ''}).`, { retry: true });
+        throw new LoginError(error === 'access_denied' ? 'not_authorized' : 'upstream_refused', msg('refusal.upstreamDenied', { detail: `${error}${desc ? `: ${desc}` : ''}` }), { retry: true });
       }
       const code = str(req.query.code, 1024);
-      if (!code) throw new LoginError('invalid_request', 'The sign-in answer carries no code. Please start again.');
+      if (!code) throw new LoginError('invalid_request', msg('refusal.noCode'));
       const state = str(req.query.state, 256);
       let tenantId: string;
       let returnTo: string;
@@ -188,20 +197,20 @@ export function loginRouter(d: LoginDeps): express.Router {
       if (state) {
         const tx = await d.transactions.takeByState(req, state);
         if (!tx || tx.protocol !== 'oauth' || !tx.tenantId) {
-          throw new LoginError('invalid_state', 'This sign-in link was already used, has expired, or was started in another browser. Please sign in again.');
+          throw new LoginError('invalid_state', msg('refusal.stateUsed'));
         }
         const claimed = str(req.query.tenant, 64);
-        if (claimed && claimed !== tx.tenantId) throw new LoginError('invalid_state', 'The sign-in answer names a different company than the one you started with. Please sign in again.');
+        if (claimed && claimed !== tx.tenantId) throw new LoginError('invalid_state', msg('refusal.otherTenant'));
         ({ tenantId, returnTo, codeVerifier } = { tenantId: tx.tenantId, returnTo: tx.returnTo, codeVerifier: tx.codeVerifier });
       } else {
         // unified login page or enterprise workbench: code + tenant, no state
         const claimed = str(req.query.tenant, 64);
-        if (!claimed) throw new LoginError('invalid_request', 'The sign-in answer names no company (tenant). Please start again.');
+        if (!claimed) throw new LoginError('invalid_request', msg('refusal.noTenant'));
         const tx = await d.transactions.takeByCookie(req);
         if (!tx && !settings.login.allowUnsolicited) {
-          throw new LoginError('unsolicited_login', 'Sign-in must start at this app. Please use the sign-in button.');
+          throw new LoginError('unsolicited_login', msg('refusal.unsolicited'));
         }
-        if (tx && tx.tenantId && tx.tenantId !== claimed) throw new LoginError('invalid_state', 'The sign-in answer names a different company than the one you started with. Please sign in again.');
+        if (tx && tx.tenantId && tx.tenantId !== claimed) throw new LoginError('invalid_state', msg('refusal.otherTenant'));
         tenantId = claimed;
         returnTo = tx?.returnTo ?? d.returnTo.fallback;
       }
@@ -223,15 +232,16 @@ export function loginRouter(d: LoginDeps): express.Router {
     handle(async (req, res) => {
       res.set('Cache-Control', 'no-store');
       const tenantId = str(req.query.tenant, 64);
-      if (!tenantId) throw new LoginError('invalid_request', 'The sign-in answer names no company (tenant). Please start again.');
+      if (!tenantId) throw new LoginError('invalid_request', msg('refusal.noTenant'));
+      res.locals.tenant = tenantId;
       if (req.query.ticket === undefined) {
         // back from the CAS logout (its service is this URL) or a bare visit
         res.redirect(303, `${base}/signed-out?tenant=${encodeURIComponent(tenantId)}`);
         return;
       }
       const tx = await d.transactions.takeByCookie(req);
-      if (!tx && !settings.login.allowUnsolicited) throw new LoginError('unsolicited_login', 'Sign-in must start at this app. Please use the sign-in button.');
-      if (tx && (tx.protocol !== 'cas' || tx.tenantId !== tenantId)) throw new LoginError('invalid_state', 'The sign-in answer does not match the sign-in you started. Please sign in again.');
+      if (!tx && !settings.login.allowUnsolicited) throw new LoginError('unsolicited_login', msg('refusal.unsolicited'));
+      if (tx && (tx.protocol !== 'cas' || tx.tenantId !== tenantId)) throw new LoginError('invalid_state', msg('refusal.casMismatch'));
       const tenant = await d.apps.activeTenant(tenantId);
       const idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
       const started = performance.now();
@@ -239,8 +249,38 @@ export function loginRouter(d: LoginDeps): express.Router {
       d.metrics.upstreamSeconds.observe({ step: 'cas-validate' }, (performance.now() - started) / 1000);
       // a service ticket is bound to no browser: anyone's ticket can be opened here
       await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false);
+      // signed in with this ticket (not parked on the switch page): single logout can name it
+      if (casTickets && res.statusCode === 303 && req.session?.identity) await casTickets.remember(tenantId, String(req.query.ticket), req.sessionID);
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
+
+  // CAS single logout (cas-logout.ts), only when switched on: a back-channel call from OneAccess,
+  // answered in JSON; a well-formed request for an unknown ticket changes nothing and is fine
+  if (casTickets) {
+    r.post('/cas/callback', express.urlencoded({ extended: false, limit: MAX_CAS_RESPONSE_BYTES * 2 }), async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const tenantId = str(req.query.tenant, 64);
+      let ticket: string;
+      try {
+        if (!tenantId) throw new CasLogoutError('no tenant in the service URL');
+        ticket = await logoutRequestTicket((req.body as Record<string, unknown> | undefined)?.['logoutRequest']);
+      } catch (e) {
+        const reason = e instanceof CasLogoutError ? e.message : 'unreadable request';
+        d.log.warn({ refusal: 'cas_logout_request', reason, tenantId }, 'CAS single logout refused');
+        res.status(400).json({ error: 'invalid_request', error_description: reason });
+        return;
+      }
+      try {
+        const sid = await casTickets.take(tenantId, ticket);
+        const { ended } = sid ? await d.sessions.revise([sid], async () => null) : { ended: 0 };
+        d.log.info({ tenantId, ended }, 'CAS single logout');
+        res.status(200).json({ ended });
+      } catch (e) {
+        d.log.error({ err: e, tenantId }, 'CAS single logout failed');
+        res.status(503).json({ error: 'unavailable', error_description: 'the gateway could not end the session; send it again' });
+      }
+    });
+  }
 
   // the person's answer on the switch page (POST: the proxy guides already route /login here)
   r.post(
@@ -253,12 +293,12 @@ export function loginRouter(d: LoginDeps): express.Router {
       const origin = req.headers.origin;
       const site = req.headers['sec-fetch-site'];
       if ((origin !== undefined && origin !== 'null' && origin !== new URL(base).origin) || (site !== undefined && site !== 'same-origin')) {
-        throw new LoginError('invalid_request', "This choice can only be made on the sign-in gateway's own page.");
+        throw new LoginError('invalid_request', msg('refusal.switchOrigin'));
       }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const current = await d.sessions.current(req);
       const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
-      if (!current || !pending) throw new LoginError('invalid_state', 'This choice has expired or was already made. Please sign in again.');
+      if (!current || !pending) throw new LoginError('invalid_state', msg('refusal.switchExpired'));
       if (body.choice !== 'continue') {
         d.metrics.logins.inc({ outcome: 'switch_declined', protocol: pending.id.protocol });
         await audit('login.switch-declined', `prod/user/${pending.tenantId}/${pending.id.userName}`, { current: current.identity.claims.sub }, `user:${current.identity.claims.sub}`);
@@ -301,8 +341,33 @@ export function loginRouter(d: LoginDeps): express.Router {
   r.post('/logout', express.urlencoded({ extended: false, limit: '4kb' }), logout);
 
   r.get('/signed-out', (req, res) => {
-    res.set('Cache-Control', 'no-store').type('html').send(render('signed-out', { loginUrl: loginUrl(str(req.query.tenant, 64)) }));
+    res.set('Cache-Control', 'no-store');
+    sendPage(req, res, 'signed-out', { loginUrl: loginUrl(str(req.query.tenant, 64)) });
   });
+
+  // the landing page after sign-in when no app is configured (BRIDGE_APP_URL unset)
+  r.get(
+    '/signed-in',
+    handle(async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const s = await d.sessions.current(req);
+      if (!s) {
+        res.redirect(303, loginUrl(undefined, `${base}/signed-in`));
+        return;
+      }
+      const c = s.identity.claims;
+      const lang = pageLanguage(req);
+      sendPage(req, res, 'signed-in', {
+        name: c.name ?? c.user_name,
+        userName: c.user_name,
+        tenantName: c.tenant_name ? `${c.tenant_name} (${c.tenant_code ?? c.tenant})` : c.tenant,
+        role: msg(c.role === 'admin' ? 'role.admin' : 'role.user'),
+        email: c.email,
+        expiresAt: new Date(s.expiresAt).toLocaleString(lang, { timeZone: 'Asia/Shanghai', dateStyle: 'medium', timeStyle: 'short' }),
+        logoutUrl: `${base}/logout`,
+      });
+    }, () => loginUrl()),
+  );
 
   r.get('/auth/session', async (req, res) => {
     res.set('Cache-Control', 'no-store');

@@ -6,6 +6,7 @@ import type { SecretBox } from '../directory/secret-box.ts';
 import { LoginError } from './errors.ts';
 import type { OAuthClientInfo } from './oauth-connector.ts';
 import { idpBaseUrl } from './tenant.ts';
+import { msg } from '../web/i18n.ts';
 
 export class TenantApps {
   constructor(
@@ -16,14 +17,14 @@ export class TenantApps {
 
   async activeTenant(tenantId: string): Promise<TenantRecord> {
     const t = await this.directory.getTenant('prod', tenantId);
-    if (!t) throw new LoginError('tenant_inactive', 'This company is not (or no longer) set up for this app. Ask your administrator to bind the app in KooGallery.');
+    if (!t) throw new LoginError('tenant_inactive', msg('refusal.tenantInactive'));
     return t;
   }
 
   async clientFor(tenant: TenantRecord): Promise<OAuthClientInfo & { appId: string }> {
     const app = await this.directory.findApp('prod', tenant.tenantId, this.opts.appId || undefined);
     if (!app) {
-      throw new LoginError('app_not_bound', 'This app is not yet set up for your company (its credentials have not arrived from KooGallery). Please try again later or ask your administrator.');
+      throw new LoginError('app_not_bound', msg('refusal.appNotBound'));
     }
     return {
       key: `${tenant.version}|${tenant.tenantId}|${app.appId}|${app.version}`,

@@ -3,13 +3,14 @@
 import type { Directory } from '../directory/directory.ts';
 import type { TenantRecord } from '../directory/model.ts';
 import { LoginError } from './errors.ts';
+import { msg } from '../web/i18n.ts';
 
 /** contract §3: domainName with its scheme, else https:// + it; no trailing slash */
 export function idpBaseUrl(t: TenantRecord, allowInsecure: boolean): string {
   const raw = /^[a-z][a-z0-9+.-]*:\/\//i.test(t.domainName) ? t.domainName : `https://${t.domainName}`;
   const u = new URL(raw);
   if (u.protocol !== 'https:' && !(allowInsecure && u.protocol === 'http:')) {
-    throw new LoginError('insecure_idp', "Your company's sign-in service address is not https, so the gateway will not use it. Please tell the app's operator.", {
+    throw new LoginError('insecure_idp', msg('refusal.insecureIdp'), {
       cause: new Error(`tenant ${t.tenantId} domainName uses ${u.protocol}`),
     });
   }
@@ -51,9 +52,9 @@ export class TenantResolver {
 
   /** tenantId or tenantCode; unknown -> 400 with a message that says what to do */
   async lookup(idOrCode: string): Promise<TenantRecord> {
-    if (idOrCode.length > 64 || /[\u0000-\u001f]/.test(idOrCode)) throw new LoginError('unknown_tenant', 'That company name is not valid.');
+    if (idOrCode.length > 64 || /[\u0000-\u001f]/.test(idOrCode)) throw new LoginError('unknown_tenant', msg('refusal.badTenantName'));
     const t = await this.directory.findTenant('prod', idOrCode);
-    if (!t) throw new LoginError('unknown_tenant', 'This company is not (or no longer) set up for this app. Check the company code, or ask your administrator to bind the app in KooGallery.');
+    if (!t) throw new LoginError('unknown_tenant', msg('refusal.unknownTenant'));
     return t;
   }
 }

@@ -1,6 +1,7 @@
 // Every call to OneAccess goes through here: a deadline, a size cap on the answer, and typed
 // failures (504 on timeout, 502 on anything else). Nothing is retried: codes and tickets are single use.
 import { LoginError } from './errors.ts';
+import { msg } from '../web/i18n.ts';
 
 export interface UpstreamLimits {
   timeoutMs: number;
@@ -12,7 +13,7 @@ export async function readCapped(res: Response, max: number, what: string): Prom
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     await res.body?.cancel();
-    throw new LoginError('upstream_error', `OneAccess sent an answer too large to be real (${what}).`, { cause: new Error(`content-length ${declared} > ${max}`) });
+    throw new LoginError('upstream_error', msg('refusal.upstreamTooLarge', { what }), { cause: new Error(`content-length ${declared} > ${max}`) });
   }
   const reader = res.body?.getReader();
   if (!reader) return '';
@@ -24,7 +25,7 @@ export async function readCapped(res: Response, max: number, what: string): Prom
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();
-      throw new LoginError('upstream_error', `OneAccess sent an answer too large to be real (${what}).`, { cause: new Error(`body > ${max} bytes`) });
+      throw new LoginError('upstream_error', msg('refusal.upstreamTooLarge', { what }), { cause: new Error(`body > ${max} bytes`) });
     }
     chunks.push(value);
   }
@@ -42,9 +43,9 @@ export function upstreamFailure(e: unknown, what: string): LoginError {
   if (e instanceof LoginError) return e;
   const err = e as { name?: string; cause?: { name?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.cause?.name === 'TimeoutError') {
-    return new LoginError('upstream_timeout', `Your company's sign-in service (OneAccess) did not answer in time (${what}). Please try again.`, { cause: e });
+    return new LoginError('upstream_timeout', msg('refusal.upstreamTimeout', { what }), { cause: e });
   }
-  return new LoginError('upstream_error', `Your company's sign-in service (OneAccess) could not be reached or gave an unusable answer (${what}). Please try again.`, { cause: e });
+  return new LoginError('upstream_error', msg('refusal.upstreamUnreachable', { what }), { cause: e });
 }
 
 /** GET/POST with a deadline covering the whole exchange, body included */

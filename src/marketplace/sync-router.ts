@@ -4,12 +4,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import { StoreUnavailableError, type Store } from '../store/store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, type Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
 import { toPlain } from './canonical-json.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import { describeIssues, SYNC_SCHEMAS, type SyncKind } from './messages.ts';
 import { applySync, type ApplyContext } from './apply.ts';
+import { noteTenant } from '../ops/access-log.ts';
 import { checkHeaders, rememberNonce, verifySignedBody, type SignedHeaders, type WindowSettings } from './verify.ts';
 import { parseJson, type JsonNode } from './canonical-json.ts';
 import { QueueFullError, type Lease, type VerifyPool } from './verify-pool.ts';
@@ -56,11 +57,15 @@ export function syncRouter(deps: SyncDeps): express.Router {
   if (!settings.kitAccessKey) log.warn('BRIDGE_KIT_ACCESS_KEY is not set: every sync call will answer 000001');
   const allowed = settings.allowFrom.length ? proxyaddr.compile(settings.allowFrom) : null;
 
-  /** a refusal before the body is read: answered at once, and the connection closed so the rest is never read */
-  function refuseUnread(res: Response, status: number, code: ResultCode, msg: string, reason: string, kind: string): void {
+  /**
+   * A refusal before the body is read, answered at once. A small body is left for Node to drain
+   * (the connection stays usable); a large one, or one of unknown length, is never read: the
+   * connection is closed instead.
+   */
+  function refuseUnread(req: Request, res: Response, status: number, code: ResultCode, msg: string, reason: string, kind: string): void {
     metrics.pushesRefused.inc({ reason });
     metrics.syncCalls.inc({ interface: kind, result: code });
-    res.set('Connection', 'close');
+    if (!(Number(req.headers['content-length']) <= deps.largeBytes)) res.set('Connection', 'close');
     res.status(status).type('application/json').send(JSON.stringify({ resultCode: code, resultMsg: msg }));
   }
 
@@ -78,14 +83,14 @@ export function syncRouter(deps: SyncDeps): express.Router {
     const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     if (allowed && !allowed(client, 0)) {
       log.warn({ kind, client, refusal: 'source_not_allowed' }, 'sync call refused');
-      refuseUnread(res, 403, RESULT.authFailed, 'token is invalid: this source address may not call the sync interfaces', 'source', kind);
+      refuseUnread(req, res, 403, RESULT.authFailed, 'token is invalid: this source address may not call the sync interfaces', 'source', kind);
       return;
     }
     const blocked = await deps.pushFailures.check(client);
     if (!blocked.ok) {
       log.warn({ kind, client, refusal: 'too_many_failures', retryAfterSec: blocked.retryAfterSec }, 'sync call refused');
       res.set('Retry-After', String(blocked.retryAfterSec));
-      refuseUnread(res, 429, RESULT.authFailed, `token is invalid: too many pushes from this address failed verification; retry after ${blocked.retryAfterSec} s`, 'failures', kind);
+      refuseUnread(req, res, 429, RESULT.authFailed, `token is invalid: too many pushes from this address failed verification; retry after ${blocked.retryAfterSec} s`, 'failures', kind);
       return;
     }
     let headers: SignedHeaders;
@@ -98,7 +103,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       if (!(e instanceof SyncError)) throw e;
       await countFailure(client);
       log.warn({ kind, client, resultCode: e.resultCode, reason: e.message }, 'sync call refused');
-      refuseUnread(res, 200, e.resultCode, e.message, 'headers', kind);
+      refuseUnread(req, res, 200, e.resultCode, e.message, 'headers', kind);
       return;
     }
     const ctx: PushContext = { client, headers };
@@ -111,7 +116,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
         if (!(e instanceof QueueFullError)) throw e;
         log.warn({ kind, client, refusal: 'verification_queue_full' }, 'sync call refused');
         res.set('Retry-After', '1');
-        refuseUnread(res, 429, RESULT.innerError, 'other inner error: too many large pushes at once; nothing was saved, please retry', 'busy', kind);
+        refuseUnread(req, res, 429, RESULT.innerError, 'other inner error: too many large pushes at once; nothing was saved, please retry', 'busy', kind);
         return;
       }
       res.on('close', () => ctx.lease?.release());
@@ -178,6 +183,9 @@ export function syncRouter(deps: SyncDeps): express.Router {
         if (e instanceof SyncError) {
           code = e.resultCode;
           msg = e.message;
+        } else if (e instanceof StoreNotReplicatedError) {
+          code = RESULT.innerError;
+          msg = "other inner error: the store's replicas did not confirm the change in time; please retry";
         } else if (e instanceof StoreUnavailableError) {
           code = RESULT.innerError;
           msg = 'other inner error: the store is unavailable, nothing was saved; please retry';
@@ -192,6 +200,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       metrics.syncCalls.inc({ interface: kind, result: code });
       metrics.syncSeconds.observe({ interface: kind }, seconds);
       if (code === RESULT.success) log.info({ kind, tenantId, ms: Math.round(seconds * 1000) }, 'sync applied');
+      noteTenant(req, tenantId);
       reply(res, code, msg);
     },
   );

@@ -9,7 +9,8 @@ import { errors, type Interaction, type Provider } from 'oidc-provider';
 import type { ActiveSession, Sessions } from '../session/sessions.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
-import { sendError } from '../login/pages.ts';
+import { sendError } from '../web/pages.ts';
+import { msg } from '../web/i18n.ts';
 import type { GatewayLinks } from './gateway-link.ts';
 
 export interface InteractionDeps {
@@ -77,11 +78,11 @@ export function interactionHandler(d: InteractionDeps): RequestHandler {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) return;
       if (err instanceof errors.SessionNotFound) {
-        sendError(req, res, { status: 400, code: 'interaction_expired', userMessage: 'This sign-in request has expired or was already completed. Please go back to the app and sign in again.', retry: false });
+        sendError(req, res, { status: 400, code: 'interaction_expired', message: msg('refusal.interactionExpired'), retry: false });
         return;
       }
       d.log.error({ err, path: req.path }, 'OIDC interaction failed');
-      sendError(req, res, { status: 503, code: 'server_error', userMessage: 'The sign-in gateway is having trouble right now. Please go back to the app and try again in a moment.', retry: false });
+      sendError(req, res, { status: 503, code: 'server_error', message: msg('refusal.serviceTroubleApp'), retry: false });
     });
   };
 }

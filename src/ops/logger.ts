@@ -1,5 +1,7 @@
 // Structured logs (pino). Keys, secrets, tokens and cookies are redacted wherever they appear.
+// JSON lines by default; readable lines (pino-pretty) on a terminal or when asked for.
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -40,12 +42,24 @@ export const REDACT_PATHS = [
   ...SECRET_KEYS.map((k) => `res.headers["${k}"]`),
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** auto = pretty when stdout is a terminal */
+export function usePretty(format: LogFormat, isTty = process.stdout.isTTY === true): boolean {
+  return format === 'pretty' || (format === 'auto' && isTty);
+}
+
+export function createLogger(level: string, destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
   const opts: LoggerOptions = {
     level,
     base: { service: 'oneaccess-bridge' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (usePretty(format)) {
+    // synchronous: a fatal line before process.exit must not be lost in a worker thread
+    const stream = pretty({ sync: true, colorize: process.stdout.isTTY === true && !destination, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, ...(destination ? { destination } : {}) });
+    return pino(opts, stream);
+  }
   return destination ? pino(opts, destination) : pino(opts);
 }

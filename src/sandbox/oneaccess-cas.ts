@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { appendQuery, clearSsoCookie, paramsOf, readCookie, ssoCookieName, type Params, type Route } from './oneaccess-http.ts';
 import { LOGIN_PATH, sendErrorPage, sendLoginForm, sendSignedIn } from './oneaccess-pages.ts';
 import type { SandboxState, ServiceTicket, SsoSession, Tenant } from './oneaccess-state.ts';
+import { msg } from '../web/i18n.ts';
 
 export const CAS_LOGIN_PATH = '/api/v1/cas/login';
 const CAS_NS = 'http://www.yale.edu/tp/cas';
@@ -28,7 +29,7 @@ export function completeCasLogin(
     return session ? sendSignedIn(res, tenant, session.userName) : sendLoginForm(res, tenant, undefined);
   }
   if (!serviceAllowed(tenant, service)) {
-    return sendErrorPage(res, 400, 'Application not authorized to use CAS', `The service "${service}" is not registered.`);
+    return sendErrorPage(res, 400, msg('sandbox.error.cas'), msg('sandbox.error.casService', { service }));
   }
   if (!session) return sendLoginForm(res, tenant, continueUrl);
   const ticket = state.issueTicket(tenant, service, session, fromNewLogin);

@@ -7,6 +7,7 @@ import { paramsOf, paramsOfSearch, readCookie, setSsoCookie, ssoCookieName, type
 import { AUTHORIZE_PATH, completeAuthorize } from './oneaccess-oauth.ts';
 import { LOGIN_PATH, sendLoginForm, sendSignedIn } from './oneaccess-pages.ts';
 import type { SandboxState } from './oneaccess-state.ts';
+import { msg } from '../web/i18n.ts';
 
 const BASE = 'http://sandbox.invalid';
 
@@ -35,7 +36,7 @@ export function loginRoutes(state: SandboxState, route: Route): Router {
       const userName = form('userName');
       const continueUrl = continuation(form('continue'));
       if (userName === undefined || !tenant.users.has(userName)) {
-        return sendLoginForm(res, tenant, continueUrl, 400, `Unknown user "${userName ?? ''}".`);
+        return sendLoginForm(res, tenant, continueUrl, 400, msg('sandbox.login.unknownUser', { user: userName ?? '' }));
       }
       const sid = state.startSession(tenant, userName);
       setSsoCookie(res, tenant, sid);

@@ -14,6 +14,7 @@ import {
 } from './oneaccess-http.ts';
 import { LOGIN_PATH, sendErrorPage, sendLoginForm } from './oneaccess-pages.ts';
 import type { SandboxState, SsoSession, Tenant } from './oneaccess-state.ts';
+import { msg, type Msg } from '../web/i18n.ts';
 
 export const AUTHORIZE_PATH = '/api/v1/oauth2/authorize';
 
@@ -28,17 +29,17 @@ interface AuthorizeRequest {
 type AuthorizeCheck =
   | { ok: true; request: AuthorizeRequest }
   /** client or redirect_uri cannot be trusted: show a page, never redirect (RFC 6749 §4.1.2.1) */
-  | { ok: false; page: string }
+  | { ok: false; page: Msg }
   | { ok: false; redirect: string };
 
 function checkAuthorize(tenant: Tenant, params: Params): AuthorizeCheck {
   const clientId = params('client_id');
   const client = clientId === undefined ? undefined : tenant.clients.get(clientId);
-  if (clientId === undefined || !client) return { ok: false, page: `Unknown client_id "${clientId ?? ''}".` };
+  if (clientId === undefined || !client) return { ok: false, page: msg('sandbox.error.unknownClient', { clientId: clientId ?? '' }) };
   // OneAccess marks redirect_uri optional: without it the single registered one is used
   const redirectUri = params('redirect_uri') ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
   if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
-    return { ok: false, page: `redirect_uri "${redirectUri ?? ''}" is not registered for client ${clientId}.` };
+    return { ok: false, page: msg('sandbox.error.redirectUri', { redirectUri: redirectUri ?? '', clientId }) };
   }
   const state = params('state');
   const fail = (error: string, description: string): AuthorizeCheck => ({
@@ -73,7 +74,7 @@ export function completeAuthorize(
 ): void {
   const check = checkAuthorize(tenant, params);
   if (!check.ok) {
-    if ('page' in check) return sendErrorPage(res, 400, 'Invalid authorization request', check.page);
+    if ('page' in check) return sendErrorPage(res, 400, msg('sandbox.error.authorize'), check.page);
     return void res.redirect(302, check.redirect);
   }
   const { request } = check;

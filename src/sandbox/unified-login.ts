@@ -9,6 +9,8 @@ import express, { type Express } from 'express';
 import { appendQuery, escapeHtml, paramsOf } from './oneaccess-http.ts';
 import type { SandboxState, Tenant } from './oneaccess-state.ts';
 import { SandboxError, type AppRegistration, type SandboxClient } from './oneaccess-types.ts';
+import { documentHtml, pageLanguage } from '../web/pages.ts';
+import { translate, type Lang } from '../web/i18n.ts';
 
 export const UNIFIED_LOGIN_PATH = '/unified-login/';
 
@@ -31,6 +33,7 @@ export function signInForApp(state: SandboxState, appId: string, tenantRef: stri
   return appendQuery(app.callbackUrl, { code, tenant: tenant.tenantId });
 }
 
+// the page's texts come in as JSON (T) in the reader's language
 const SCRIPT = `
 const hash = location.hash;
 const at = hash.indexOf('?');
@@ -38,38 +41,41 @@ const q = new URLSearchParams(at < 0 ? '' : hash.slice(at + 1));
 const appId = q.get('appId');
 const forms = [...document.querySelectorAll('form.pick')];
 if (!hash.startsWith('#/portal-login') || q.get('ind') !== 'UNOP' || !appId) {
-  document.getElementById('msg').textContent = 'Expected #/portal-login?ind=UNOP&appId=… in the URL.';
+  document.getElementById('msg').textContent = T.expected;
   forms.forEach((f) => f.hidden = true);
 } else {
   forms.forEach((f) => f.elements.appId.value = appId);
   const tenant = q.get('tenant'), user = q.get('user');
   if (tenant && user) {
     const f = forms.find((f) => (f.elements.tenant.value === tenant || f.dataset.code === tenant) && f.elements.user.value === user);
-    if (f) f.submit(); else document.getElementById('msg').textContent = 'No such tenant/user: ' + tenant + '/' + user;
+    if (f) f.submit(); else document.getElementById('msg').textContent = T.noSuch + tenant + '/' + user;
   }
 }`;
 
-function page(state: SandboxState): string {
+function page(state: SandboxState, lang: Lang): string {
   const forms = [...state.tenants.values()]
     .flatMap((t) =>
       [...t.users.values()].map(
         (u) => `<form class="pick" method="post" action="${UNIFIED_LOGIN_PATH}login" data-code="${escapeHtml(t.tenantCode)}">
 <input type="hidden" name="appId"><input type="hidden" name="tenant" value="${escapeHtml(t.tenantId)}"><input type="hidden" name="user" value="${escapeHtml(u.userName)}">
-<button type="submit">${escapeHtml(t.name)} — ${escapeHtml(u.name)} (${escapeHtml(u.userName)})</button></form>`,
+<button class="choice" type="submit">${escapeHtml(t.name)} — ${escapeHtml(u.name)} (${escapeHtml(u.userName)})</button></form>`,
       ),
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Unified login (sandbox)</title></head><body>
-<h1>KooGallery unified login · sandbox</h1><p id="msg"></p>
-${forms || '<p>No tenants.</p>'}
-<script>${SCRIPT}</script>
-</body></html>`;
+  // `<` escaped so no text can close the script element
+  const texts = JSON.stringify({ expected: translate(lang, 'sandbox.unified.expected'), noSuch: translate(lang, 'sandbox.unified.noSuch') }).replace(/</g, '\\u003c');
+  return documentHtml(
+    lang,
+    translate(lang, 'sandbox.unified.title'),
+    `<h1>${escapeHtml(translate(lang, 'sandbox.unified.heading'))}</h1><p id="msg" class="notice"></p>
+${forms || `<p>${escapeHtml(translate(lang, 'sandbox.unified.none'))}</p>`}
+<script>const T = ${texts};${SCRIPT}</script>`,
+  );
 }
 
 export function createUnifiedLoginApp(state: SandboxState): Express {
   const app = express();
-  app.get(['/unified-login', UNIFIED_LOGIN_PATH], (_req, res) => void res.type('html').send(page(state)));
+  app.get(['/unified-login', UNIFIED_LOGIN_PATH], (req, res) => void res.type('html').send(page(state, pageLanguage(req))));
   app.post(`${UNIFIED_LOGIN_PATH}login`, express.urlencoded({ extended: false, limit: '16kb' }), (req, res) => {
     const form = paramsOf(req.body);
     const appId = form('appId');

@@ -1,6 +1,7 @@
 // Attack: in proxy mode the app received the gateway's session cookie (and its OIDC and
 // login-transaction cookies) with every request and upgrade; anyone reading the app's logs
-// could replay the session. The gateway's cookies stay with the gateway; the app's pass as sent.
+// could replay the session. The gateway's cookies stay with the gateway (and the app cannot set
+// them either); the app's pass as sent.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -18,6 +19,8 @@ describe('attack: the gateway cookie leaks through the proxy to the app', () => 
   before(async () => {
     app = createServer((req, res) => {
       seen.push(req.headers);
+      // an app that (by mistake or not) sets the gateway's cookie next to its own
+      if (req.url === '/set') res.setHeader('set-cookie', ['bridge.sid=fixated; Path=/', 'app_session=new; Path=/', '__Host-bridge=x; Path=/; Secure']);
       res.end('ok');
     });
     app.on('upgrade', (req, socket) => {
@@ -76,6 +79,12 @@ describe('attack: the gateway cookie leaks through the proxy to the app', () => 
     });
     assert.match(status, /^HTTP\/1\.1 101 /);
     assert.equal(seen[0]!.cookie, 'app_session=abc123; theme=dark; bridgework=keep; mybridge.sid=keep');
+  });
+
+  it("the app cannot set, clear or fixate the gateway's cookies; its own Set-Cookie passes", async () => {
+    const res = await fetch(`${env.base}/set`, { headers: { cookie: `bridge.sid=${sid}` } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.headers.getSetCookie(), ['app_session=new; Path=/']);
   });
 
   it('names the family exactly', () => {

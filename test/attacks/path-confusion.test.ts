@@ -83,6 +83,8 @@ describe('attack: path confusion in forward-auth', () => {
     'X-Original-Url': (t, cookie) => raw(env.base, '/auth/verify', { cookie, 'x-original-url': `https://app.example.com${t}` }),
     'both nginx headers (the guide before this fix)': (t, cookie) => raw(env.base, '/auth/verify', { cookie, 'x-original-uri': t, 'x-forwarded-uri': t }),
     'Envoy /auth/verify/<path>': (t, cookie) => raw(env.base, `/auth/verify${t}`, { cookie }),
+    // answered by express rather than the fast path
+    '?redirect=true (Traefik)': (t, cookie) => raw(env.base, '/auth/verify?redirect=true', { cookie, 'x-forwarded-uri': t }),
   };
 
   for (const [form, send] of Object.entries(forms)) {

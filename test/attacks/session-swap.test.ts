@@ -22,7 +22,7 @@ function swapSuite(name: string, open: () => Promise<OpenedStore>): void {
     let opened: OpenedStore;
     before(async () => {
       opened = await open();
-      env = await startLoginEnv(opened.store, { app: { url: 'https://app.example.com' } });
+      env = await startLoginEnv(opened.store, { app: { url: 'https://app.example.com' }, ui: { defaultLanguage: 'zh-CN' } });
       await env.addTenant('t-acme', 'acme', users);
       await env.addTenant('t-beta', 'beta', [{ userName: 'beta1', name: 'Beta One' }]);
     });

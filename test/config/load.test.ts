@@ -75,9 +75,38 @@ describe('settings', () => {
     assert.match(list.find((p) => p.path === 'store')!.reason, /embedded:<directory>/);
   });
 
-  it('production refuses insecure IdPs, the memory store and a missing session secret', () => {
+  it('production refuses insecure IdPs, the memory store, missing secrets and keys, and a local public URL, all in one run', () => {
     const list = problems(() => loadSettings({ env: { NODE_ENV: 'production', BRIDGE_ALLOW_INSECURE_IDP: 'true', BRIDGE_STORE: 'memory' }, argv: [] }));
-    assert.deepEqual(list.map((p) => p.path).sort(), ['login.allowInsecureIdp', 'sessionSecret', 'store']);
+    assert.deepEqual(list.map((p) => p.path).sort(), ['login.allowInsecureIdp', 'marketplace.clientSecretKey', 'marketplace.kitAccessKey', 'publicUrl', 'sessionSecret', 'store']);
+  });
+
+  const PRODUCTION = { NODE_ENV: 'production', BRIDGE_SESSION_SECRET: 's'.repeat(40), BRIDGE_KIT_ACCESS_KEY: 'k', BRIDGE_CLIENT_SECRET_KEY: 'pem', BRIDGE_PUBLIC_URL: 'https://login.example.com' };
+
+  it('production starts with the secrets, the keys and a public https URL', () => {
+    assert.equal(loadSettings({ env: PRODUCTION, argv: [] }).publicUrl, 'https://login.example.com');
+    assert.equal(loadSettings({ env: { ...PRODUCTION, BRIDGE_CLIENT_SECRET_KEY: '', BRIDGE_CLIENT_SECRET_KEY_FILE: new URL(import.meta.url).pathname }, argv: [] }).store, 'embedded:./data');
+  });
+
+  it('production refuses http:// and loopback public URLs', () => {
+    for (const url of ['http://login.example.com', 'https://localhost', 'https://127.0.0.1:8443', 'https://[::1]', 'https://app.localhost']) {
+      const list = problems(() => loadSettings({ env: { ...PRODUCTION, BRIDGE_PUBLIC_URL: url }, argv: [] }));
+      assert.deepEqual(list.map((p) => p.path), ['publicUrl'], url);
+    }
+  });
+
+  it('production problems are listed together with schema problems', () => {
+    const list = problems(() => loadSettings({ env: { NODE_ENV: 'production', PORT: 'x', BRIDGE_SESSION_SECRET: 'short' }, argv: [] }));
+    const paths = list.map((p) => p.path);
+    for (const p of ['port', 'sessionSecret', 'marketplace.kitAccessKey', 'marketplace.clientSecretKey', 'publicUrl']) assert.ok(paths.includes(p), `${p} in ${paths.join()}`);
+    assert.equal(paths.filter((p) => p === 'sessionSecret').length, 1, 'one problem per setting');
+  });
+
+  it('access rules: a prefix that no canonical path could match is a listed problem; caseSensitivePaths defaults to false', () => {
+    const list = problems(() => loadSettings({ env: {}, argv: [], overrides: { access: { rules: [{ pathPrefix: '/ok' }, { pathPrefix: '/a;b' }, { pathPrefix: '/%2fadmin' }] } } }));
+    assert.deepEqual(list.map((p) => p.path), ['access.rules.1.pathPrefix', 'access.rules.2.pathPrefix']);
+    assert.match(list[0]!.reason, /";" path parameters/);
+    const s = loadSettings({ env: {}, argv: [], overrides: { access: { rules: [{ pathPrefix: '/Admin/' }] } } });
+    assert.equal(s.access.caseSensitivePaths, false);
   });
 
   it('an unreadable --config file is a listed problem', () => {

@@ -392,7 +392,7 @@ describe('streaming', () => {
 
 describe('upstream failures', () => {
   it('answers 502 with an HTML page that names no internal address', async () => {
-    const r = await request(downGw.port(), '/anything', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    const r = await request(downGw.port(), '/anything', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': 'en-US,en;q=0.9' } });
     assert.equal(r.status, 502);
     assert.match(String(r.headers['content-type']), /^text\/html/);
     assert.match(r.body, /<title>The application is not answering<\/title>/);

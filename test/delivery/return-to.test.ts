@@ -197,12 +197,12 @@ describe('returnToPolicyFromSettings', () => {
     });
   });
 
-  it('falls back to the gateway base URL otherwise, keeping its path', () => {
+  it('falls back to the gateway\'s signed-in page otherwise, keeping its path', () => {
     const p = returnToPolicyFromSettings({ publicUrl: 'https://gw.example.com/bridge', app: { url: '', allowedReturnUrls: [] } });
-    assert.equal(p.fallback, 'https://gw.example.com/bridge/');
+    assert.equal(p.fallback, 'https://gw.example.com/bridge/signed-in');
     assert.equal(p.appUrl, undefined);
-    assert.equal(resolveReturnTo('//evil.com', p), 'https://gw.example.com/bridge/');
+    assert.equal(resolveReturnTo('//evil.com', p), 'https://gw.example.com/bridge/signed-in');
     assert.equal(resolveReturnTo('/bridge/me', p), 'https://gw.example.com/bridge/me');
-    assert.equal(returnToPolicyFromSettings({ publicUrl: 'http://localhost:8080/', app: { url: '', allowedReturnUrls: [] } }).fallback, 'http://localhost:8080/');
+    assert.equal(returnToPolicyFromSettings({ publicUrl: 'http://localhost:8080/', app: { url: '', allowedReturnUrls: [] } }).fallback, 'http://localhost:8080/signed-in');
   });
 });

@@ -6,6 +6,7 @@ import type { SandboxUser } from '../../src/sandbox/oneaccess.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { nextTimeStamp, PUBLIC_KEY_PEM, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { renderSite, startNginx, type Nginx } from '../helpers/nginx.ts';
+import { renderCaddyfile, startCaddy } from '../helpers/caddy.ts';
 import { freePort } from '../helpers/redis-server.ts';
 import { startSampleApp } from './sample-app.ts';
 
@@ -15,13 +16,15 @@ export interface Stack {
   /** where the app lands after sign-in without return_to, and the token audience */
   appUrl: string;
   env: LoginEnv;
+  /** the proxy in front: nginx, or Caddy in the same shape (errorLog = its output) */
   nginx: Nginx;
   addTenant(tenantId: string, tenantCode: string, users: SandboxUser[]): Promise<void>;
   /** stops everything that was started, in reverse order, even after a failure */
   close(): Promise<void>;
 }
 
-export async function startStack(gatewayOverrides: Record<string, unknown> = {}): Promise<Stack> {
+/** `front`: nginx with examples/nginx/bridge.conf.template (default), or Caddy with docs/caddy.md's Caddyfile */
+export async function startStack(gatewayOverrides: Record<string, unknown> = {}, front: 'nginx' | 'caddy' = 'nginx'): Promise<Stack> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
@@ -34,9 +37,16 @@ export async function startStack(gatewayOverrides: Record<string, unknown> = {})
     closers.push(() => env.close());
     const app = await startSampleApp({ jwksUrl: `${origin}/.well-known/jwks.json`, issuer: origin, audience: appUrl });
     closers.push(() => app.close());
-    const site = renderSite({ listen: `    listen 127.0.0.1:${port};`, server_name: '127.0.0.1', gateway: new URL(env.base).host, app: app.address });
-    const nginx = await startNginx(site, port);
-    closers.push(() => nginx.stop());
+    let nginx: Nginx;
+    if (front === 'caddy') {
+      const caddy = await startCaddy(renderCaddyfile({ port, gateway: new URL(env.base).host, app: app.address }), port);
+      closers.push(() => caddy.stop());
+      nginx = { origin: caddy.origin, port, errorLog: caddy.output, stop: caddy.stop };
+    } else {
+      const site = renderSite({ listen: `    listen 127.0.0.1:${port};`, server_name: '127.0.0.1', gateway: new URL(env.base).host, app: app.address });
+      nginx = await startNginx(site, port);
+      closers.push(() => nginx.stop());
+    }
 
     async function addTenant(tenantId: string, tenantCode: string, users: SandboxUser[]): Promise<void> {
       const clientId = `client-${tenantId}`;

@@ -10,6 +10,9 @@ export interface Page {
 export class Browser {
   readonly jar = new Map<string, Map<string, string>>();
 
+  /** headers sent on every request, e.g. Accept-Language */
+  constructor(readonly defaults: Record<string, string> = {}) {}
+
   cookie(origin: string, name: string): string | undefined {
     return this.jar.get(new URL(origin).host)?.get(name);
   }
@@ -31,7 +34,8 @@ export class Browser {
   async request(url: string, init: RequestInit = {}): Promise<Page> {
     const u = new URL(url);
     const jar = this.jar.get(u.host);
-    const headers = new Headers(init.headers);
+    const headers = new Headers(this.defaults);
+    for (const [k, v] of new Headers(init.headers)) headers.set(k, v);
     if (jar?.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(u, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(20_000) });
     this.store(u, res);

@@ -1,7 +1,7 @@
 // Builds the same gateway main.ts serves, on a chosen store, with test settings.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createGateway, type Gateway } from '../../src/app.ts';
 import { loadSettings, type Settings } from '../../src/config/load.ts';
 import { loadSecrets } from '../../src/bootstrap.ts';
@@ -22,7 +22,7 @@ export interface TestGateway extends Gateway {
   store: Store;
 }
 
-export async function buildGateway(store: Store, overrides: Record<string, unknown> = {}, opts: { now?: () => number } = {}): Promise<TestGateway> {
+export async function buildGateway(store: Store, overrides: Record<string, unknown> = {}, opts: { now?: () => number; log?: Logger } = {}): Promise<TestGateway> {
   const settings = loadSettings({
     env: {},
     argv: [],
@@ -33,6 +33,8 @@ export async function buildGateway(store: Store, overrides: Record<string, unkno
         sessionSecret: 'test-session-secret-0123456789abcdefghij',
         marketplace: { kitAccessKey: KIT_KEY, clientSecretKey: RSA_PRIVATE_B64 },
         login: { allowInsecureIdp: true },
+        // the suites read English page texts; test/web/ checks the zh-CN default
+        ui: { defaultLanguage: 'en' },
         // suites hammer endpoints from one address; test/attacks/ turn the limits on
         limits: { enabled: false },
       },
@@ -41,7 +43,7 @@ export async function buildGateway(store: Store, overrides: Record<string, unkno
   });
   const secrets = await loadSecrets(store, settings.sessionSecret);
   const clientSecretKey = settings.marketplace.clientSecretKey ? loadClientSecretKey(settings.marketplace.clientSecretKey) : null;
-  const gw = await createGateway({ settings, store, log: pino({ level: 'silent' }), secrets, clientSecretKey, ...(opts.now ? { now: opts.now } : {}) });
+  const gw = await createGateway({ settings, store, log: opts.log ?? pino({ level: 'silent' }), secrets, clientSecretKey, ...(opts.now ? { now: opts.now } : {}) });
   return { ...gw, settings, store };
 }
 

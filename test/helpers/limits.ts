@@ -47,7 +47,7 @@ export async function tempKeys(store: Store, prefix: string): Promise<Array<{ ke
       .map((r) => ({ key: r.key, ttlMs: r.expires_at - now }));
   }
   if (store.kind === 'redis') {
-    const { client, prefix: p } = store as unknown as { client: RedisClientType; prefix: string };
+    const { commands: client, prefix: p } = store as unknown as { commands: RedisClientType; prefix: string };
     const keys: string[] = [];
     for await (const batch of client.scanIterator({ MATCH: `${p}temp:${prefix}*`, COUNT: 1000 })) keys.push(...batch);
     return Promise.all(keys.map(async (k) => ({ key: k.slice(`${p}temp:`.length), ttlMs: await client.pTTL(k) })));
@@ -60,8 +60,8 @@ export async function tempKeys(store: Store, prefix: string): Promise<Array<{ ke
 export async function auditCount(store: Store): Promise<number> {
   if (store.kind === 'embedded') return (store as unknown as { db: Database.Database }).db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit').get()!.n;
   if (store.kind === 'redis') {
-    const { client, prefix } = store as unknown as { client: RedisClientType; prefix: string };
-    return client.xLen(`${prefix}audit`);
+    const { commands: client, durablePrefix } = store as unknown as { commands: RedisClientType; durablePrefix: string };
+    return client.xLen(`${durablePrefix}audit`);
   }
   return (store as unknown as { audit: unknown[] }).audit.length;
 }

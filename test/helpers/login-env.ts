@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
+import type { Logger } from 'pino';
 import { startOneAccessSandbox, type OneAccessSandbox } from '../../src/sandbox/oneaccess.ts';
 import { encryptClientSecret } from '../../src/marketplace/client-secret.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -36,11 +37,11 @@ export function nextTimeStamp(): string {
   return timeStampAt(clock);
 }
 
-export async function startLoginEnv(store: Store, overrides: Record<string, unknown> = {}): Promise<LoginEnv> {
+export async function startLoginEnv(store: Store, overrides: Record<string, unknown> = {}, opts: { log?: Logger } = {}): Promise<LoginEnv> {
   const sandbox = await startOneAccessSandbox();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const gw = await buildGateway(store, { publicUrl: base, port, login: { upstreamTimeoutMs: 1500 }, ...overrides });
+  const gw = await buildGateway(store, { publicUrl: base, port, login: { upstreamTimeoutMs: 1500 }, ...overrides }, opts);
   const server: Server = createServer(gw.listener);
   server.on('upgrade', (req, socket, head) => gw.upgrade(req, socket, head));
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -52,6 +52,8 @@ describe('OIDC provider under /oidc', () => {
 
   before(async () => {
     env = await startLoginEnv(new MemoryStore(), {
+      // the contract's default page language: the logout pages are checked in it
+      ui: { defaultLanguage: 'zh-CN' },
       oidc: {
         clients: [
           { client_id: 'app', client_secret: SECRET, redirect_uris: [REDIRECT], post_logout_redirect_uris: [SIGNED_OUT], token_endpoint_auth_method: 'client_secret_post' },
@@ -341,7 +343,7 @@ describe('OIDC provider under /oidc', () => {
   });
 
   it('an expired or unknown interaction is a page, not an error dump', async () => {
-    const res = await new Browser().request(`${env.base}/oidc/interaction/nope`);
+    const res = await new Browser().request(`${env.base}/oidc/interaction/nope`, { headers: { 'accept-language': 'en' } });
     assert.equal(res.status, 400);
     assert.match(res.body, /expired or was already completed/);
   });
