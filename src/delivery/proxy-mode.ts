@@ -14,8 +14,9 @@ import { canonicalPath } from '../web/canonical-path.ts';
 import { setSecurityHeaders } from '../web/security-headers.ts';
 
 /** paths the gateway answers itself; everything else belongs to the app */
-export function isGatewayPath(path: string, syncPrefix: string): boolean {
+export function isGatewayPath(path: string, syncPrefix: string, consoleOn = false): boolean {
   return (
+    (consoleOn && (path === '/admin' || path.startsWith('/admin/'))) ||
     /^\/(login|logout|signed-out|healthz|readyz|metrics)\/?$/.test(path) ||
     /^\/(oauth|cas)\/callback\/?$/.test(path) ||
     path.startsWith('/auth/') ||
@@ -30,6 +31,8 @@ export interface ProxyModeDeps {
   target: string;
   publicUrl: string;
   syncPrefix: string;
+  /** the operator console is on: /admin is the gateway's */
+  consoleOn?: boolean;
   verifier: ReturnType<typeof createVerifier>;
   /** session ids from cookies, and word of sessions that ended or changed on any instance */
   sessions: Pick<SessionCache, 'sessionId' | 'onDropped'>;
@@ -92,7 +95,7 @@ export function createProxyMode(d: ProxyModeDeps) {
 
   return {
     middleware(req: Request, res: Response, next: NextFunction): void {
-      if (isGatewayPath(req.path, d.syncPrefix)) return next();
+      if (isGatewayPath(req.path, d.syncPrefix, d.consoleOn)) return next();
       proxy.handle(req, res);
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
