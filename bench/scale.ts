@@ -1,7 +1,10 @@
 // Scale: memory per live session and the /auth/verify hot path as the number of sessions grows,
 // on Redis and on the embedded store.
 //
-//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4]
+//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4] [--big]
+//
+// --big: large enterprises — /auth/verify on 16 hot sessions (8 connections) alone, then while a
+// 5,000-user authSync, then a 10,000-department allOrgSync, are pushed back to back.
 //
 // One gateway process per store (this script forked with --serve), holding two gateways on the
 // same store object: the default one (in-process session snapshots, access.cacheTtlMs 5 s) and
@@ -26,7 +29,7 @@ import { deriveKey } from '../src/directory/secret-box.ts';
 import { openEmbeddedStore } from '../src/store/embedded.ts';
 import { openRedisStore } from '../src/store/redis.ts';
 import type { Store } from '../src/store/store.ts';
-import { buildGateway } from '../test/helpers/gateway.ts';
+import { buildGateway, signedHeaders, timeStampAt } from '../test/helpers/gateway.ts';
 import { startRedis } from '../test/helpers/redis-server.ts';
 import { redisCli } from '../test/helpers/redis-topologies.ts';
 import { fmtMs, forkRole, killRoles, loadAvg, machineFacts, markdownTable, percentile, rawHeader, runRawLoad, serveRole } from './lib.ts';
@@ -124,6 +127,53 @@ async function serveGateways(kind: string, where: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // parent
 
+let pushSeq = 0;
+function bigBody(kind: 'authSync' | 'allOrgSync', n: number): string {
+  const timeStamp = timeStampAt(Date.UTC(2026, 0, 1) + ++pushSeq * 1000);
+  if (kind === 'authSync') {
+    const userList = Array.from({ length: n }, (_, u) => ({
+      userName: `emp${String(u).padStart(5, '0')}`,
+      name: `员工${u}`,
+      orgCode: `d${u % 500}`,
+      role: u % 50 === 0 ? 'admin' : 'user',
+      enable: 'true',
+      email: `emp${u}@bigcorp.example.com`,
+    }));
+    return JSON.stringify({ instanceId: 'i-big', tenantId: 't-bigcorp', appId: 'app-1', userList, currentSyncTime: timeStamp, flag: 1, testFlag: 0, timeStamp });
+  }
+  const orgInfoList = Array.from({ length: n }, (_, d) => ({ orgCode: `d${d}`, orgName: `部门${d}`, parentCode: d === 0 ? '' : `d${Math.floor((d - 1) / 10)}` }));
+  return JSON.stringify({ instanceId: 'i-big', tenantId: 't-bigcorp', orgInfoList, testFlag: 0, timeStamp });
+}
+
+function push(port: number, kind: string, body: string): Promise<{ ms: number; code: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/produceAPI/v2/${kind}`, headers: signedHeaders(body) }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ ms: performance.now() - t0, code: (JSON.parse(text) as { resultCode: string }).resultCode }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** /auth/verify on 16 hot sessions for `ms`, while `during` runs big pushes one after another */
+async function verifyWhile(port: number, cookieName: string, cookieSecret: string, ms: number, during?: () => Promise<void>) {
+  const cookies = Array.from({ length: 16 }, (_, i) => `${cookieName}=${encodeURIComponent(`s:${signature.sign(sid(i), cookieSecret)}`)}`);
+  const request = (conn: number) =>
+    Buffer.from(`GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookies[conn % 16]}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /\r\nX-Forwarded-Method: GET\r\n\r\n`, 'latin1');
+  const check = (_c: number, _n: number, status: number) => (status === 200 ? { ok: true } : { ok: false, note: `HTTP ${status}` });
+  let stop = false;
+  const pushes = (async () => {
+    while (during && !stop) await during();
+  })();
+  const r = await runRawLoad({ port, concurrency: 8, durationMs: ms, maxRequests: 1e9, request, check });
+  stop = true;
+  await pushes;
+  return r;
+}
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1]! : fallback;
@@ -145,6 +195,8 @@ async function main(): Promise<void> {
   console.log(`- date: ${facts.date}; ${facts.cores} cores (${facts.cpu}), ${facts.memGiB} GiB, ${facts.platform}; Node ${facts.node}; load average at start ${loadAvg()}`);
   const memRows: string[][] = [];
   const loadRows: string[][] = [];
+  const bigRows: string[][] = [];
+  const bigPushes = process.argv.includes('--big');
   const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
   // the cookie secret as src/app.ts derives it from the test helper's session secret
   const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');
@@ -196,6 +248,27 @@ async function main(): Promise<void> {
             process.stderr.write(`${kind} ${size} ${label}: ${loadRows.at(-1)!.join(' | ')}\n`);
           }
         }
+        if (bigPushes) {
+          const port = role.ready.ports[0]!;
+          await verifyWhile(port, role.ready.cookieName, cookieSecret, 1000);
+          const base = await verifyWhile(port, role.ready.cookieName, cookieSecret, seconds * 1000);
+          bigRows.push([kind, 'none (baseline)', '–', '–', fmtMs(percentile(base.latencies, 50)), fmtMs(percentile(base.latencies, 99)), fmtMs(base.latencies.at(-1) ?? 0), String(base.failures)]);
+          for (const [pk, n] of [
+            ['authSync', 5000],
+            ['allOrgSync', 10000],
+          ] as const) {
+            const lat: number[] = [];
+            const bytes = bigBody(pk, n).length;
+            const r = await verifyWhile(port, role.ready.cookieName, cookieSecret, seconds * 1000, async () => {
+              const p = await push(port, pk, bigBody(pk, n));
+              if (p.code !== '000000') throw new Error(`${pk} answered ${p.code}`);
+              lat.push(p.ms);
+            });
+            lat.sort((a, b) => a - b);
+            bigRows.push([kind, `${pk} of ${n} (${(bytes / 1024).toFixed(0)} KiB), back to back`, String(lat.length), `${fmtMs(percentile(lat, 50))} / ${fmtMs(lat.at(-1) ?? 0)}`, fmtMs(percentile(r.latencies, 50)), fmtMs(percentile(r.latencies, 99)), fmtMs(r.latencies.at(-1) ?? 0), String(r.failures)]);
+            process.stderr.write(`${kind} big ${bigRows.at(-1)!.join(' | ')}\n`);
+          }
+        }
       } finally {
         await role.stop();
         if (dir) rmSync(dir, { recursive: true, force: true });
@@ -209,6 +282,10 @@ async function main(): Promise<void> {
   console.log(markdownTable(['Store', 'Sessions', 'Redis bytes per session added (record + indexes)', 'MEMORY USAGE of one record', 'Bytes per session, total (Redis used_memory or SQLite file) / sessions', 'Seeding time'], memRows, [false, true, true, true, true, true]));
   console.log('');
   console.log(markdownTable(['Store', 'Sessions', 'Gateway', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'Failures', 'Host CPU (cores)'], loadRows, [false, true, false, true, true, true, true, true, true]));
+  if (bigRows.length) {
+    console.log('');
+    console.log(markdownTable(['Store', 'Push', 'Pushes applied', 'Push latency p50 / max ms', 'verify p50 ms', 'verify p99 ms', 'verify max ms', 'verify failures'], bigRows, [false, false, true, true, true, true, true, true]));
+  }
   console.log(`\nload average at the end ${loadAvg()}`);
 }
 
