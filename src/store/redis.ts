@@ -19,7 +19,7 @@
 // time rejects with StoreNotReplicatedError: the caller answers "retry", not "done".
 import { createHash } from 'node:crypto';
 import { ErrorReply } from 'redis';
-import { StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
 import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 
@@ -33,11 +33,6 @@ export interface RedisStoreOptions {
   waitReplicas?: number;
   /** how long WAIT waits for them; default 1000 */
   waitTimeoutMs?: number;
-}
-
-/** A change reached the primary but not enough replicas in time: it may be lost on a failover. */
-export class StoreNotReplicatedError extends StoreUnavailableError {
-  override readonly name = 'StoreNotReplicatedError';
 }
 
 const AUDIT_MAX_LEN = 100_000;

@@ -107,6 +107,14 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * A change reached the primary but fewer replicas than required confirmed it in time, so a
+ * failover may lose it: answer "retry", never "done" (BRIDGE_REDIS_WAIT_REPLICAS).
+ */
+export class StoreNotReplicatedError extends StoreUnavailableError {
+  override readonly name: string = 'StoreNotReplicatedError';
+}
+
 /** Rejects with StoreUnavailableError when `p` does not settle within `ms`. */
 export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

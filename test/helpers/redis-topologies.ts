@@ -26,6 +26,16 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
   return stdout.trim();
 }
 
+/** replicas of the primary on `port` that finished their initial sync (WAIT counts only those) */
+export async function onlineReplicas(port: number): Promise<number> {
+  return (await redisCli(port, 'INFO', 'replication')).split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length;
+}
+
+/** resolves once the primary on `port` has `n` online replicas */
+export function waitForReplicas(port: number, n: number): Promise<void> {
+  return waitUntil(`${n} online replica(s) of ${port}`, async () => (await onlineReplicas(port)) >= n);
+}
+
 interface Node {
   port: number;
   child: ChildProcess;
@@ -130,7 +140,7 @@ export class RedisClusterDeployment extends Deployment {
         for (const port of this.ports) {
           const info = await redisCli(port, 'INFO', 'replication');
           if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
-          if (/role:master/.test(info) && !/connected_slaves:[1-9]/.test(info)) return false;
+          if (/role:master/.test(info) && (await onlineReplicas(port)) < 1) return false;
         }
         return true;
       });
@@ -203,7 +213,7 @@ export class RedisSentinelDeployment extends Deployment {
     };
     await this.start(primary!, data(primary!));
     await Promise.all(replicas.map((p) => this.start(p, data(p, ['--replicaof', '127.0.0.1', String(primary)]))));
-    await waitUntil('both replicas to be in sync', async () => /connected_slaves:2/.test(await redisCli(primary!, 'INFO', 'replication')));
+    await waitForReplicas(primary!, 2);
     await Promise.all(
       this.sentinelPorts.map((port) => {
         const conf = join(this.dir, `sentinel-${port}.conf`);

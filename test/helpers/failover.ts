@@ -1,0 +1,159 @@
+// The failover scenario shared by the chaos tests: two gateways on one Redis deployment, each
+// with its tenant and OneAccess sandbox, under a stream of signed pushes and full OAuth
+// sign-ins; `kill` (kill -9 of a primary) happens mid-stream. Afterwards a third gateway, with
+// cold caches, checks that every acknowledged push and every session handed out is in the store.
+import request from 'supertest';
+import { openRedisStore, type RedisStoreOptions } from '../../src/store/redis.ts';
+import type { Store } from '../../src/store/store.ts';
+import { Browser, hiddenInput } from './browser.ts';
+import { buildGateway, signedHeaders, timeStampAt } from './gateway.ts';
+import { startLoginEnv, type LoginEnv } from './login-env.ts';
+
+export interface FailoverFigures {
+  pushesAcknowledged: number;
+  pushesRefused: number;
+  pushesLost: number;
+  signInsCompleted: number;
+  signInsRefused: number;
+  sessionsLost: number;
+  /** answers that took longer than HUNG_MS, or none at all */
+  hung: number;
+  slowestMs: number;
+  /** from the kill to the first acknowledged push after it, on the slower of the two gateways */
+  recoveryMs: number;
+}
+
+export const HUNG_MS = 5000;
+
+interface Outcome {
+  ok: boolean;
+  ms: number;
+  at: number;
+}
+
+export async function runFailover(opts: {
+  spec: string;
+  store: RedisStoreOptions;
+  /** kill -9 something; resolves once done */
+  kill: () => Promise<void> | void;
+  /** stream this long before the kill */
+  beforeMs?: number;
+  /** and until the recovery plus this much after */
+  afterRecoveryMs?: number;
+  /** give up waiting for recovery after this long */
+  maxRecoveryMs?: number;
+}): Promise<FailoverFigures> {
+  const stores: Store[] = [];
+  const open = async () => {
+    const s = await openRedisStore(opts.spec, opts.store);
+    stores.push(s);
+    return s;
+  };
+  const envs: LoginEnv[] = [];
+  try {
+    for (const [i, code] of ['alpha', 'bravo'].entries()) {
+      const env = await startLoginEnv(await open());
+      envs.push(env);
+      await env.addTenant(`t-${code}`, code, [{ userName: `user${i}`, name: `User ${i}` }]);
+    }
+    const pushes: Array<Outcome & { tenantId: string; gateway: number }> = [];
+    const signIns: Array<Outcome & { cookie?: string; gateway: number }> = [];
+    let seq = 0;
+    let stop = false;
+    let killedAt = 0;
+
+    async function timed<T>(fn: () => Promise<T>): Promise<{ value?: T; ms: number; at: number }> {
+      const at = Date.now();
+      try {
+        const value = await fn();
+        return { value, ms: Date.now() - at, at };
+      } catch {
+        return { ms: Date.now() - at, at };
+      }
+    }
+
+    async function pushLoop(env: LoginEnv, gateway: number): Promise<void> {
+      while (!stop) {
+        const tenantId = `chaos-${++seq}`;
+        const raw = JSON.stringify({ instanceId: 'i', tenantId, tenantCode: tenantId, name: 'n', domainName: 'https://x.example.com', flag: 1, testFlag: 0, timeStamp: timeStampAt(Date.UTC(2026, 0, 1) + seq) });
+        const r = await timed(async () => {
+          const res = await fetch(`${env.base}/produceAPI/v2/tenantSync`, { method: 'POST', headers: signedHeaders(raw), body: raw, signal: AbortSignal.timeout(15_000) });
+          return ((await res.json()) as { resultCode: string }).resultCode;
+        });
+        pushes.push({ tenantId, gateway, ok: r.value === '000000', ms: r.ms, at: r.at });
+        if (r.value !== '000000') await sleep(20);
+      }
+    }
+
+    async function signInLoop(env: LoginEnv, gateway: number): Promise<void> {
+      while (!stop) {
+        const r = await timed(async () => {
+          const b = new Browser();
+          const toForm = await b.follow(`${env.base}/login?tenant=${gateway === 0 ? 'alpha' : 'bravo'}`);
+          const form = toForm.at(-1)!;
+          const cont = hiddenInput(form.body, 'continue');
+          if (form.status !== 200 || !cont) return undefined;
+          const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName: `user${gateway}`, continue: cont });
+          const cb = hops.find((h) => h.url.includes('/oauth/callback'));
+          return cb?.status === 303 ? b.cookie(env.base, 'bridge.sid') : undefined;
+        });
+        signIns.push({ ok: !!r.value, ms: r.ms, at: r.at, gateway, ...(r.value ? { cookie: r.value } : {}) });
+        if (!r.value) await sleep(20);
+      }
+    }
+
+    const loops = envs.flatMap((env, i) => [pushLoop(env, i), signInLoop(env, i)]);
+    await sleep(opts.beforeMs ?? 1500);
+    killedAt = Date.now();
+    await opts.kill();
+    const maxRecovery = opts.maxRecoveryMs ?? 20_000;
+    // recovered: each gateway has acknowledged a push started after the kill
+    const recoveredAt = async (): Promise<number | null> => {
+      while (Date.now() - killedAt < maxRecovery) {
+        const firsts = envs.map((_, g) => pushes.find((p) => p.gateway === g && p.ok && p.at > killedAt));
+        if (firsts.every(Boolean)) return Math.max(...firsts.map((p) => p!.at + p!.ms));
+        await sleep(50);
+      }
+      return null;
+    };
+    const recovered = await recoveredAt();
+    await sleep(opts.afterRecoveryMs ?? 1000);
+    stop = true;
+    await Promise.all(loops);
+
+    // a third gateway with cold caches reads what was acknowledged
+    const checker = await buildGateway(await open());
+    try {
+      let pushesLost = 0;
+      for (const p of pushes.filter((x) => x.ok)) {
+        if (!(await checker.directory.getTenant('prod', p.tenantId))) pushesLost++;
+      }
+      let sessionsLost = 0;
+      for (const s of signIns.filter((x) => x.cookie)) {
+        const res = await request(checker.app).get('/auth/session').set('accept', 'application/json').set('cookie', `bridge.sid=${s.cookie}`);
+        if (res.status !== 200) sessionsLost++;
+      }
+      const all = [...pushes, ...signIns];
+      return {
+        pushesAcknowledged: pushes.filter((p) => p.ok).length,
+        pushesRefused: pushes.filter((p) => !p.ok).length,
+        pushesLost,
+        signInsCompleted: signIns.filter((s) => s.ok).length,
+        signInsRefused: signIns.filter((s) => !s.ok).length,
+        sessionsLost,
+        hung: all.filter((x) => x.ms > HUNG_MS).length,
+        slowestMs: Math.max(...all.map((x) => x.ms)),
+        recoveryMs: recovered === null ? Number.POSITIVE_INFINITY : recovered - killedAt,
+      };
+    } finally {
+      await checker.close();
+    }
+  } finally {
+    for (const env of envs) await env.close();
+    for (const s of stores) await s.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
