@@ -50,7 +50,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'oidc.clients': 'OpenID Connect clients (`client_id`, `client_secret`, `redirect_uris`, …); the provider under `/oidc` is off while empty',
   'oidc.accessTokenTtlSec': 'OIDC access token lifetime',
   'oidc.refreshTokenTtlSec': 'OIDC refresh token lifetime (never beyond the gateway session)',
-  'oidc.backchannelSweepMs': 'how often pending back-channel logouts are retried',
+  'oidc.backchannelSweepMs': 'how often ended gateway sessions are looked for (timeouts end silently) and pending back-channel logouts are sent',
   'oidc.backchannelTimeoutMs': 'deadline of one back-channel logout call',
   'ui.defaultLanguage': 'page language (`zh-CN` or `en`) when neither `?lang=` nor `Accept-Language` decides',
   'ops.metricsFrom': 'addresses that may read `/metrics` (others get 404)',
