@@ -38,6 +38,11 @@ import type { Duplex } from 'node:stream';
 import { RateLimits } from './limits/rate-limits.ts';
 import { browserLimits } from './limits/browser-limits.ts';
 import { VerifyPool } from './marketplace/verify-pool.ts';
+import { SyncLog } from './marketplace/sync-log.ts';
+import { Console } from './admin/console.ts';
+import { OperatorAuth } from './admin/operator.ts';
+import { SessionHandles } from './admin/session-handles.ts';
+import { adminRouter } from './admin/router.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -128,6 +133,10 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     if (revised.changed || revised.ended) log.info(revised, 'directory change reached live sessions');
   };
 
+  const syncLog = new SyncLog(store);
+  // off unless configured (contract §4): then /admin is not mounted and answers 404
+  const consoleOn = settings.admin.token !== '' || settings.admin.operatorTenants.length > 0;
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -152,6 +161,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       pushFailures: limits.pushFailures,
       pool: verifyPool,
       largeBytes: settings.limits.largePush.bytes,
+      syncLog,
     }),
   );
 
@@ -162,7 +172,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   });
   // before express-session: a refused request reads and writes nothing
   const limited = browserLimits(limits, log.child({ module: 'limits' }));
-  app.get('/login', limited.login);
+  // POST /login is the answer on the switch page; a refused one still writes an audit row
+  app.route('/login').get(limited.login).post(limited.login);
   app.get(['/oauth/callback', '/cas/callback'], limited.callback);
   app.use(['/oidc/auth', '/oidc/session/end', '/oidc/interaction'], limited.oidc);
   const proxyMode = settings.app.proxy
@@ -170,14 +181,35 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
         target: settings.app.url,
         publicUrl: settings.publicUrl,
         syncPrefix: settings.marketplace.syncPathPrefix,
+        consoleOn,
         verifier,
+        sessions: sessionCache,
         onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
       })
     : null;
   // proxy mode: app traffic takes the forward-auth path, not express-session
   if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
-  await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  if (consoleOn) {
+    app.use(
+      '/admin',
+      adminRouter({
+        console: new Console({ store, directory, sessions, apps, policy: settings.login, syncLog, keys, metrics, handles: new SessionHandles(deriveKey(deps.secrets.sessionSecret, 'admin-session-handle')) }),
+        auth: new OperatorAuth(store, sessions, {
+          token: settings.admin.token,
+          operatorTenants: settings.admin.operatorTenants,
+          idleSec: settings.admin.sessionIdleSec,
+          secure,
+          csrfKey: deriveKey(deps.secrets.sessionSecret, 'admin-csrf'),
+        }),
+        store,
+        limit: limits.admin,
+        publicUrl: settings.publicUrl,
+        log: log.child({ module: 'admin' }),
+      }),
+    );
+  }
   app.use(
     loginRouter({
       settings,
@@ -249,6 +281,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     async close() {
       proxyMode?.close();
       await verifyPool.close();
+      await oidc?.close();
       await sessionCache.close();
       await keys.close();
     },

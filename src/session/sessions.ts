@@ -70,7 +70,7 @@ function promisify(fn: (cb: (err?: unknown) => void) => void): Promise<void> {
 /** a session store the store port cannot reach counts as "no session" only for reads */
 export class Sessions {
   readonly middleware: RequestHandler;
-  readonly sessionStore: session.Store;
+  readonly sessionStore: PortSessionStore;
   readonly cookieName: string;
 
   constructor(
@@ -122,6 +122,11 @@ export class Sessions {
 
   private read(sid: string): Promise<SessionData | null> {
     return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
+  }
+
+  /** epoch ms of the session's latest use (sign-in or a request), when known */
+  lastSeenAt(sid: string): Promise<number | null> {
+    return this.sessionStore.lastSeen(sid);
   }
 
   /** the ids of the live sessions of a user, or of everyone in a tenant (index entries may outlive their session) */
@@ -181,9 +186,17 @@ export class Sessions {
     req.session.createdAt = Date.now();
     const ttl = this.settings.absoluteTimeoutSec * 1000;
     const { ns, claims } = identity;
-    await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
-    await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
-    await this.save(req);
+    try {
+      await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
+      await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
+      await this.save(req);
+    } catch (e) {
+      // back to an empty session: express-session then sets no cookie and saves nothing later
+      delete req.session.identity;
+      delete req.session.upstream;
+      delete req.session.createdAt;
+      throw e;
+    }
   }
 
   /** persist changes made to req.session now (e.g. refreshed tokens) */

@@ -1,3 +1,5 @@
+import { adminEn } from './admin-en.ts';
+
 // English messages. Keys are shared with zh-CN.ts (a test checks both have the same keys and the
 // same {placeholders}); a page's title is `<view>.title`.
 export const en = {
@@ -180,6 +182,7 @@ export const en = {
   'sandbox.unified.expected': 'Expected #/portal-login?ind=UNOP&appId=… in the URL.',
   'sandbox.unified.noSuch': 'No such tenant/user: ',
   'sandbox.unified.none': 'No tenants.',
+  ...adminEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

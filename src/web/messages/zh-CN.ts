@@ -1,5 +1,6 @@
 // 简体中文. Same keys and {placeholders} as en.ts (checked by the compiler and by a test).
 import type { MessageKey } from './en.ts';
+import { adminZhCN } from './admin-zh-CN.ts';
 
 export const zhCN: Record<MessageKey, string> = {
   'chooser.title': '登录',
@@ -181,4 +182,5 @@ export const zhCN: Record<MessageKey, string> = {
   'sandbox.unified.expected': '地址中应包含 #/portal-login?ind=UNOP&appId=…',
   'sandbox.unified.noSuch': '没有这个租户/用户：',
   'sandbox.unified.none': '没有租户。',
+  ...adminZhCN,
 };

@@ -1,0 +1,216 @@
+// Scale: memory per live session and the /auth/verify hot path as the number of sessions grows,
+// on Redis and on the embedded store.
+//
+//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4]
+//
+// One gateway process per store (this script forked with --serve), holding two gateways on the
+// same store object: the default one (in-process session snapshots, access.cacheTtlMs 5 s) and
+// one with access.cacheTtlMs = 0, where every /auth/verify reads its session from the store (the
+// part of the hot path that could grow with the number of sessions). Sessions are written
+// through the store port exactly as a sign-in writes them (the express-session record under
+// sess:<id> with the idle timeout, plus the user and tenant indexes), spread over 100 tenants
+// with one session per user; the record is the one a real OAuth sign-in produces (claims,
+// upstream access and refresh tokens). Sizes grow in steps on the same store.
+// Memory: Redis `INFO memory` used_memory before/after each step divided by the sessions added
+// (records + index entries), and `MEMORY USAGE` of one record; embedded: the SQLite file and its
+// WAL after a checkpoint, divided by the sessions. Load: bench/lib.ts runRawLoad, 32 keep-alive
+// connections, each request a random session of the whole population (uniform), 1 s warm-up.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import signature from 'cookie-signature';
+import { deriveKey } from '../src/directory/secret-box.ts';
+import { openEmbeddedStore } from '../src/store/embedded.ts';
+import { openRedisStore } from '../src/store/redis.ts';
+import type { Store } from '../src/store/store.ts';
+import { buildGateway } from '../test/helpers/gateway.ts';
+import { startRedis } from '../test/helpers/redis-server.ts';
+import { redisCli } from '../test/helpers/redis-topologies.ts';
+import { fmtMs, forkRole, killRoles, loadAvg, machineFacts, markdownTable, percentile, rawHeader, runRawLoad, serveRole } from './lib.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const PREFIX = 'scale:';
+const TENANTS = 100;
+const IDLE_MS = 8 * 3600_000;
+
+const sid = (i: number) => createHash('sha256').update(`session-${i}`).digest('base64url').slice(0, 32);
+const tenantOf = (i: number) => `t-corp${String(i % TENANTS).padStart(3, '0')}`;
+const userOf = (i: number) => `user${String(Math.floor(i / TENANTS)).padStart(6, '0')}`;
+
+/** what a real OAuth sign-in stores (express-session record of src/session/sessions.ts) */
+function record(i: number, now: number): string {
+  const tenant = tenantOf(i);
+  return JSON.stringify({
+    cookie: { originalMaxAge: 86_400_000, expires: new Date(now + 86_400_000).toISOString(), secure: true, httpOnly: true, path: '/', sameSite: 'lax' },
+    identity: {
+      ns: 'prod',
+      claims: {
+        sub: createHash('sha256').update(`${tenant}/${userOf(i)}`).digest('base64url').slice(0, 22),
+        tenant,
+        tenant_code: tenant.slice(2),
+        tenant_name: `${tenant.slice(2)} Ltd`,
+        user_name: userOf(i),
+        name: '欧阳建华',
+        email: `${userOf(i)}@${tenant.slice(2)}.example.com`,
+        role: 'user',
+        org_code: '10',
+        idp: 'oneaccess-oauth',
+      },
+    },
+    upstream: {
+      protocol: 'oauth',
+      tenantId: tenant,
+      appId: 'app-1',
+      tokens: { accessToken: createHash('sha256').update(`at${i}`).digest('hex'), refreshToken: createHash('sha256').update(`rt${i}`).digest('hex'), expiresAt: now + 30 * 86_400_000 },
+    },
+    createdAt: now,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// child: two gateways on one store
+
+async function serveGateways(kind: string, where: string): Promise<void> {
+  await serveRole(async () => {
+    const store: Store = kind === 'redis' ? await openRedisStore(where, { keyPrefix: PREFIX }) : openEmbeddedStore(where);
+    const cached = await buildGateway(store, { publicUrl: 'https://gw.example.com' });
+    const uncached = await buildGateway(store, { publicUrl: 'https://gw.example.com', access: { cacheTtlMs: 0 } });
+    const listen = (gw: typeof cached) =>
+      new Promise<http.Server>((resolve) => {
+        const srv = http.createServer(gw.listener);
+        srv.keepAliveTimeout = 30_000;
+        srv.listen(0, '127.0.0.1', () => resolve(srv));
+      });
+    const servers = [await listen(cached), await listen(uncached)];
+    const port = (s: http.Server) => (s.address() as { port: number }).port;
+    return {
+      ready: { ports: servers.map(port), cookieName: cached.sessions.cookieName },
+      handlers: {
+        seed: async (arg: unknown) => {
+          const { from, to } = arg as { from: number; to: number };
+          const now = Date.now();
+          let next = from;
+          const worker = async () => {
+            while (next < to) {
+              const i = next++;
+              await store.putTemp(`sess:${sid(i)}`, record(i, now), IDLE_MS);
+              await store.addMember(`idx:user:prod:${tenantOf(i)}:${userOf(i)}`, sid(i), 86_400_000);
+              await store.addMember(`idx:tenant:prod:${tenantOf(i)}`, sid(i), 86_400_000);
+            }
+          };
+          await Promise.all(Array.from({ length: kind === 'redis' ? 64 : 1 }, worker));
+          return to - from;
+        },
+        checkpoint: async () => {
+          // embedded: fold the WAL into the file so its size is the data's
+          const db = (store as unknown as { db?: { pragma(s: string): unknown } }).db;
+          db?.pragma('wal_checkpoint(TRUNCATE)');
+          return true;
+        },
+      },
+      stop: async () => {
+        for (const s of servers) s.close();
+        await cached.close();
+        await uncached.close();
+        await store.close();
+      },
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// parent
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+async function usedMemory(port: number): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redisCli(port, 'INFO', 'memory'))![1]);
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+async function main(): Promise<void> {
+  const sizes = arg('--sizes', '10000,100000').split(',').map(Number);
+  const kinds = arg('--stores', 'redis,embedded').split(',');
+  const seconds = Number(arg('--seconds', '4'));
+  const facts = machineFacts();
+  console.log(`- date: ${facts.date}; ${facts.cores} cores (${facts.cpu}), ${facts.memGiB} GiB, ${facts.platform}; Node ${facts.node}; load average at start ${loadAvg()}`);
+  const memRows: string[][] = [];
+  const loadRows: string[][] = [];
+  const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
+  // the cookie secret as src/app.ts derives it from the test helper's session secret
+  const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');
+  try {
+    for (const kind of kinds) {
+      const dir = kind === 'embedded' ? mkdtempSync(join(tmpdir(), 'bridge-scale-')) : '';
+      const where = kind === 'redis' ? redis!.url : dir;
+      const role = await forkRole<{ ports: number[]; cookieName: string }>(SELF, ['--serve', kind, where], { startTimeoutMs: 60_000 });
+      try {
+        let have = 0;
+        for (const size of sizes) {
+          const before = kind === 'redis' ? await usedMemory(redis!.port) : 0;
+          const t0 = Date.now();
+          await role.ask('seed', { from: have, to: size }, 30 * 60_000);
+          const seedMs = Date.now() - t0;
+          if (kind === 'redis') {
+            const after = await usedMemory(redis!.port);
+            const one = Number(await redisCli(redis!.port, 'MEMORY', 'USAGE', `${PREFIX}temp:sess:${sid(0)}`));
+            memRows.push(['redis', String(size), ((after - before) / (size - have)).toFixed(0), String(one), (after / size).toFixed(0), `${(seedMs / 1000).toFixed(1)} s`]);
+          } else {
+            await role.ask('checkpoint');
+            memRows.push(['embedded', String(size), '–', '–', (dirBytes(dir) / size).toFixed(0), `${(seedMs / 1000).toFixed(1)} s`]);
+          }
+          have = size;
+          for (const [g, label] of [
+            [0, 'snapshot cache (default)'],
+            [1, 'every request reads the store (cacheTtlMs 0)'],
+          ] as const) {
+            const port = role.ready.ports[g]!;
+            const cookies = new Map<number, string>();
+            const cookieFor = (i: number) => {
+              let c = cookies.get(i);
+              if (!c) cookies.set(i, (c = `${role.ready.cookieName}=${encodeURIComponent(`s:${signature.sign(sid(i), cookieSecret)}`)}`));
+              return c;
+            };
+            const pick: number[][] = Array.from({ length: 32 }, () => []);
+            const request = (conn: number, n: number) => {
+              const i = (pick[conn]![n] ??= Math.floor(Math.random() * size));
+              return Buffer.from(
+                `GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookieFor(i)}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /dashboard\r\nX-Forwarded-Method: GET\r\n\r\n`,
+                'latin1',
+              );
+            };
+            const check = (conn: number, n: number, status: number, head: string) =>
+              status === 200 && rawHeader(head, 'x-auth-request-user') === userOf(pick[conn]![n]!) ? { ok: true } : { ok: false, note: `HTTP ${status}` };
+            await runRawLoad({ port, concurrency: 32, durationMs: 1000, maxRequests: 1e9, request, check });
+            const r = await runRawLoad({ port, concurrency: 32, durationMs: seconds * 1000, maxRequests: 1e9, request, check });
+            loadRows.push([kind, String(size), label, String(r.completed), (r.completed / (r.elapsedMs / 1000)).toFixed(0), fmtMs(percentile(r.latencies, 50)), fmtMs(percentile(r.latencies, 99)), String(r.failures), r.hostCores.toFixed(2)]);
+            process.stderr.write(`${kind} ${size} ${label}: ${loadRows.at(-1)!.join(' | ')}\n`);
+          }
+        }
+      } finally {
+        await role.stop();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    killRoles();
+    await redis?.stop();
+  }
+  console.log('');
+  console.log(markdownTable(['Store', 'Sessions', 'Redis bytes per session added (record + indexes)', 'MEMORY USAGE of one record', 'Bytes per session, total (Redis used_memory or SQLite file) / sessions', 'Seeding time'], memRows, [false, true, true, true, true, true]));
+  console.log('');
+  console.log(markdownTable(['Store', 'Sessions', 'Gateway', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'Failures', 'Host CPU (cores)'], loadRows, [false, true, false, true, true, true, true, true, true]));
+  console.log(`\nload average at the end ${loadAvg()}`);
+}
+
+if (process.argv[2] === '--serve') await serveGateways(process.argv[3]!, process.argv[4]!);
+else await main().then(() => process.exit(0));
