@@ -186,7 +186,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   });
   // before express-session: a refused request reads and writes nothing
   const limited = browserLimits(limits, log.child({ module: 'limits' }));
-  app.get('/login', limited.login);
+  // POST /login is the answer on the switch page; a refused one still writes an audit row
+  app.route('/login').get(limited.login).post(limited.login);
   app.get(['/oauth/callback', '/cas/callback'], limited.callback);
   app.use(['/oidc/auth', '/oidc/session/end', '/oidc/interaction'], limited.oidc);
   const proxyMode = settings.app.proxy
@@ -196,6 +197,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
         syncPrefix: settings.marketplace.syncPathPrefix,
         consoleOn,
         verifier,
+        sessions: sessionCache,
         onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
       })
     : null;

@@ -4,7 +4,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as client from 'openid-client';
 import type { Settings } from '../config/load.ts';
-import type { Store } from '../store/store.ts';
+import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -80,7 +80,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       if (!known) {
         d.log.error({ err: e, path: req.path }, 'sign-in failed unexpectedly');
         if (res.headersSent) return next(e);
-        const storeDown = (e as Error)?.name === 'StoreUnavailableError';
+        const storeDown = e instanceof StoreUnavailableError; // down, or a change its replicas did not confirm
         sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', message: msg('refusal.serviceTrouble'), retry: true }, retry(req, res));
         return;
       }
