@@ -17,6 +17,7 @@ import type { Store } from '../store/store.ts';
 import { SESSION_ENDED_CHANNEL, type Sessions } from '../session/sessions.ts';
 import type { KeyManager, SigningAlg } from '../delivery/keys.ts';
 import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface BackchannelClient {
   clientId: string;
@@ -68,7 +69,12 @@ export class BackchannelLogout {
     private readonly clients: ReadonlyMap<string, BackchannelClient>,
     private readonly opts: BackchannelOptions,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
+
+  private count(outcome: 'queued' | 'delivered' | 'retry' | 'given_up', by = 1): void {
+    this.metrics?.backchannelLogouts.inc({ outcome }, by);
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (message) => {
@@ -115,6 +121,7 @@ export class BackchannelLogout {
       }
       await this.store.deleteTemp([rpsKey(gatewaySid)]);
       await this.store.removeMember(TRACKED, gatewaySid);
+      this.count('queued', rps.length);
       this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
     }
     await this.deliver();
@@ -167,6 +174,7 @@ export class BackchannelLogout {
     if (problem === null) {
       await this.store.deleteTemp([entryKey(id)]);
       await this.store.removeMember(OUTBOX, id);
+      this.count('delivered');
       this.log.info({ client: entry.clientId, attempts: entry.attempts + 1 }, 'back-channel logout delivered');
       return;
     }
@@ -175,10 +183,12 @@ export class BackchannelLogout {
     if (!client || nextAt - entry.createdAt > RETRY_FOR_MS) {
       await this.store.deleteTemp([entryKey(id)]);
       await this.store.removeMember(OUTBOX, id);
+      this.count('given_up');
       this.log.error({ client: entry.clientId, attempts, problem }, 'back-channel logout given up');
       return;
     }
     await this.store.putTemp(entryKey(id), JSON.stringify({ ...entry, attempts, nextAt }), Math.max(entry.createdAt + RETRY_FOR_MS - Date.now(), 1000));
+    this.count('retry');
     this.log.warn({ client: entry.clientId, attempts, problem, retryAt: new Date(nextAt).toISOString() }, 'back-channel logout failed; will retry');
   }
 

@@ -128,7 +128,7 @@ function backchannelFor(deps: OidcDeps, issuer: string, log: Logger): Backchanne
   );
   if (clients.size === 0) return null;
   const opts = { issuer, sweepMs: settings.oidc.backchannelSweepMs, timeoutMs: settings.oidc.backchannelTimeoutMs, sessionTtlMs: settings.session.absoluteTimeoutSec * 1000 };
-  return new BackchannelLogout(deps.store, deps.sessions, deps.keys, clients, opts, log);
+  return new BackchannelLogout(deps.store, deps.sessions, deps.keys, clients, opts, log, deps.metrics);
 }
 
 /** `url` (an authorization request) with prompt=consent added when it asks offline_access for a client that may refresh */

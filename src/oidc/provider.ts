@@ -12,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { KeyManager } from '../delivery/keys.ts';
 import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface OidcDeps {
   settings: Settings;
@@ -20,6 +21,7 @@ export interface OidcDeps {
   keys: KeyManager;
   cookieSecret: string;
   log: Logger;
+  metrics?: Metrics;
 }
 
 /** mounts /oidc on `app` (before the gateway's 404 handler); null when no client is configured */
