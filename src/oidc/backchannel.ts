@@ -61,6 +61,7 @@ export class BackchannelLogout {
   private unsubscribe: (() => Promise<void>) | undefined;
   private running: Promise<void> = Promise.resolve();
   private lastSweep = 0;
+  private tickQueued = false;
 
   constructor(
     private readonly store: Store,
@@ -86,9 +87,19 @@ export class BackchannelLogout {
       }
       this.enqueueRun(() => this.ended(sids));
     });
-    this.timer = setInterval(() => this.enqueueRun(() => this.tick()), Math.min(this.opts.sweepMs, 1000)).unref();
+    this.timer = setInterval(() => this.queueTick(), Math.min(this.opts.sweepMs, 1000)).unref();
     // entries left by an earlier run (a restart) go out at once
-    this.enqueueRun(() => this.tick());
+    this.queueTick();
+  }
+
+  /** at most one tick waiting: a slow relying party must not pile ticks up behind it */
+  private queueTick(): void {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    this.enqueueRun(async () => {
+      this.tickQueued = false;
+      await this.tick();
+    });
   }
 
   async close(): Promise<void> {
@@ -119,7 +130,7 @@ export class BackchannelLogout {
         await this.store.putTemp(entryKey(id), JSON.stringify(entry), RETRY_FOR_MS, { ifAbsent: true });
         await this.store.addMember(OUTBOX, id, RETRY_FOR_MS);
       }
-      await this.store.deleteTemp([rpsKey(gatewaySid)]);
+      for (const member of rps) await this.store.removeMember(rpsKey(gatewaySid), member);
       await this.store.removeMember(TRACKED, gatewaySid);
       this.count('queued', rps.length);
       this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
