@@ -1,7 +1,12 @@
 // Scale: memory per live session and the /auth/verify hot path as the number of sessions grows,
 // on Redis and on the embedded store.
 //
-//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4]
+//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4] [--big] [--tenants 10,10000]
+//
+// --tenants 10,10000: tenants with 50 users each, pushed through the real endpoints; then 30
+// sign-ins (full OAuth through a sandbox OneAccess) and syncs against one probe tenant.
+// --big: large enterprises — /auth/verify on 16 hot sessions (8 connections) alone, then while a
+// 5,000-user authSync, then a 10,000-department allOrgSync, are pushed back to back.
 //
 // One gateway process per store (this script forked with --serve), holding two gateways on the
 // same store object: the default one (in-process session snapshots, access.cacheTtlMs 5 s) and
@@ -26,8 +31,12 @@ import { deriveKey } from '../src/directory/secret-box.ts';
 import { openEmbeddedStore } from '../src/store/embedded.ts';
 import { openRedisStore } from '../src/store/redis.ts';
 import type { Store } from '../src/store/store.ts';
-import { buildGateway } from '../test/helpers/gateway.ts';
-import { startRedis } from '../test/helpers/redis-server.ts';
+import { buildGateway, signedHeaders, timeStampAt } from '../test/helpers/gateway.ts';
+import { freePort, startRedis } from '../test/helpers/redis-server.ts';
+import { PUBLIC_KEY_PEM } from '../test/helpers/login-env.ts';
+import { Browser, hiddenInput, last } from '../test/helpers/browser.ts';
+import { encryptClientSecret } from '../src/marketplace/client-secret.ts';
+import { startOneAccessSandbox } from '../src/sandbox/oneaccess.ts';
 import { redisCli } from '../test/helpers/redis-topologies.ts';
 import { fmtMs, forkRole, killRoles, loadAvg, machineFacts, markdownTable, percentile, rawHeader, runRawLoad, serveRole } from './lib.ts';
 
@@ -76,15 +85,17 @@ function record(i: number, now: number): string {
 async function serveGateways(kind: string, where: string): Promise<void> {
   await serveRole(async () => {
     const store: Store = kind === 'redis' ? await openRedisStore(where, { keyPrefix: PREFIX }) : openEmbeddedStore(where);
-    const cached = await buildGateway(store, { publicUrl: 'https://gw.example.com' });
-    const uncached = await buildGateway(store, { publicUrl: 'https://gw.example.com', access: { cacheTtlMs: 0 } });
-    const listen = (gw: typeof cached) =>
+    // the first gateway serves sign-ins too: its public URL is its loopback address
+    const [first, second] = [await freePort(), await freePort()];
+    const cached = await buildGateway(store, { publicUrl: `http://127.0.0.1:${first}`, port: first });
+    const uncached = await buildGateway(store, { publicUrl: `http://127.0.0.1:${second}`, port: second, access: { cacheTtlMs: 0 } });
+    const listen = (gw: typeof cached, port: number) =>
       new Promise<http.Server>((resolve) => {
         const srv = http.createServer(gw.listener);
         srv.keepAliveTimeout = 30_000;
-        srv.listen(0, '127.0.0.1', () => resolve(srv));
+        srv.listen(port, '127.0.0.1', () => resolve(srv));
       });
-    const servers = [await listen(cached), await listen(uncached)];
+    const servers = [await listen(cached, first), await listen(uncached, second)];
     const port = (s: http.Server) => (s.address() as { port: number }).port;
     return {
       ready: { ports: servers.map(port), cookieName: cached.sessions.cookieName },
@@ -124,6 +135,102 @@ async function serveGateways(kind: string, where: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // parent
 
+let pushSeq = 0;
+function bigBody(kind: 'authSync' | 'allOrgSync', n: number): string {
+  const timeStamp = timeStampAt(Date.UTC(2026, 0, 1) + ++pushSeq * 1000);
+  if (kind === 'authSync') {
+    const userList = Array.from({ length: n }, (_, u) => ({
+      userName: `emp${String(u).padStart(5, '0')}`,
+      name: `员工${u}`,
+      orgCode: `d${u % 500}`,
+      role: u % 50 === 0 ? 'admin' : 'user',
+      enable: 'true',
+      email: `emp${u}@bigcorp.example.com`,
+    }));
+    return JSON.stringify({ instanceId: 'i-big', tenantId: 't-bigcorp', appId: 'app-1', userList, currentSyncTime: timeStamp, flag: 1, testFlag: 0, timeStamp });
+  }
+  const orgInfoList = Array.from({ length: n }, (_, d) => ({ orgCode: `d${d}`, orgName: `部门${d}`, parentCode: d === 0 ? '' : `d${Math.floor((d - 1) / 10)}` }));
+  return JSON.stringify({ instanceId: 'i-big', tenantId: 't-bigcorp', orgInfoList, testFlag: 0, timeStamp });
+}
+
+function push(port: number, kind: string, body: string): Promise<{ ms: number; code: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/produceAPI/v2/${kind}`, headers: signedHeaders(body) }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ ms: performance.now() - t0, code: (JSON.parse(text) as { resultCode: string }).resultCode }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** pushes `bodies` with `concurrency` in flight; throws on a non-success answer */
+async function pushAll(port: number, bodies: Iterable<[string, string]>, concurrency: number): Promise<void> {
+  const it = bodies[Symbol.iterator]();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let n = it.next(); !n.done; n = it.next()) {
+        const [kind, body] = n.value;
+        const r = await push(port, kind, body);
+        if (r.code !== '000000') throw new Error(`${kind} answered ${r.code}`);
+      }
+    }),
+  );
+}
+
+const ts = () => timeStampAt(Date.UTC(2026, 0, 1) + ++pushSeq * 1000);
+
+function* tenantBodies(from: number, to: number, users: number): Generator<[string, string]> {
+  for (let t = from; t < to; t++) {
+    const tenantId = `t-ten${String(t).padStart(5, '0')}`;
+    yield ['tenantSync', JSON.stringify({ instanceId: `i-${t}`, tenantId, tenantCode: `ten${t}`, name: `Tenant ${t}`, domainName: 'https://oa.example.com', flag: 1, testFlag: 0, timeStamp: ts() })];
+    const userList = Array.from({ length: users }, (_, u) => ({ userName: `u${u}`, name: `用户${u}`, orgCode: '10', role: 'user', enable: 'true', email: `u${u}@ten${t}.example.com` }));
+    yield ['authSync', JSON.stringify({ instanceId: `i-${t}`, tenantId, appId: 'app-1', userList, currentSyncTime: ts(), flag: 1, testFlag: 0, timeStamp: ts() })];
+  }
+}
+
+/** sign-in (full OAuth through the sandbox) and sync latency against the probe tenant */
+async function probeTenant(port: number, origin: string, rounds: number): Promise<{ signIn: number[]; tenantSync: number[]; authSync: number[] }> {
+  const base = `http://127.0.0.1:${port}`;
+  const out = { signIn: [] as number[], tenantSync: [] as number[], authSync: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    const b = new Browser();
+    const form = last(await b.follow(`${base}/login?tenant=probe`));
+    const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName: 'alice', continue: hiddenInput(form.body, 'continue')! });
+    if (hops.find((h) => h.url.includes('/oauth/callback'))?.status !== 303) throw new Error(`probe sign-in failed: ${last(hops).status}`);
+    out.signIn.push(performance.now() - t0);
+    const tenantBody = JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', tenantCode: 'probe', name: `Probe Ltd ${i}`, domainName: origin, flag: 1, testFlag: 0, timeStamp: ts() });
+    const userList = [{ userName: 'alice', name: 'Alice', orgCode: '10', role: 'user', enable: 'true' }, ...Array.from({ length: 49 }, (_, u) => ({ userName: `u${u}`, name: `用户${u}-${i}`, orgCode: '10', role: 'user', enable: 'true' }))];
+    const authBody = JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', appId: 'app-1', userList, currentSyncTime: ts(), flag: 1, testFlag: 0, timeStamp: ts() });
+    for (const [kind, body, into] of [['tenantSync', tenantBody, out.tenantSync], ['authSync', authBody, out.authSync]] as const) {
+      const r = await push(port, kind, body);
+      if (r.code !== '000000') throw new Error(`probe ${kind} answered ${r.code}`);
+      into.push(r.ms);
+    }
+  }
+  for (const a of Object.values(out)) a.sort((x, y) => x - y);
+  return out;
+}
+
+/** /auth/verify on 16 hot sessions for `ms`, while `during` runs big pushes one after another */
+async function verifyWhile(port: number, cookieName: string, cookieSecret: string, ms: number, during?: () => Promise<void>) {
+  const cookies = Array.from({ length: 16 }, (_, i) => `${cookieName}=${encodeURIComponent(`s:${signature.sign(sid(i), cookieSecret)}`)}`);
+  const request = (conn: number) =>
+    Buffer.from(`GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookies[conn % 16]}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /\r\nX-Forwarded-Method: GET\r\n\r\n`, 'latin1');
+  const check = (_c: number, _n: number, status: number) => (status === 200 ? { ok: true } : { ok: false, note: `HTTP ${status}` });
+  let stop = false;
+  const pushes = (async () => {
+    while (during && !stop) await during();
+  })();
+  const r = await runRawLoad({ port, concurrency: 8, durationMs: ms, maxRequests: 1e9, request, check });
+  stop = true;
+  await pushes;
+  return r;
+}
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1]! : fallback;
@@ -145,6 +252,11 @@ async function main(): Promise<void> {
   console.log(`- date: ${facts.date}; ${facts.cores} cores (${facts.cpu}), ${facts.memGiB} GiB, ${facts.platform}; Node ${facts.node}; load average at start ${loadAvg()}`);
   const memRows: string[][] = [];
   const loadRows: string[][] = [];
+  const bigRows: string[][] = [];
+  const bigPushes = process.argv.includes('--big');
+  const tenantRows: string[][] = [];
+  const tenantCounts = process.argv.includes('--tenants') ? arg('--tenants', '10,10000').split(',').map(Number) : [];
+  const tenantsMode = tenantCounts.length > 0;
   const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
   // the cookie secret as src/app.ts derives it from the test helper's session secret
   const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');
@@ -196,6 +308,63 @@ async function main(): Promise<void> {
             process.stderr.write(`${kind} ${size} ${label}: ${loadRows.at(-1)!.join(' | ')}\n`);
           }
         }
+        if (tenantsMode) {
+          const port = role.ready.ports[0]!;
+          const sandbox = await startOneAccessSandbox();
+          try {
+            const info = await sandbox.addTenant({
+              tenantId: 't-probe',
+              tenantCode: 'probe',
+              name: 'Probe Ltd',
+              clients: [{ clientId: 'client-probe', clientSecret: 'secret-probe-0123456789abcdef', redirectUris: [`http://127.0.0.1:${port}/oauth/callback`] }],
+              users: [{ userName: 'alice', name: 'Alice', role: 'user', email: 'alice@probe.example.com', organizationCode: '10' }],
+            });
+            await pushAll(
+              port,
+              [
+                ['tenantSync', JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', tenantCode: 'probe', name: 'Probe Ltd', domainName: info.origin, flag: 1, testFlag: 0, timeStamp: ts() })],
+                ['applicationSync', JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', appId: 'app-1', clientId: 'client-probe', clientSecret: encryptClientSecret(PUBLIC_KEY_PEM, 'secret-probe-0123456789abcdef'), flag: 1, testFlag: 0, timeStamp: ts() })],
+                ['authSync', JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', appId: 'app-1', userList: [{ userName: 'alice', name: 'Alice', orgCode: '10', role: 'user', enable: 'true' }], currentSyncTime: ts(), flag: 1, testFlag: 0, timeStamp: ts() })],
+              ],
+              1,
+            );
+            let have = 0;
+            for (const tenants of tenantCounts) {
+              const t0 = Date.now();
+              await pushAll(port, tenantBodies(have, tenants, 50), 4);
+              const seedMs = Date.now() - t0;
+              have = tenants;
+              await probeTenant(port, info.origin, 3); // warm-up
+              const p = await probeTenant(port, info.origin, 30);
+              const d = (a: number[]) => `${fmtMs(percentile(a, 50))} / ${fmtMs(percentile(a, 99))}`;
+              tenantRows.push([kind, `${tenants} × 50 users`, `${(seedMs / 1000).toFixed(0)} s`, d(p.signIn), d(p.tenantSync), d(p.authSync)]);
+              process.stderr.write(`${kind} tenants ${tenantRows.at(-1)!.join(' | ')}\n`);
+            }
+          } finally {
+            await sandbox.close();
+          }
+        }
+        if (bigPushes) {
+          const port = role.ready.ports[0]!;
+          await verifyWhile(port, role.ready.cookieName, cookieSecret, 1000);
+          const base = await verifyWhile(port, role.ready.cookieName, cookieSecret, seconds * 1000);
+          bigRows.push([kind, 'none (baseline)', '–', '–', fmtMs(percentile(base.latencies, 50)), fmtMs(percentile(base.latencies, 99)), fmtMs(base.latencies.at(-1) ?? 0), String(base.failures)]);
+          for (const [pk, n] of [
+            ['authSync', 5000],
+            ['allOrgSync', 10000],
+          ] as const) {
+            const lat: number[] = [];
+            const bytes = bigBody(pk, n).length;
+            const r = await verifyWhile(port, role.ready.cookieName, cookieSecret, seconds * 1000, async () => {
+              const p = await push(port, pk, bigBody(pk, n));
+              if (p.code !== '000000') throw new Error(`${pk} answered ${p.code}`);
+              lat.push(p.ms);
+            });
+            lat.sort((a, b) => a - b);
+            bigRows.push([kind, `${pk} of ${n} (${(bytes / 1024).toFixed(0)} KiB), back to back`, String(lat.length), `${fmtMs(percentile(lat, 50))} / ${fmtMs(lat.at(-1) ?? 0)}`, fmtMs(percentile(r.latencies, 50)), fmtMs(percentile(r.latencies, 99)), fmtMs(r.latencies.at(-1) ?? 0), String(r.failures)]);
+            process.stderr.write(`${kind} big ${bigRows.at(-1)!.join(' | ')}\n`);
+          }
+        }
       } finally {
         await role.stop();
         if (dir) rmSync(dir, { recursive: true, force: true });
@@ -209,6 +378,14 @@ async function main(): Promise<void> {
   console.log(markdownTable(['Store', 'Sessions', 'Redis bytes per session added (record + indexes)', 'MEMORY USAGE of one record', 'Bytes per session, total (Redis used_memory or SQLite file) / sessions', 'Seeding time'], memRows, [false, true, true, true, true, true]));
   console.log('');
   console.log(markdownTable(['Store', 'Sessions', 'Gateway', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'Failures', 'Host CPU (cores)'], loadRows, [false, true, false, true, true, true, true, true, true]));
+  if (tenantRows.length) {
+    console.log('');
+    console.log(markdownTable(['Store', 'Tenants in the directory', 'Seeding (tenantSync + authSync-50 each, 4 at a time)', 'Sign-in p50 / p99 ms (full OAuth, 4 hops)', 'tenantSync p50 / p99 ms', 'authSync-50 p50 / p99 ms'], tenantRows, [false, true, true, true, true, true]));
+  }
+  if (bigRows.length) {
+    console.log('');
+    console.log(markdownTable(['Store', 'Push', 'Pushes applied', 'Push latency p50 / max ms', 'verify p50 ms', 'verify p99 ms', 'verify max ms', 'verify failures'], bigRows, [false, false, true, true, true, true, true, true]));
+  }
   console.log(`\nload average at the end ${loadAvg()}`);
 }
 

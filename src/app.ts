@@ -3,7 +3,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { KeyObject } from 'node:crypto';
 import type { Settings } from './config/load.ts';
-import type { Store } from './store/store.ts';
+import type { AuditEvent, Store } from './store/store.ts';
 import type { Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { opsRouter } from './ops/health.ts';
@@ -129,8 +129,22 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
     const ended = await sessions.endFor(effects);
     if (ended) log.info({ ended }, 'deprovisioning ended sessions');
+    await auditDeprovisioning(effects, ended);
     const revised = await reviseSessions(effects, { directory, sessions, policy: settings.login });
     if (revised.changed || revised.ended) log.info(revised, 'directory change reached live sessions');
+  };
+
+  /** one audit record per person or tenant a sync took away, for the console's audit log */
+  const auditDeprovisioning = async (effects: DirectoryEffect[], ended: number): Promise<void> => {
+    const at = new Date().toISOString();
+    const events = effects.flatMap((e): AuditEvent[] =>
+      e.kind === 'user-revoked'
+        ? [{ at, actor: 'marketplace', action: 'user.deprovisioned', target: `${e.ns}/user/${e.tenantId}/${e.userName}`, detail: { sub: e.sub, sessionsEndedBySync: ended } }]
+        : (e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed
+          ? [{ at, actor: 'marketplace', action: 'tenant.deprovisioned', target: `${e.ns}/tenant/${e.tenantId}`, detail: { cause: e.kind, sessionsEndedBySync: ended } }]
+          : [],
+    );
+    if (events.length) await store.write([], events).catch((err: unknown) => log.warn({ err }, 'could not write the deprovisioning audit records'));
   };
 
   const syncLog = new SyncLog(store);
@@ -145,7 +159,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // read by the page renderer when neither ?lang= nor Accept-Language decides
   app.locals.uiLanguage = settings.ui.defaultLanguage;
   // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
-  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix, consoleOn)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(

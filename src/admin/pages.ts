@@ -9,7 +9,7 @@ import { translate, type Lang, type MessageKey } from '../web/i18n.ts';
 import type { Console, SessionSummary } from './console.ts';
 import type { Operator, OperatorAuth } from './operator.ts';
 import { INTERFACES } from './console.ts';
-import { auditFilter, BadRequest, limitOf, nsOf, str, syncFilter } from './router.ts';
+import { auditFilter, BadRequest, limitOf, nsOf, str, syncFilter } from './params.ts';
 
 interface PagesDeps {
   console: Console;

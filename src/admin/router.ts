@@ -6,8 +6,9 @@ import type { Logger } from '../ops/logger.ts';
 import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Limit } from '../limits/rate-limits.ts';
 import { clientAddress } from '../limits/browser-limits.ts';
-import type { Namespace } from '../directory/model.ts';
-import { INTERFACES, type Console } from './console.ts';
+import { SECURITY_HEADERS } from '../web/security-headers.ts';
+import type { Console } from './console.ts';
+import { auditFilter, BadRequest, isApi, limitOf, nsOf, str, syncFilter } from './params.ts';
 import type { Operator, OperatorAuth } from './operator.ts';
 import { consolePages } from './pages.ts';
 
@@ -21,32 +22,9 @@ export interface AdminDeps {
 }
 
 /** the headers of every gateway page, and never cached: the console shows who is signed in */
-const HEADERS = {
-  'Cache-Control': 'no-store',
-  'X-Frame-Options': 'DENY',
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-};
+const HEADERS = { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' };
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-export const isApi = (req: Request) => req.path === '/api' || req.path.startsWith('/api/');
-
-export function str(v: unknown, max = 128): string | undefined {
-  return typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
-}
-
-export function nsOf(v: unknown): Namespace {
-  return v === 'debug' ? 'debug' : 'prod';
-}
-
-export function limitOf(v: unknown, dflt: number, max = 1000): number {
-  const n = Number(v);
-  return Number.isInteger(n) && n > 0 ? Math.min(n, max) : dflt;
-}
-
-class BadRequest extends Error {}
 
 export function adminRouter(d: AdminDeps): express.Router {
   const r = express.Router();
@@ -78,7 +56,8 @@ export function adminRouter(d: AdminDeps): express.Router {
     try {
       // this form is only ever posted from the console's own page
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== new URL(d.publicUrl).origin) return pages.login(req, res, 403, 'admin.login.otherSite');
+      const site = req.headers['sec-fetch-site'];
+      if ((origin !== undefined && origin !== new URL(d.publicUrl).origin) || (site !== undefined && site !== 'same-origin')) return pages.login(req, res, 403, 'admin.login.otherSite');
       const given = str((req.body as Record<string, unknown> | undefined)?.token, 1024) ?? '';
       if (await d.auth.signInWithToken(res, given)) {
         await audit({ kind: 'token', actor: 'operator:token', label: 'token', csrf: null }, 'admin.login', 'console', { method: 'token', client: clientAddress(req) });
@@ -136,7 +115,7 @@ export function adminRouter(d: AdminDeps): express.Router {
   };
 
   // ---- JSON API ----
-  r.get('/api/whoami', (req, res) => {
+  r.get('/api/whoami', (_req, res) => {
     const o = op(res);
     res.json({ kind: o.kind, actor: o.actor, label: o.label, ...(o.csrf ? { csrf: o.csrf } : {}) });
   });
@@ -241,21 +220,3 @@ export function adminRouter(d: AdminDeps): express.Router {
   });
   return r;
 }
-
-export function syncFilter(req: Request): { tenantId?: string; interface?: string; resultCode?: string; failed?: boolean } {
-  const tenantId = str(req.query.tenant, 64);
-  const kind = str(req.query.interface, 32);
-  if (kind && !INTERFACES.includes(kind)) throw new BadRequest(`interface must be one of ${INTERFACES.join(', ')}`);
-  const result = str(req.query.result, 16);
-  if (result && result !== 'failed' && !/^\d{6}$/.test(result)) throw new BadRequest('result must be a six-digit result code or "failed"');
-  return { ...(tenantId ? { tenantId } : {}), ...(kind ? { interface: kind } : {}), ...(result === 'failed' ? { failed: true } : result ? { resultCode: result } : {}) };
-}
-
-export function auditFilter(req: Request): { action?: string; tenantId?: string; actor?: string } {
-  const action = str(req.query.action, 64);
-  const tenantId = str(req.query.tenant, 64);
-  const actor = str(req.query.actor, 128);
-  return { ...(action ? { action } : {}), ...(tenantId ? { tenantId } : {}), ...(actor ? { actor } : {}) };
-}
-
-export { BadRequest };

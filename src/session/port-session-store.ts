@@ -43,6 +43,11 @@ export class PortSessionStore extends session.Store {
     );
   }
 
+  /** a new record for a live session, keeping its idle time to live (a directory change is not activity); false when it has ended */
+  replace(sid: string, sess: SessionData): Promise<boolean> {
+    return this.store.replaceTemp(this.prefix + sid, JSON.stringify(sess));
+  }
+
   override touch(sid: string, _sess: SessionData, cb?: Callback): void {
     // TTL only: a touch never rewrites the record, so it cannot undo a concurrent token refresh
     Promise.all([this.store.touchTemp(this.prefix + sid, this.idleMs), this.seen(sid)]).then(

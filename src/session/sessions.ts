@@ -136,10 +136,8 @@ export class Sessions {
 
   /**
    * A directory change: `decide` sees each live session of `sids` and answers a new identity
-   * (the session keeps its id, cookie and timeouts), null (the session ends) or undefined (no
-   * change). Every instance drops its snapshots of the changed and ended ones. A rewrite restarts
-   * the record's idle time to live (the store port cannot keep one), so `decide` answers
-   * undefined when nothing changed.
+   * (the session keeps its id, cookie and timeouts, the idle one included), null (the session
+   * ends) or undefined (no change). Every instance drops its snapshots of the changed and ended ones.
    */
   async revise(sids: Iterable<string>, decide: (s: ActiveSession) => Promise<SessionIdentity | null | undefined>): Promise<{ changed: number; ended: number }> {
     const changed: string[] = [];
@@ -159,8 +157,8 @@ export class Sessions {
         continue;
       }
       s.identity = next;
-      await promisify((cb) => this.sessionStore.set(sid, s, cb));
-      changed.push(sid);
+      // a session that ended meanwhile stays ended
+      if (await this.sessionStore.replace(sid, s)) changed.push(sid);
     }
     if (changed.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(changed)).catch(() => undefined);
     await this.announceEnded(ended);

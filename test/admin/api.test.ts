@@ -80,6 +80,12 @@ function apiSuite(name: string, open: () => Promise<Instances>): void {
       assert.equal(s.tenantId, 't-acme');
       assert.equal(s.userName, 'wangwu');
       for (const k of ['createdAt', 'lastSeenAt', 'expiresAt']) assert.ok(!Number.isNaN(Date.parse(s[k])), k);
+      // last seen: the session's latest use, not only its sign-in
+      await new Promise((r) => setTimeout(r, 20));
+      await fetch(`${a}/auth/session`, { headers: { cookie, accept: 'application/json' } });
+      const seen = (await api(b, 'GET', '/sessions?tenant=t-acme&user=wangwu')).body.sessions[0];
+      assert.ok(Date.parse(seen.lastSeenAt) > Date.parse(s.createdAt), `${seen.lastSeenAt} after ${s.createdAt}`);
+      assert.equal(seen.id, s.id, 'a session keeps its handle');
       // the handle is not the session id, nor the cookie
       const sid = decodeURIComponent(browser.cookie(env.base, 'bridge.sid')!).slice(2).split('.')[0]!;
       assert.ok(!s.id.includes(sid) && !cookie.includes(s.id));
@@ -150,6 +156,9 @@ function apiSuite(name: string, open: () => Promise<Instances>): void {
       assert.deepEqual({ allowed: wangwu.body.allowed, role: wangwu.body.role }, { allowed: true, role: 'admin' });
       assert.equal((await api(a, 'GET', '/tenants/t-acme/users/nobody/decision')).body.code, 'not_authorized');
       assert.equal((await api(a, 'GET', '/tenants/t-gone/users/lisi/decision')).body.code, 'tenant_inactive');
+      // the audit log says when and by what push lisi lost access
+      const deprovisioned = (await api(b, 'GET', '/audit?action=user.deprovisioned&tenant=t-acme')).body.audit;
+      assert.ok(deprovisioned.some((e: any) => e.target === 'prod/user/t-acme/lisi' && e.actor === 'marketplace'), JSON.stringify(deprovisioned));
       // and the sign-in agrees: lisi is refused, with the same code
       const browser = new Browser();
       const form = last(await browser.follow(`${env.base}/login?tenant=acme`));

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSettings } from '../../src/config/load.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
-import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { tempEmbeddedStore, type OpenedStore } from '../helpers/stores.ts';
 import { ADMIN_TOKEN, api, consoleSettings, signIn } from './console-env.ts';
 
@@ -111,6 +111,18 @@ describe('console authorization', () => {
     assert.match(audit[0].actor, /^user:u_/, 'the console action names the operator');
   });
 
+  it("an operator the marketplace demotes loses the console at once (the sign-in's identity follows the directory)", async () => {
+    const b = new Browser({ accept: 'application/json' });
+    await signIn(env, b, 'opsadmin', 'ops');
+    assert.equal((await get(b, '/admin/api/tenants')).status, 200);
+    const authSync = (role: string) =>
+      env.sync('authSync', { instanceId: 'inst-t-ops', tenantId: 't-ops', appId: 'app-1', userList: [{ userName: 'opsadmin', name: '运维管理员', orgCode: '10', role, enable: 'true' }], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    await authSync('user');
+    assert.equal((await get(b, '/admin/api/tenants')).status, 403);
+    await authSync('admin');
+    assert.equal((await get(b, '/admin/api/tenants')).status, 200, 'and back when promoted again');
+  });
+
   it('the token sign-in form: a wrong token is refused and audited; the right one opens the console, whose forms carry the CSRF token', async () => {
     const b = new Browser({ 'accept-language': 'en' });
     const form = await get(b, '/admin/login');
@@ -153,8 +165,8 @@ describe('console authorization', () => {
       assert.match(zh.body, /<html lang="zh-CN">/, `${p} in Simplified Chinese`);
       const en = await get(b, `${p}?lang=en`);
       assert.match(en.body, /<html lang="en">/, p);
-      const h1 = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
-      assert.notEqual(h1(zh.body), h1(en.body), `${p}: the heading is translated`);
+      const title = (html: string) => /<title>([^<]*)<\/title>/.exec(html)?.[1];
+      assert.notEqual(title(zh.body), title(en.body), `${p}: the page is translated`);
     }
     const api401 = await fetch(`${env.base}/admin/api/tenants`);
     assert.equal(api401.headers.get('x-frame-options'), 'DENY');

@@ -451,3 +451,30 @@ describe('on Redis, two gateway instances in proxy mode', needRedis, () => {
     };
   });
 });
+
+describe('a directory change is not activity', () => {
+  const opened = tempEmbeddedStore('bridge-demotion-idle');
+  let env: LoginEnv;
+  before(async () => {
+    env = await startLoginEnv(opened.store, { session: { idleTimeoutSec: 2, absoluteTimeoutSec: 60 } });
+    await env.addTenant('t-acme', 'acme', [{ userName: 'idler', name: 'Idler', role: 'admin' }]);
+  });
+  after(async () => {
+    await env.close();
+    await opened.cleanup();
+  });
+
+  it('a demoted session left alone still ends at its idle timeout', async () => {
+    const b = new Browser();
+    await signIn(env, b, 'idler');
+    const signedIn = Date.now();
+    const cookie = `bridge.sid=${b.cookie(env.base, 'bridge.sid')}`;
+    const sid = decodeURIComponent(b.cookie(env.base, 'bridge.sid')!).slice(2).split('.')[0]!;
+    await new Promise((r) => setTimeout(r, 1200));
+    await env.sync('authSync', { instanceId: 'inst-t-acme', tenantId: 't-acme', appId: 'app-1', userList: [synced({ userName: 'idler', name: 'Idler', role: 'user' })], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    assert.equal((await env.gw.sessions.byId(sid))?.identity.claims.role, 'user', 'the push reached the session');
+    // 2 s after the last activity, whatever the push did
+    await new Promise((r) => setTimeout(r, Math.max(0, signedIn + 2400 - Date.now())));
+    assert.equal((await fetch(`${env.base}/auth/session`, { headers: { cookie, accept: 'application/json' } })).status, 401);
+  });
+});

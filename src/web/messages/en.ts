@@ -52,7 +52,7 @@ export const en = {
 
   'switch-account.title': 'Switch account?',
   'switch-account.heading': 'Switch account?',
-  'switch-account.currentLabel': 'This browser is signed in as',
+  'switch-account.currentLabel': 'This browser is signed in as:',
   'switch-account.nextLabel': 'A sign-in link was opened for another account:',
   'switch-account.warning': 'If you did not just sign in with that account yourself, someone may be trying to make you work in their account. Stay signed in.',
   'switch-account.keep': 'Stay signed in as {currentShort}',

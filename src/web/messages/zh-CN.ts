@@ -55,8 +55,8 @@ export const zhCN: Record<MessageKey, string> = {
   'switch-account.currentLabel': '此浏览器当前登录的账号：',
   'switch-account.nextLabel': '刚打开的登录链接属于另一个账号：',
   'switch-account.warning': '如果您刚才没有亲自用该账号登录，可能有人试图让您在他的账号中操作，请保持当前登录。',
-  'switch-account.keep': '保持以 {currentShort} 登录',
-  'switch-account.continue': '以 {nextShort} 继续',
+  'switch-account.keep': '保持以{currentShort}登录',
+  'switch-account.continue': '以{nextShort}继续',
 
   'refusal.rateLimited': '来自您网络的请求过多。请等待 {seconds} 秒后重试。',
   'refusal.switchOrigin': '只能在登录网关自己的页面上做出此选择。',
