@@ -103,6 +103,8 @@ export const configSchema = z.object({
       tenantHosts: z.array(z.string().regex(/^[a-z0-9.\-]*\{tenant(Code|Id)\}[a-z0-9.\-:]*$/i, 'must contain {tenantCode} or {tenantId}')).default([]),
       /** format asked of /api/v1/cas/p3/serviceValidate (always sent explicitly) */
       casFormat: z.enum(['XML', 'JSON']).default('XML'),
+      /** CAS single logout: a logoutRequest POSTed to /cas/callback ends the session of its ticket */
+      casSingleLogout: bool.default(false),
       upstreamTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(5_000),
       transactionTtlSec: z.coerce.number().int().min(30).max(3600).default(600),
       maxUpstreamBodyBytes: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
@@ -217,6 +219,23 @@ export const configSchema = z.object({
       metricsFrom: z.array(cidr).default(['127.0.0.1/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']),
       /** one info line per request: method, path (secret query values redacted), status, ms, tenant */
       accessLog: bool.default(true),
+    })
+    .prefault({}),
+
+  /** the operator console under /admin: off (404) unless a token or operator tenants are set */
+  admin: z
+    .object({
+      /** BRIDGE_ADMIN_TOKEN: a bearer token for scripts and the console's token sign-in */
+      token: z
+        .string()
+        .default('')
+        .refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters (or empty: no token sign-in)'),
+      /** tenantIds whose admin-role users may operate the console after the normal sign-in */
+      operatorTenants: z.array(z.string().min(1).max(64)).default([]),
+      /** console requests per client address (pages and API alike) */
+      perClient: rate(300, 60),
+      /** a token sign-in, once past its CSRF check, lasts this long without use */
+      sessionIdleSec: z.coerce.number().int().min(60).max(86400).default(1800),
     })
     .prefault({}),
 

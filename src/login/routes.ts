@@ -4,7 +4,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as client from 'openid-client';
 import type { Settings } from '../config/load.ts';
-import type { Store } from '../store/store.ts';
+import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -12,7 +12,8 @@ import type { TenantRecord } from '../directory/model.ts';
 import type { TenantApps } from './tenant-apps.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../delivery/return-to.ts';
-import { CasError } from './cas-response.ts';
+import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
+import { CasLogoutError, CasTickets, logoutRequestTicket } from './cas-logout.ts';
 import type { CasConnector } from './cas-connector.ts';
 import { LoginError } from './errors.ts';
 import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
@@ -56,6 +57,7 @@ export function loginRouter(d: LoginDeps): express.Router {
   const redirectUri = `${base}/oauth/callback`;
   const casService = (tenantId: string) => `${base}/cas/callback?tenant=${encodeURIComponent(tenantId)}`;
   const r = express.Router();
+  const casTickets = settings.login.casSingleLogout ? new CasTickets(d.store, settings.session.absoluteTimeoutSec * 1000) : null;
 
   const audit = (action: string, target: string, detail: Record<string, string | number | boolean | null>, actor = 'browser') =>
     d.store.write([], [{ at: new Date().toISOString(), actor, action, target, detail }]).catch((e: unknown) => d.log.warn({ err: e, action }, 'could not write audit record'));
@@ -78,7 +80,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       if (!known) {
         d.log.error({ err: e, path: req.path }, 'sign-in failed unexpectedly');
         if (res.headersSent) return next(e);
-        const storeDown = (e as Error)?.name === 'StoreUnavailableError';
+        const storeDown = e instanceof StoreUnavailableError; // down, or a change its replicas did not confirm
         sendError(req, res, { status: 503, code: storeDown ? 'store_unavailable' : 'server_error', message: msg('refusal.serviceTrouble'), retry: true }, retry(req, res));
         return;
       }
@@ -247,8 +249,38 @@ export function loginRouter(d: LoginDeps): express.Router {
       d.metrics.upstreamSeconds.observe({ step: 'cas-validate' }, (performance.now() - started) / 1000);
       // a service ticket is bound to no browser: anyone's ticket can be opened here
       await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false);
+      // signed in with this ticket (not parked on the switch page): single logout can name it
+      if (casTickets && res.statusCode === 303 && req.session?.identity) await casTickets.remember(tenantId, String(req.query.ticket), req.sessionID);
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
+
+  // CAS single logout (cas-logout.ts), only when switched on: a back-channel call from OneAccess,
+  // answered in JSON; a well-formed request for an unknown ticket changes nothing and is fine
+  if (casTickets) {
+    r.post('/cas/callback', express.urlencoded({ extended: false, limit: MAX_CAS_RESPONSE_BYTES * 2 }), async (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      const tenantId = str(req.query.tenant, 64);
+      let ticket: string;
+      try {
+        if (!tenantId) throw new CasLogoutError('no tenant in the service URL');
+        ticket = await logoutRequestTicket((req.body as Record<string, unknown> | undefined)?.['logoutRequest']);
+      } catch (e) {
+        const reason = e instanceof CasLogoutError ? e.message : 'unreadable request';
+        d.log.warn({ refusal: 'cas_logout_request', reason, tenantId }, 'CAS single logout refused');
+        res.status(400).json({ error: 'invalid_request', error_description: reason });
+        return;
+      }
+      try {
+        const sid = await casTickets.take(tenantId, ticket);
+        const { ended } = sid ? await d.sessions.revise([sid], async () => null) : { ended: 0 };
+        d.log.info({ tenantId, ended }, 'CAS single logout');
+        res.status(200).json({ ended });
+      } catch (e) {
+        d.log.error({ err: e, tenantId }, 'CAS single logout failed');
+        res.status(503).json({ error: 'unavailable', error_description: 'the gateway could not end the session; send it again' });
+      }
+    });
+  }
 
   // the person's answer on the switch page (POST: the proxy guides already route /login here)
   r.post(

@@ -39,6 +39,8 @@ export interface ConfigurationDeps {
   store: Store;
   sessions: Sessions;
   links: GatewayLinks;
+  /** a relying party redeemed a code made in this gateway session (for back-channel logout) */
+  onCodeRedeemed?: (gatewaySid: string, rp: { clientId: string; sub: string; sid?: string | undefined }) => Promise<void>;
   cookieSecret: string;
   issuer: string;
 }
@@ -94,8 +96,10 @@ export function providerConfiguration(d: ConfigurationDeps, jwks: { keys: JWK[] 
     // with a token (code, refresh, access): the gateway session its grant is bound to; at the
     // authorization endpoint: the browser's gateway session. Either way the person's claims now.
     async findAccount(ctx, sub, token) {
-      const active = token?.grantId ? (await d.links.sessionOf(token.grantId))?.session : await d.sessions.current(ctx.req as Request);
+      const bound = token?.grantId ? await d.links.sessionOf(token.grantId) : null;
+      const active = token?.grantId ? bound?.session : await d.sessions.current(ctx.req as Request);
       if (!active || active.identity.claims.sub !== sub) return undefined;
+      if (bound && token?.kind === 'AuthorizationCode' && token.clientId) await d.onCodeRedeemed?.(bound.sid, { clientId: token.clientId, sub, sid: token.sid });
       const { claims } = active.identity;
       return { accountId: sub, claims: () => ({ ...claims }) };
     },

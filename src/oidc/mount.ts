@@ -21,7 +21,9 @@ import Provider, { type OIDCContext } from 'oidc-provider';
 import type { KeyManager } from '../delivery/keys.ts';
 import type { OidcDeps } from './provider.ts';
 import { GatewayLinks } from './gateway-link.ts';
-import { providerConfiguration } from './configuration.ts';
+import { DEFAULT_ID_TOKEN_ALG, providerConfiguration } from './configuration.ts';
+import { BackchannelLogout } from './backchannel.ts';
+import type { Logger } from '../ops/logger.ts';
 import { interactionHandler } from './interaction.ts';
 import { logoutPage } from './pages.ts';
 
@@ -34,12 +36,22 @@ interface Built {
 
 const kidsOf = (keys: KeyManager) => keys.jwks().keys.map((k) => k.kid).join(' ');
 
-export async function mountProvider(app: express.Express, deps: OidcDeps): Promise<{ provider: Provider }> {
+export async function mountProvider(app: express.Express, deps: OidcDeps): Promise<{ provider: Provider; close(): Promise<void> }> {
   const { settings, sessions } = deps;
   const issuer = `${settings.publicUrl}/oidc`;
   const log = deps.log.child({ module: 'oidc' });
   const links = new GatewayLinks(deps.store, sessions, settings.session.absoluteTimeoutSec * 1000);
-  const configDeps = { settings, store: deps.store, sessions, links, cookieSecret: deps.cookieSecret, issuer };
+  const backchannel = backchannelFor(deps, issuer, log);
+  await backchannel?.start();
+  const configDeps = {
+    settings,
+    store: deps.store,
+    sessions,
+    links,
+    cookieSecret: deps.cookieSecret,
+    issuer,
+    ...(backchannel ? { onCodeRedeemed: backchannel.track.bind(backchannel) } : {}),
+  };
   const refreshing = new Set(settings.oidc.clients.filter((c) => c.grant_types.includes('refresh_token')).map((c) => c.client_id));
 
   function build(): Built {
@@ -48,6 +60,9 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
     // see the request wrapper below
     provider.proxy = true;
     provider.OIDCContext.prototype.urlFor = (name, opt) => provider.urlFor(name, opt);
+    // the provider would send logout tokens itself on RP-initiated logout only, once, from memory:
+    // the ended gateway session's outbox sends them instead (backchannel.ts)
+    provider.Client.prototype.backchannelLogout = async () => {};
     provider.use(async (ctx, next) => {
       await next();
       // undefined on paths the provider has no route for
@@ -95,7 +110,22 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
     get provider() {
       return current().provider;
     },
+    async close() {
+      await backchannel?.close();
+    },
   };
+}
+
+function backchannelFor(deps: OidcDeps, issuer: string, log: Logger): BackchannelLogout | null {
+  const { settings } = deps;
+  const clients = new Map(
+    settings.oidc.clients.flatMap((c) =>
+      c.backchannel_logout_uri ? [[c.client_id, { clientId: c.client_id, uri: c.backchannel_logout_uri, alg: c.id_token_signed_response_alg ?? DEFAULT_ID_TOKEN_ALG }] as const] : [],
+    ),
+  );
+  if (clients.size === 0) return null;
+  const opts = { issuer, sweepMs: settings.oidc.backchannelSweepMs, timeoutMs: settings.oidc.backchannelTimeoutMs, sessionTtlMs: settings.session.absoluteTimeoutSec * 1000 };
+  return new BackchannelLogout(deps.store, deps.sessions, deps.keys, clients, opts, log);
 }
 
 /** `url` (an authorization request) with prompt=consent added when it asks offline_access for a client that may refresh */

@@ -150,6 +150,7 @@ declare module 'oidc-provider' {
     /** believe X-Forwarded-* (Koa's app.proxy) */
     proxy: boolean;
     readonly Grant: typeof Grant;
+    readonly Client: { prototype: { backchannelLogout(sub: string, sid: string): Promise<void> } };
     /** the per-request context class; its prototype may be amended */
     readonly OIDCContext: { prototype: OIDCContext };
     urlFor(name: string, opt?: Record<string, string>): string;

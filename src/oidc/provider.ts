@@ -22,7 +22,7 @@ export interface OidcDeps {
 }
 
 /** mounts /oidc on `app` (before the gateway's 404 handler); null when no client is configured */
-export async function mountOidc(app: express.Express, deps: OidcDeps): Promise<{ provider: Provider } | null> {
+export async function mountOidc(app: express.Express, deps: OidcDeps): Promise<{ provider: Provider; close(): Promise<void> } | null> {
   if (deps.settings.oidc.clients.length === 0) return null;
   // loaded only when used: the feature is optional, and oidc-provider warns at import on Node < 22
   const { mountProvider } = await import('./mount.ts');

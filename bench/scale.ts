@@ -1,0 +1,393 @@
+// Scale: memory per live session and the /auth/verify hot path as the number of sessions grows,
+// on Redis and on the embedded store.
+//
+//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4] [--big] [--tenants 10,10000]
+//
+// --tenants 10,10000: tenants with 50 users each, pushed through the real endpoints; then 30
+// sign-ins (full OAuth through a sandbox OneAccess) and syncs against one probe tenant.
+// --big: large enterprises — /auth/verify on 16 hot sessions (8 connections) alone, then while a
+// 5,000-user authSync, then a 10,000-department allOrgSync, are pushed back to back.
+//
+// One gateway process per store (this script forked with --serve), holding two gateways on the
+// same store object: the default one (in-process session snapshots, access.cacheTtlMs 5 s) and
+// one with access.cacheTtlMs = 0, where every /auth/verify reads its session from the store (the
+// part of the hot path that could grow with the number of sessions). Sessions are written
+// through the store port exactly as a sign-in writes them (the express-session record under
+// sess:<id> with the idle timeout, plus the user and tenant indexes), spread over 100 tenants
+// with one session per user; the record is the one a real OAuth sign-in produces (claims,
+// upstream access and refresh tokens). Sizes grow in steps on the same store.
+// Memory: Redis `INFO memory` used_memory before/after each step divided by the sessions added
+// (records + index entries), and `MEMORY USAGE` of one record; embedded: the SQLite file and its
+// WAL after a checkpoint, divided by the sessions. Load: bench/lib.ts runRawLoad, 32 keep-alive
+// connections, each request a random session of the whole population (uniform), 1 s warm-up.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import signature from 'cookie-signature';
+import { deriveKey } from '../src/directory/secret-box.ts';
+import { openEmbeddedStore } from '../src/store/embedded.ts';
+import { openRedisStore } from '../src/store/redis.ts';
+import type { Store } from '../src/store/store.ts';
+import { buildGateway, signedHeaders, timeStampAt } from '../test/helpers/gateway.ts';
+import { freePort, startRedis } from '../test/helpers/redis-server.ts';
+import { PUBLIC_KEY_PEM } from '../test/helpers/login-env.ts';
+import { Browser, hiddenInput, last } from '../test/helpers/browser.ts';
+import { encryptClientSecret } from '../src/marketplace/client-secret.ts';
+import { startOneAccessSandbox } from '../src/sandbox/oneaccess.ts';
+import { redisCli } from '../test/helpers/redis-topologies.ts';
+import { fmtMs, forkRole, killRoles, loadAvg, machineFacts, markdownTable, percentile, rawHeader, runRawLoad, serveRole } from './lib.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const PREFIX = 'scale:';
+const TENANTS = 100;
+const IDLE_MS = 8 * 3600_000;
+
+const sid = (i: number) => createHash('sha256').update(`session-${i}`).digest('base64url').slice(0, 32);
+const tenantOf = (i: number) => `t-corp${String(i % TENANTS).padStart(3, '0')}`;
+const userOf = (i: number) => `user${String(Math.floor(i / TENANTS)).padStart(6, '0')}`;
+
+/** what a real OAuth sign-in stores (express-session record of src/session/sessions.ts) */
+function record(i: number, now: number): string {
+  const tenant = tenantOf(i);
+  return JSON.stringify({
+    cookie: { originalMaxAge: 86_400_000, expires: new Date(now + 86_400_000).toISOString(), secure: true, httpOnly: true, path: '/', sameSite: 'lax' },
+    identity: {
+      ns: 'prod',
+      claims: {
+        sub: createHash('sha256').update(`${tenant}/${userOf(i)}`).digest('base64url').slice(0, 22),
+        tenant,
+        tenant_code: tenant.slice(2),
+        tenant_name: `${tenant.slice(2)} Ltd`,
+        user_name: userOf(i),
+        name: '欧阳建华',
+        email: `${userOf(i)}@${tenant.slice(2)}.example.com`,
+        role: 'user',
+        org_code: '10',
+        idp: 'oneaccess-oauth',
+      },
+    },
+    upstream: {
+      protocol: 'oauth',
+      tenantId: tenant,
+      appId: 'app-1',
+      tokens: { accessToken: createHash('sha256').update(`at${i}`).digest('hex'), refreshToken: createHash('sha256').update(`rt${i}`).digest('hex'), expiresAt: now + 30 * 86_400_000 },
+    },
+    createdAt: now,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// child: two gateways on one store
+
+async function serveGateways(kind: string, where: string): Promise<void> {
+  await serveRole(async () => {
+    const store: Store = kind === 'redis' ? await openRedisStore(where, { keyPrefix: PREFIX }) : openEmbeddedStore(where);
+    // the first gateway serves sign-ins too: its public URL is its loopback address
+    const [first, second] = [await freePort(), await freePort()];
+    const cached = await buildGateway(store, { publicUrl: `http://127.0.0.1:${first}`, port: first });
+    const uncached = await buildGateway(store, { publicUrl: `http://127.0.0.1:${second}`, port: second, access: { cacheTtlMs: 0 } });
+    const listen = (gw: typeof cached, port: number) =>
+      new Promise<http.Server>((resolve) => {
+        const srv = http.createServer(gw.listener);
+        srv.keepAliveTimeout = 30_000;
+        srv.listen(port, '127.0.0.1', () => resolve(srv));
+      });
+    const servers = [await listen(cached, first), await listen(uncached, second)];
+    const port = (s: http.Server) => (s.address() as { port: number }).port;
+    return {
+      ready: { ports: servers.map(port), cookieName: cached.sessions.cookieName },
+      handlers: {
+        seed: async (arg: unknown) => {
+          const { from, to } = arg as { from: number; to: number };
+          const now = Date.now();
+          let next = from;
+          const worker = async () => {
+            while (next < to) {
+              const i = next++;
+              await store.putTemp(`sess:${sid(i)}`, record(i, now), IDLE_MS);
+              await store.addMember(`idx:user:prod:${tenantOf(i)}:${userOf(i)}`, sid(i), 86_400_000);
+              await store.addMember(`idx:tenant:prod:${tenantOf(i)}`, sid(i), 86_400_000);
+            }
+          };
+          await Promise.all(Array.from({ length: kind === 'redis' ? 64 : 1 }, worker));
+          return to - from;
+        },
+        checkpoint: async () => {
+          // embedded: fold the WAL into the file so its size is the data's
+          const db = (store as unknown as { db?: { pragma(s: string): unknown } }).db;
+          db?.pragma('wal_checkpoint(TRUNCATE)');
+          return true;
+        },
+      },
+      stop: async () => {
+        for (const s of servers) s.close();
+        await cached.close();
+        await uncached.close();
+        await store.close();
+      },
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// parent
+
+let pushSeq = 0;
+function bigBody(kind: 'authSync' | 'allOrgSync', n: number): string {
+  const timeStamp = timeStampAt(Date.UTC(2026, 0, 1) + ++pushSeq * 1000);
+  if (kind === 'authSync') {
+    const userList = Array.from({ length: n }, (_, u) => ({
+      userName: `emp${String(u).padStart(5, '0')}`,
+      name: `员工${u}`,
+      orgCode: `d${u % 500}`,
+      role: u % 50 === 0 ? 'admin' : 'user',
+      enable: 'true',
+      email: `emp${u}@bigcorp.example.com`,
+    }));
+    return JSON.stringify({ instanceId: 'i-big', tenantId: 't-bigcorp', appId: 'app-1', userList, currentSyncTime: timeStamp, flag: 1, testFlag: 0, timeStamp });
+  }
+  const orgInfoList = Array.from({ length: n }, (_, d) => ({ orgCode: `d${d}`, orgName: `部门${d}`, parentCode: d === 0 ? '' : `d${Math.floor((d - 1) / 10)}` }));
+  return JSON.stringify({ instanceId: 'i-big', tenantId: 't-bigcorp', orgInfoList, testFlag: 0, timeStamp });
+}
+
+function push(port: number, kind: string, body: string): Promise<{ ms: number; code: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/produceAPI/v2/${kind}`, headers: signedHeaders(body) }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ ms: performance.now() - t0, code: (JSON.parse(text) as { resultCode: string }).resultCode }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** pushes `bodies` with `concurrency` in flight; throws on a non-success answer */
+async function pushAll(port: number, bodies: Iterable<[string, string]>, concurrency: number): Promise<void> {
+  const it = bodies[Symbol.iterator]();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let n = it.next(); !n.done; n = it.next()) {
+        const [kind, body] = n.value;
+        const r = await push(port, kind, body);
+        if (r.code !== '000000') throw new Error(`${kind} answered ${r.code}`);
+      }
+    }),
+  );
+}
+
+const ts = () => timeStampAt(Date.UTC(2026, 0, 1) + ++pushSeq * 1000);
+
+function* tenantBodies(from: number, to: number, users: number): Generator<[string, string]> {
+  for (let t = from; t < to; t++) {
+    const tenantId = `t-ten${String(t).padStart(5, '0')}`;
+    yield ['tenantSync', JSON.stringify({ instanceId: `i-${t}`, tenantId, tenantCode: `ten${t}`, name: `Tenant ${t}`, domainName: 'https://oa.example.com', flag: 1, testFlag: 0, timeStamp: ts() })];
+    const userList = Array.from({ length: users }, (_, u) => ({ userName: `u${u}`, name: `用户${u}`, orgCode: '10', role: 'user', enable: 'true', email: `u${u}@ten${t}.example.com` }));
+    yield ['authSync', JSON.stringify({ instanceId: `i-${t}`, tenantId, appId: 'app-1', userList, currentSyncTime: ts(), flag: 1, testFlag: 0, timeStamp: ts() })];
+  }
+}
+
+/** sign-in (full OAuth through the sandbox) and sync latency against the probe tenant */
+async function probeTenant(port: number, origin: string, rounds: number): Promise<{ signIn: number[]; tenantSync: number[]; authSync: number[] }> {
+  const base = `http://127.0.0.1:${port}`;
+  const out = { signIn: [] as number[], tenantSync: [] as number[], authSync: [] as number[] };
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    const b = new Browser();
+    const form = last(await b.follow(`${base}/login?tenant=probe`));
+    const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName: 'alice', continue: hiddenInput(form.body, 'continue')! });
+    if (hops.find((h) => h.url.includes('/oauth/callback'))?.status !== 303) throw new Error(`probe sign-in failed: ${last(hops).status}`);
+    out.signIn.push(performance.now() - t0);
+    const tenantBody = JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', tenantCode: 'probe', name: `Probe Ltd ${i}`, domainName: origin, flag: 1, testFlag: 0, timeStamp: ts() });
+    const userList = [{ userName: 'alice', name: 'Alice', orgCode: '10', role: 'user', enable: 'true' }, ...Array.from({ length: 49 }, (_, u) => ({ userName: `u${u}`, name: `用户${u}-${i}`, orgCode: '10', role: 'user', enable: 'true' }))];
+    const authBody = JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', appId: 'app-1', userList, currentSyncTime: ts(), flag: 1, testFlag: 0, timeStamp: ts() });
+    for (const [kind, body, into] of [['tenantSync', tenantBody, out.tenantSync], ['authSync', authBody, out.authSync]] as const) {
+      const r = await push(port, kind, body);
+      if (r.code !== '000000') throw new Error(`probe ${kind} answered ${r.code}`);
+      into.push(r.ms);
+    }
+  }
+  for (const a of Object.values(out)) a.sort((x, y) => x - y);
+  return out;
+}
+
+/** /auth/verify on 16 hot sessions for `ms`, while `during` runs big pushes one after another */
+async function verifyWhile(port: number, cookieName: string, cookieSecret: string, ms: number, during?: () => Promise<void>) {
+  const cookies = Array.from({ length: 16 }, (_, i) => `${cookieName}=${encodeURIComponent(`s:${signature.sign(sid(i), cookieSecret)}`)}`);
+  const request = (conn: number) =>
+    Buffer.from(`GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookies[conn % 16]}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /\r\nX-Forwarded-Method: GET\r\n\r\n`, 'latin1');
+  const check = (_c: number, _n: number, status: number) => (status === 200 ? { ok: true } : { ok: false, note: `HTTP ${status}` });
+  let stop = false;
+  const pushes = (async () => {
+    while (during && !stop) await during();
+  })();
+  const r = await runRawLoad({ port, concurrency: 8, durationMs: ms, maxRequests: 1e9, request, check });
+  stop = true;
+  await pushes;
+  return r;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+async function usedMemory(port: number): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redisCli(port, 'INFO', 'memory'))![1]);
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+async function main(): Promise<void> {
+  const sizes = arg('--sizes', '10000,100000').split(',').map(Number);
+  const kinds = arg('--stores', 'redis,embedded').split(',');
+  const seconds = Number(arg('--seconds', '4'));
+  const facts = machineFacts();
+  console.log(`- date: ${facts.date}; ${facts.cores} cores (${facts.cpu}), ${facts.memGiB} GiB, ${facts.platform}; Node ${facts.node}; load average at start ${loadAvg()}`);
+  const memRows: string[][] = [];
+  const loadRows: string[][] = [];
+  const bigRows: string[][] = [];
+  const bigPushes = process.argv.includes('--big');
+  const tenantRows: string[][] = [];
+  const tenantCounts = process.argv.includes('--tenants') ? arg('--tenants', '10,10000').split(',').map(Number) : [];
+  const tenantsMode = tenantCounts.length > 0;
+  const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
+  // the cookie secret as src/app.ts derives it from the test helper's session secret
+  const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');
+  try {
+    for (const kind of kinds) {
+      const dir = kind === 'embedded' ? mkdtempSync(join(tmpdir(), 'bridge-scale-')) : '';
+      const where = kind === 'redis' ? redis!.url : dir;
+      const role = await forkRole<{ ports: number[]; cookieName: string }>(SELF, ['--serve', kind, where], { startTimeoutMs: 60_000 });
+      try {
+        let have = 0;
+        for (const size of sizes) {
+          const before = kind === 'redis' ? await usedMemory(redis!.port) : 0;
+          const t0 = Date.now();
+          await role.ask('seed', { from: have, to: size }, 30 * 60_000);
+          const seedMs = Date.now() - t0;
+          if (kind === 'redis') {
+            const after = await usedMemory(redis!.port);
+            const one = Number(await redisCli(redis!.port, 'MEMORY', 'USAGE', `${PREFIX}temp:sess:${sid(0)}`));
+            memRows.push(['redis', String(size), ((after - before) / (size - have)).toFixed(0), String(one), (after / size).toFixed(0), `${(seedMs / 1000).toFixed(1)} s`]);
+          } else {
+            await role.ask('checkpoint');
+            memRows.push(['embedded', String(size), '–', '–', (dirBytes(dir) / size).toFixed(0), `${(seedMs / 1000).toFixed(1)} s`]);
+          }
+          have = size;
+          for (const [g, label] of [
+            [0, 'snapshot cache (default)'],
+            [1, 'every request reads the store (cacheTtlMs 0)'],
+          ] as const) {
+            const port = role.ready.ports[g]!;
+            const cookies = new Map<number, string>();
+            const cookieFor = (i: number) => {
+              let c = cookies.get(i);
+              if (!c) cookies.set(i, (c = `${role.ready.cookieName}=${encodeURIComponent(`s:${signature.sign(sid(i), cookieSecret)}`)}`));
+              return c;
+            };
+            const pick: number[][] = Array.from({ length: 32 }, () => []);
+            const request = (conn: number, n: number) => {
+              const i = (pick[conn]![n] ??= Math.floor(Math.random() * size));
+              return Buffer.from(
+                `GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookieFor(i)}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /dashboard\r\nX-Forwarded-Method: GET\r\n\r\n`,
+                'latin1',
+              );
+            };
+            const check = (conn: number, n: number, status: number, head: string) =>
+              status === 200 && rawHeader(head, 'x-auth-request-user') === userOf(pick[conn]![n]!) ? { ok: true } : { ok: false, note: `HTTP ${status}` };
+            await runRawLoad({ port, concurrency: 32, durationMs: 1000, maxRequests: 1e9, request, check });
+            const r = await runRawLoad({ port, concurrency: 32, durationMs: seconds * 1000, maxRequests: 1e9, request, check });
+            loadRows.push([kind, String(size), label, String(r.completed), (r.completed / (r.elapsedMs / 1000)).toFixed(0), fmtMs(percentile(r.latencies, 50)), fmtMs(percentile(r.latencies, 99)), String(r.failures), r.hostCores.toFixed(2)]);
+            process.stderr.write(`${kind} ${size} ${label}: ${loadRows.at(-1)!.join(' | ')}\n`);
+          }
+        }
+        if (tenantsMode) {
+          const port = role.ready.ports[0]!;
+          const sandbox = await startOneAccessSandbox();
+          try {
+            const info = await sandbox.addTenant({
+              tenantId: 't-probe',
+              tenantCode: 'probe',
+              name: 'Probe Ltd',
+              clients: [{ clientId: 'client-probe', clientSecret: 'secret-probe-0123456789abcdef', redirectUris: [`http://127.0.0.1:${port}/oauth/callback`] }],
+              users: [{ userName: 'alice', name: 'Alice', role: 'user', email: 'alice@probe.example.com', organizationCode: '10' }],
+            });
+            await pushAll(
+              port,
+              [
+                ['tenantSync', JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', tenantCode: 'probe', name: 'Probe Ltd', domainName: info.origin, flag: 1, testFlag: 0, timeStamp: ts() })],
+                ['applicationSync', JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', appId: 'app-1', clientId: 'client-probe', clientSecret: encryptClientSecret(PUBLIC_KEY_PEM, 'secret-probe-0123456789abcdef'), flag: 1, testFlag: 0, timeStamp: ts() })],
+                ['authSync', JSON.stringify({ instanceId: 'i-probe', tenantId: 't-probe', appId: 'app-1', userList: [{ userName: 'alice', name: 'Alice', orgCode: '10', role: 'user', enable: 'true' }], currentSyncTime: ts(), flag: 1, testFlag: 0, timeStamp: ts() })],
+              ],
+              1,
+            );
+            let have = 0;
+            for (const tenants of tenantCounts) {
+              const t0 = Date.now();
+              await pushAll(port, tenantBodies(have, tenants, 50), 4);
+              const seedMs = Date.now() - t0;
+              have = tenants;
+              await probeTenant(port, info.origin, 3); // warm-up
+              const p = await probeTenant(port, info.origin, 30);
+              const d = (a: number[]) => `${fmtMs(percentile(a, 50))} / ${fmtMs(percentile(a, 99))}`;
+              tenantRows.push([kind, `${tenants} × 50 users`, `${(seedMs / 1000).toFixed(0)} s`, d(p.signIn), d(p.tenantSync), d(p.authSync)]);
+              process.stderr.write(`${kind} tenants ${tenantRows.at(-1)!.join(' | ')}\n`);
+            }
+          } finally {
+            await sandbox.close();
+          }
+        }
+        if (bigPushes) {
+          const port = role.ready.ports[0]!;
+          await verifyWhile(port, role.ready.cookieName, cookieSecret, 1000);
+          const base = await verifyWhile(port, role.ready.cookieName, cookieSecret, seconds * 1000);
+          bigRows.push([kind, 'none (baseline)', '–', '–', fmtMs(percentile(base.latencies, 50)), fmtMs(percentile(base.latencies, 99)), fmtMs(base.latencies.at(-1) ?? 0), String(base.failures)]);
+          for (const [pk, n] of [
+            ['authSync', 5000],
+            ['allOrgSync', 10000],
+          ] as const) {
+            const lat: number[] = [];
+            const bytes = bigBody(pk, n).length;
+            const r = await verifyWhile(port, role.ready.cookieName, cookieSecret, seconds * 1000, async () => {
+              const p = await push(port, pk, bigBody(pk, n));
+              if (p.code !== '000000') throw new Error(`${pk} answered ${p.code}`);
+              lat.push(p.ms);
+            });
+            lat.sort((a, b) => a - b);
+            bigRows.push([kind, `${pk} of ${n} (${(bytes / 1024).toFixed(0)} KiB), back to back`, String(lat.length), `${fmtMs(percentile(lat, 50))} / ${fmtMs(lat.at(-1) ?? 0)}`, fmtMs(percentile(r.latencies, 50)), fmtMs(percentile(r.latencies, 99)), fmtMs(r.latencies.at(-1) ?? 0), String(r.failures)]);
+            process.stderr.write(`${kind} big ${bigRows.at(-1)!.join(' | ')}\n`);
+          }
+        }
+      } finally {
+        await role.stop();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    killRoles();
+    await redis?.stop();
+  }
+  console.log('');
+  console.log(markdownTable(['Store', 'Sessions', 'Redis bytes per session added (record + indexes)', 'MEMORY USAGE of one record', 'Bytes per session, total (Redis used_memory or SQLite file) / sessions', 'Seeding time'], memRows, [false, true, true, true, true, true]));
+  console.log('');
+  console.log(markdownTable(['Store', 'Sessions', 'Gateway', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'Failures', 'Host CPU (cores)'], loadRows, [false, true, false, true, true, true, true, true, true]));
+  if (tenantRows.length) {
+    console.log('');
+    console.log(markdownTable(['Store', 'Tenants in the directory', 'Seeding (tenantSync + authSync-50 each, 4 at a time)', 'Sign-in p50 / p99 ms (full OAuth, 4 hops)', 'tenantSync p50 / p99 ms', 'authSync-50 p50 / p99 ms'], tenantRows, [false, true, true, true, true, true]));
+  }
+  if (bigRows.length) {
+    console.log('');
+    console.log(markdownTable(['Store', 'Push', 'Pushes applied', 'Push latency p50 / max ms', 'verify p50 ms', 'verify p99 ms', 'verify max ms', 'verify failures'], bigRows, [false, false, true, true, true, true, true, true]));
+  }
+  console.log(`\nload average at the end ${loadAvg()}`);
+}
+
+if (process.argv[2] === '--serve') await serveGateways(process.argv[3]!, process.argv[4]!);
+else await main().then(() => process.exit(0));

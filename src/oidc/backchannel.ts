@@ -1,0 +1,216 @@
+// OpenID Connect Back-Channel Logout 1.0, sent from a durable outbox on the store port, for every
+// way a gateway session ends. Keys (all under oidc:bcl:):
+//   rps:<gatewaySid>   set of "<clientId> <sub> <sid>" — relying parties that redeemed a code made
+//                      in that gateway session (clients with backchannel_logout_uri only)
+//   tracked            set of gateway session ids that have such relying parties
+//   outbox             set of entry ids waiting to be sent
+//   entry:<id>         JSON Entry (kept for RETRY_FOR_MS)
+//   sending:<id>       a short lock, so one instance sends an entry at a time
+// A session that ends by logout, deprovisioning or the console is announced on the session-ended
+// channel; idle and absolute timeouts end silently (the record expires), and an announcement can
+// be missed (another instance crashed in between), so a sweeper also looks for tracked sessions
+// whose record is gone. Outbox entries are written before the session's tracking is dropped: a
+// restart at any point loses nothing (at worst an RP hears of a logout twice, which it must bear).
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Store } from '../store/store.ts';
+import { SESSION_ENDED_CHANNEL, type Sessions } from '../session/sessions.ts';
+import type { KeyManager, SigningAlg } from '../delivery/keys.ts';
+import type { Logger } from '../ops/logger.ts';
+
+export interface BackchannelClient {
+  clientId: string;
+  uri: string;
+  /** sign the logout token as the client's ID tokens are signed */
+  alg: SigningAlg;
+}
+
+export interface BackchannelOptions {
+  issuer: string;
+  /** how often tracked sessions are checked, and the outbox worked through */
+  sweepMs: number;
+  /** deadline of one POST */
+  timeoutMs: number;
+  /** how long a tracked session can live: its absolute timeout */
+  sessionTtlMs: number;
+}
+
+interface Entry {
+  clientId: string;
+  sub: string;
+  sid?: string;
+  createdAt: number;
+  attempts: number;
+  nextAt: number;
+}
+
+const TRACKED = 'oidc:bcl:tracked';
+const OUTBOX = 'oidc:bcl:outbox';
+const rpsKey = (gatewaySid: string) => `oidc:bcl:rps:${gatewaySid}`;
+const entryKey = (id: string) => `oidc:bcl:entry:${id}`;
+const lockKey = (id: string) => `oidc:bcl:sending:${id}`;
+const RETRY_FOR_MS = 24 * 3600_000;
+/** tracking outlives the sessions it tracks, so the sweeper sees every one of them end */
+const TRACK_MARGIN_MS = 24 * 3600_000;
+const MAX_BACKOFF_MS = 3600_000;
+const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+
+export class BackchannelLogout {
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private lastSweep = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sessions: Sessions,
+    private readonly keys: KeyManager,
+    private readonly clients: ReadonlyMap<string, BackchannelClient>,
+    private readonly opts: BackchannelOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (message) => {
+      let sids: string[];
+      try {
+        sids = JSON.parse(message) as string[];
+      } catch {
+        return;
+      }
+      this.enqueueRun(() => this.ended(sids));
+    });
+    this.timer = setInterval(() => this.enqueueRun(() => this.tick()), Math.min(this.opts.sweepMs, 1000)).unref();
+    // entries left by an earlier run (a restart) go out at once
+    this.enqueueRun(() => this.tick());
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.unsubscribe?.().catch(() => {});
+    await this.running;
+  }
+
+  /** a relying party redeemed a code made in this gateway session */
+  async track(gatewaySid: string, rp: { clientId: string; sub: string; sid?: string | undefined }): Promise<void> {
+    if (!this.clients.has(rp.clientId)) return;
+    const ttlMs = this.opts.sessionTtlMs + TRACK_MARGIN_MS;
+    await this.store.addMember(rpsKey(gatewaySid), [rp.clientId, rp.sub, rp.sid ?? ''].join(' '), ttlMs);
+    await this.store.addMember(TRACKED, gatewaySid, ttlMs);
+  }
+
+  /** these gateway sessions ended: every relying party of theirs gets a logout token */
+  async ended(gatewaySids: readonly string[]): Promise<void> {
+    for (const gatewaySid of gatewaySids) {
+      const rps = await this.store.members(rpsKey(gatewaySid));
+      // most sessions have no such relying party: nothing to write for them
+      if (rps.length === 0) continue;
+      for (const member of rps) {
+        const [clientId = '', sub = '', sid = ''] = member.split(' ');
+        // one entry per relying party session, whichever instance gets here first
+        const id = `${gatewaySid}.${clientId}.${sid || sub}`;
+        const entry: Entry = { clientId, sub, ...(sid ? { sid } : {}), createdAt: Date.now(), attempts: 0, nextAt: 0 };
+        await this.store.putTemp(entryKey(id), JSON.stringify(entry), RETRY_FOR_MS, { ifAbsent: true });
+        await this.store.addMember(OUTBOX, id, RETRY_FOR_MS);
+      }
+      await this.store.deleteTemp([rpsKey(gatewaySid)]);
+      await this.store.removeMember(TRACKED, gatewaySid);
+      this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
+    }
+    await this.deliver();
+  }
+
+  /** one run at a time on this instance, in order; a failure is logged and the next tick retries */
+  private enqueueRun(run: () => Promise<void>): void {
+    this.running = this.running.then(run).catch((err: unknown) => this.log.warn({ err }, 'back-channel logout: will retry'));
+  }
+
+  private async tick(): Promise<void> {
+    if (Date.now() - this.lastSweep >= this.opts.sweepMs) {
+      this.lastSweep = Date.now();
+      await this.sweep();
+    }
+    await this.deliver();
+  }
+
+  /** tracked sessions whose record is gone ended silently (idle or absolute timeout) */
+  private async sweep(): Promise<void> {
+    const gone: string[] = [];
+    for (const sid of await this.store.members(TRACKED)) {
+      if (!(await this.sessions.byId(sid))) gone.push(sid);
+    }
+    if (gone.length) await this.ended(gone);
+  }
+
+  private async deliver(): Promise<void> {
+    const now = Date.now();
+    for (const id of await this.store.members(OUTBOX)) {
+      const raw = await this.store.getTemp(entryKey(id));
+      if (raw === null) {
+        await this.store.removeMember(OUTBOX, id);
+        continue;
+      }
+      const entry = JSON.parse(raw) as Entry;
+      if (entry.nextAt > now) continue;
+      if (!(await this.store.putTemp(lockKey(id), randomUUID(), this.opts.timeoutMs + 5000, { ifAbsent: true }))) continue;
+      try {
+        await this.send(id, entry);
+      } finally {
+        await this.store.deleteTemp([lockKey(id)]);
+      }
+    }
+  }
+
+  private async send(id: string, entry: Entry): Promise<void> {
+    const client = this.clients.get(entry.clientId);
+    const problem = client ? await this.post(client, entry) : 'client no longer configured';
+    if (problem === null) {
+      await this.store.deleteTemp([entryKey(id)]);
+      await this.store.removeMember(OUTBOX, id);
+      this.log.info({ client: entry.clientId, attempts: entry.attempts + 1 }, 'back-channel logout delivered');
+      return;
+    }
+    const attempts = entry.attempts + 1;
+    const nextAt = Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS);
+    if (!client || nextAt - entry.createdAt > RETRY_FOR_MS) {
+      await this.store.deleteTemp([entryKey(id)]);
+      await this.store.removeMember(OUTBOX, id);
+      this.log.error({ client: entry.clientId, attempts, problem }, 'back-channel logout given up');
+      return;
+    }
+    await this.store.putTemp(entryKey(id), JSON.stringify({ ...entry, attempts, nextAt }), Math.max(entry.createdAt + RETRY_FOR_MS - Date.now(), 1000));
+    this.log.warn({ client: entry.clientId, attempts, problem, retryAt: new Date(nextAt).toISOString() }, 'back-channel logout failed; will retry');
+  }
+
+  /** null when the relying party took it (200 or 204), else what went wrong */
+  private async post(client: BackchannelClient, entry: Entry): Promise<string | null> {
+    const token = await this.logoutToken(client, entry);
+    try {
+      const res = await fetch(client.uri, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      await res.body?.cancel();
+      return res.status === 200 || res.status === 204 ? null : `HTTP ${res.status}`;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  /** Back-Channel Logout 1.0 section 2.4: no nonce; signed like the client's ID tokens */
+  logoutToken(client: BackchannelClient, entry: Pick<Entry, 'sub' | 'sid'>): Promise<string> {
+    const { kid, alg, key } = this.keys.signingKeyFor(client.alg);
+    return new SignJWT({ events: { [EVENT]: {} }, ...(entry.sid ? { sid: entry.sid } : {}) })
+      .setProtectedHeader({ alg, kid, typ: 'logout+jwt' })
+      .setIssuer(this.opts.issuer)
+      .setAudience(client.clientId)
+      .setSubject(entry.sub)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .setJti(randomUUID())
+      .sign(key);
+  }
+}
