@@ -21,8 +21,12 @@ interface Rate {
   durationSec: number;
 }
 
+const WARN_EVERY_MS = 10_000;
+
 /** one limit: counts per key; `take` consumes a point, `check` only looks */
 export class Limit {
+  private warnedAt = 0;
+
   constructor(
     readonly name: LimitName,
     private readonly points: number,
@@ -65,7 +69,11 @@ export class Limit {
       return await Promise.race([fn(primary), deadline]);
     } catch (e) {
       if (e instanceof RateLimiterRes) throw e;
-      this.log.warn({ err: e, limit: this.name }, 'shared rate limiter unavailable: counting in this process');
+      // once per WARN_EVERY_MS: while Redis is down every request lands here
+      if (Date.now() - this.warnedAt > WARN_EVERY_MS) {
+        this.warnedAt = Date.now();
+        this.log.warn({ err: e, limit: this.name }, 'shared rate limiter unavailable: counting in this process');
+      }
       return fn(this.fallback!);
     } finally {
       clearTimeout(timer);
