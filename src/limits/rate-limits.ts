@@ -15,13 +15,13 @@ export type Verdict = { ok: true } | { ok: false; retryAfterSec: number };
 const OK: Verdict = { ok: true };
 /** how long one Redis limiter call may take before the in-process counter decides */
 const REDIS_DEADLINE_MS = 500;
+/** while Redis is down every request falls back: say so at most this often */
+const WARN_EVERY_MS = 10_000;
 
 interface Rate {
   points: number;
   durationSec: number;
 }
-
-const WARN_EVERY_MS = 10_000;
 
 /** one limit: counts per key; `take` consumes a point, `check` only looks */
 export class Limit {
@@ -69,7 +69,6 @@ export class Limit {
       return await Promise.race([fn(primary), deadline]);
     } catch (e) {
       if (e instanceof RateLimiterRes) throw e;
-      // once per WARN_EVERY_MS: while Redis is down every request lands here
       if (Date.now() - this.warnedAt > WARN_EVERY_MS) {
         this.warnedAt = Date.now();
         this.log.warn({ err: e, limit: this.name }, 'shared rate limiter unavailable: counting in this process');
