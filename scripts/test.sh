@@ -7,7 +7,7 @@ shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
 echo "typecheck: tsc --noEmit"
 npx tsc --noEmit
-files=(test/**/*.test.ts)
+files=(test/**/*.test.ts packages/*/test/**/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"

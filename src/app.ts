@@ -3,7 +3,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { KeyObject } from 'node:crypto';
 import type { Settings } from './config/load.ts';
-import type { Store } from './store/store.ts';
+import type { AuditEvent, Store } from './store/store.ts';
 import type { Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
 import { opsRouter } from './ops/health.ts';
@@ -38,6 +38,11 @@ import type { Duplex } from 'node:stream';
 import { RateLimits } from './limits/rate-limits.ts';
 import { browserLimits } from './limits/browser-limits.ts';
 import { VerifyPool } from './marketplace/verify-pool.ts';
+import { SyncLog } from './marketplace/sync-log.ts';
+import { Console } from './admin/console.ts';
+import { OperatorAuth } from './admin/operator.ts';
+import { SessionHandles } from './admin/session-handles.ts';
+import { adminRouter } from './admin/router.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -124,9 +129,27 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     for (const e of effects) if (e.kind === 'tenant-changed' || e.kind === 'app-changed') oauth.forgetTenant(e.tenantId);
     const ended = await sessions.endFor(effects);
     if (ended) log.info({ ended }, 'deprovisioning ended sessions');
+    await auditDeprovisioning(effects, ended);
     const revised = await reviseSessions(effects, { directory, sessions, policy: settings.login });
     if (revised.changed || revised.ended) log.info(revised, 'directory change reached live sessions');
   };
+
+  /** one audit record per person or tenant a sync took away, for the console's audit log */
+  const auditDeprovisioning = async (effects: DirectoryEffect[], ended: number): Promise<void> => {
+    const at = new Date().toISOString();
+    const events = effects.flatMap((e): AuditEvent[] =>
+      e.kind === 'user-revoked'
+        ? [{ at, actor: 'marketplace', action: 'user.deprovisioned', target: `${e.ns}/user/${e.tenantId}/${e.userName}`, detail: { sub: e.sub, sessionsEndedBySync: ended } }]
+        : (e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed
+          ? [{ at, actor: 'marketplace', action: 'tenant.deprovisioned', target: `${e.ns}/tenant/${e.tenantId}`, detail: { cause: e.kind, sessionsEndedBySync: ended } }]
+          : [],
+    );
+    if (events.length) await store.write([], events).catch((err: unknown) => log.warn({ err }, 'could not write the deprovisioning audit records'));
+  };
+
+  const syncLog = new SyncLog(store);
+  // off unless configured (contract §4): then /admin is not mounted and answers 404
+  const consoleOn = settings.admin.token !== '' || settings.admin.operatorTenants.length > 0;
 
   const app = express();
   app.disable('x-powered-by');
@@ -136,7 +159,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // read by the page renderer when neither ?lang= nor Accept-Language decides
   app.locals.uiLanguage = settings.ui.defaultLanguage;
   // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
-  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix)));
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix, consoleOn)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(
@@ -152,6 +175,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       pushFailures: limits.pushFailures,
       pool: verifyPool,
       largeBytes: settings.limits.largePush.bytes,
+      syncLog,
     }),
   );
 
@@ -162,7 +186,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   });
   // before express-session: a refused request reads and writes nothing
   const limited = browserLimits(limits, log.child({ module: 'limits' }));
-  app.get('/login', limited.login);
+  // POST /login is the answer on the switch page; a refused one still writes an audit row
+  app.route('/login').get(limited.login).post(limited.login);
   app.get(['/oauth/callback', '/cas/callback'], limited.callback);
   app.use(['/oidc/auth', '/oidc/session/end', '/oidc/interaction'], limited.oidc);
   const proxyMode = settings.app.proxy
@@ -170,7 +195,9 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
         target: settings.app.url,
         publicUrl: settings.publicUrl,
         syncPrefix: settings.marketplace.syncPathPrefix,
+        consoleOn,
         verifier,
+        sessions: sessionCache,
         onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
       })
     : null;
@@ -178,6 +205,25 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
   const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  if (consoleOn) {
+    app.use(
+      '/admin',
+      adminRouter({
+        console: new Console({ store, directory, sessions, apps, policy: settings.login, syncLog, keys, metrics, handles: new SessionHandles(deriveKey(deps.secrets.sessionSecret, 'admin-session-handle')) }),
+        auth: new OperatorAuth(store, sessions, {
+          token: settings.admin.token,
+          operatorTenants: settings.admin.operatorTenants,
+          idleSec: settings.admin.sessionIdleSec,
+          secure,
+          csrfKey: deriveKey(deps.secrets.sessionSecret, 'admin-csrf'),
+        }),
+        store,
+        limit: limits.admin,
+        publicUrl: settings.publicUrl,
+        log: log.child({ module: 'admin' }),
+      }),
+    );
+  }
   app.use(
     loginRouter({
       settings,

@@ -28,10 +28,12 @@ export const ENV_MAP: Record<string, [string, Kind]> = {
   BRIDGE_TOKEN_AUDIENCE: ['tokens.audience', 'string'],
   BRIDGE_TOKEN_ALG: ['tokens.alg', 'string'],
   BRIDGE_TRUSTED_PROXIES: ['trustedProxies', 'list'],
+  BRIDGE_ADMIN_TOKEN: ['admin.token', 'string'],
+  BRIDGE_ADMIN_OPERATOR_TENANTS: ['admin.operatorTenants', 'list'],
 };
 
 /** settings paths whose values never appear in logs or error messages */
-export const SECRET_PATHS = new Set(['sessionSecret', 'marketplace.kitAccessKey', 'marketplace.clientSecretKey']);
+export const SECRET_PATHS = new Set(['sessionSecret', 'marketplace.kitAccessKey', 'marketplace.clientSecretKey', 'admin.token']);
 
 export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};

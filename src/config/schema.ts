@@ -222,6 +222,23 @@ export const configSchema = z.object({
     })
     .prefault({}),
 
+  /** the operator console under /admin: off (404) unless a token or operator tenants are set */
+  admin: z
+    .object({
+      /** BRIDGE_ADMIN_TOKEN: a bearer token for scripts and the console's token sign-in */
+      token: z
+        .string()
+        .default('')
+        .refine((s) => s === '' || s.length >= 32, 'must be at least 32 characters (or empty: no token sign-in)'),
+      /** tenantIds whose admin-role users may operate the console after the normal sign-in */
+      operatorTenants: z.array(z.string().min(1).max(64)).default([]),
+      /** console requests per client address (pages and API alike) */
+      perClient: rate(300, 60),
+      /** a token sign-in, once past its CSRF check, lasts this long without use */
+      sessionIdleSec: z.coerce.number().int().min(60).max(86400).default(1800),
+    })
+    .prefault({}),
+
   /** abuse limits: rate limits per client address and tenant, pre-auth cost of pushes, slow clients */
   limits: z
     .object({

@@ -7,14 +7,16 @@ import type { NextFunction, Request, Response } from 'express';
 import { createAppProxy, type AppProxy } from './proxy.ts';
 import { forwarded } from './forwarded.ts';
 import type { createVerifier } from './verify.ts';
+import type { SessionCache } from '../session/session-cache.ts';
 import { sendError, wantsJson } from '../web/pages.ts';
 import { msg } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
 import { setSecurityHeaders } from '../web/security-headers.ts';
 
 /** paths the gateway answers itself; everything else belongs to the app */
-export function isGatewayPath(path: string, syncPrefix: string): boolean {
+export function isGatewayPath(path: string, syncPrefix: string, consoleOn = false): boolean {
   return (
+    (consoleOn && (path === '/admin' || path.startsWith('/admin/'))) ||
     /^\/(login|logout|signed-out|healthz|readyz|metrics)\/?$/.test(path) ||
     /^\/(oauth|cas)\/callback\/?$/.test(path) ||
     path.startsWith('/auth/') ||
@@ -29,7 +31,11 @@ export interface ProxyModeDeps {
   target: string;
   publicUrl: string;
   syncPrefix: string;
+  /** the operator console is on: /admin is the gateway's */
+  consoleOn?: boolean;
   verifier: ReturnType<typeof createVerifier>;
+  /** session ids from cookies, and word of sessions that ended or changed on any instance */
+  sessions: Pick<SessionCache, 'sessionId' | 'onDropped'>;
   onError(err: unknown): void;
 }
 
@@ -70,15 +76,35 @@ export function createProxyMode(d: ProxyModeDeps) {
     onError: (err) => d.onError(err),
   });
 
+  // An open WebSocket carries the identity of its handshake: when its session ends, or the directory
+  // changes its identity (a demotion), it is closed, and a client that reconnects gets the new one.
+  const tunnels = new Map<string, Set<Duplex>>();
+  const stopWatching = d.sessions.onDropped((sid) => {
+    for (const socket of tunnels.get(sid) ?? []) socket.destroy();
+    tunnels.delete(sid);
+  });
+  function track(sid: string, socket: Duplex): void {
+    let open = tunnels.get(sid);
+    if (!open) tunnels.set(sid, (open = new Set()));
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      if (open.size === 0 && tunnels.get(sid) === open) tunnels.delete(sid);
+    });
+  }
+
   return {
     middleware(req: Request, res: Response, next: NextFunction): void {
-      if (isGatewayPath(req.path, d.syncPrefix)) return next();
+      if (isGatewayPath(req.path, d.syncPrefix, d.consoleOn)) return next();
       proxy.handle(req, res);
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      const sid = d.sessions.sessionId(req.headers.cookie);
+      if (sid) track(sid, socket);
       proxy.upgrade(req, socket, head);
     },
     close(): void {
+      stopWatching();
       proxy.close();
     },
   };

@@ -112,7 +112,6 @@ function people(): Array<Omit<DemoTenantState, 'domainName'>> {
 
 export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const host = '127.0.0.1';
-  const log = opts.log ?? createLogger('info', undefined, 'auto');
   const closers: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
@@ -167,6 +166,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         tokens: { audience: gatewayUrl },
       },
     });
+    const log = opts.log ?? createLogger(settings.logLevel, undefined, settings.logFormat);
     const store: Store = await openStore(settings.store, { redis: settings.redis });
     closers.push(() => store.close());
     const secrets = await loadSecrets(store, settings.sessionSecret);

@@ -58,6 +58,11 @@ export class Directory {
     return parse<TenantRecord>(await this.store.getDoc(col.tenant(ns), tenantId));
   }
 
+  /** every tenant of a namespace; deleted ones (tombstones) as their id alone */
+  async listTenants(ns: Namespace): Promise<Array<TenantRecord | { tenantId: string; deleted: true }>> {
+    return (await this.store.listDocs(col.tenant(ns))).map((d) => parse<TenantRecord>(d) ?? { tenantId: d.id, deleted: true as const });
+  }
+
   /** by tenantId, else by tenantCode */
   async findTenant(ns: Namespace, idOrCode: string): Promise<TenantRecord | null> {
     const byId = await this.getTenant(ns, idOrCode);

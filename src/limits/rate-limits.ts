@@ -8,7 +8,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Store } from '../store/store.ts';
 
-export type LimitName = 'login' | 'login-tenant' | 'transactions' | 'callback' | 'callback-tenant' | 'oidc' | 'push-failures';
+export type LimitName = 'login' | 'login-tenant' | 'transactions' | 'callback' | 'callback-tenant' | 'oidc' | 'push-failures' | 'admin';
 
 export type Verdict = { ok: true } | { ok: false; retryAfterSec: number };
 
@@ -111,6 +111,8 @@ export class RateLimits {
   readonly callbackTenant: Limit;
   readonly oidc: Limit;
   readonly pushFailures: Limit;
+  /** the operator console, pages and API */
+  readonly admin: Limit;
 
   constructor(settings: Settings, store: Store, metrics: Metrics, log: Logger) {
     const l = settings.limits;
@@ -129,5 +131,6 @@ export class RateLimits {
     this.callbackTenant = make('callback-tenant', l.callback.perTenant);
     this.oidc = make('oidc', l.oidc.perClient);
     this.pushFailures = make('push-failures', l.pushFailures);
+    this.admin = make('admin', settings.admin.perClient);
   }
 }

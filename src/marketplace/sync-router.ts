@@ -16,6 +16,9 @@ import { parseJson, type JsonNode } from './canonical-json.ts';
 import { QueueFullError, type Lease, type VerifyPool } from './verify-pool.ts';
 import type { Limit } from '../limits/rate-limits.ts';
 import proxyaddr from 'proxy-addr';
+import { namespaceOf } from './apply.ts';
+import type { SyncLog } from './sync-log.ts';
+import type { Namespace } from '../directory/model.ts';
 
 export interface SyncDeps {
   settings: WindowSettings & { kitAccessKey: string; maxBodyBytes: number; allowFrom: string[]; maxJsonNodes: number };
@@ -31,6 +34,8 @@ export interface SyncDeps {
   /** bodies over `largeBytes` (or of unknown length) are verified here, off the main thread */
   pool: VerifyPool;
   largeBytes: number;
+  /** the console's sync log; a push it cannot record is still answered */
+  syncLog?: SyncLog;
 }
 
 /** what the pre-body checks learnt, for the handler */
@@ -38,6 +43,9 @@ interface PushContext {
   client: string;
   headers: SignedHeaders;
   lease?: Lease;
+  /** the body's tenant, once its signature verified */
+  tenantId?: string;
+  ns?: Namespace;
 }
 
 function reply(res: Response, resultCode: ResultCode, resultMsg: string): void {
@@ -56,6 +64,14 @@ export function syncRouter(deps: SyncDeps): express.Router {
   const router = express.Router();
   if (!settings.kitAccessKey) log.warn('BRIDGE_KIT_ACCESS_KEY is not set: every sync call will answer 000001');
   const allowed = settings.allowFrom.length ? proxyaddr.compile(settings.allowFrom) : null;
+
+  /** for the console; refusals of blocked or disallowed sources are not recorded (they are the flood) */
+  async function note(kind: string, code: ResultCode, msg: string, bytes: number, ms: number, ctx?: PushContext): Promise<void> {
+    if (!deps.syncLog) return;
+    await deps.syncLog
+      .record({ interface: kind, resultCode: code, resultMsg: msg, bytes, ms, ...(ctx?.tenantId ? { tenantId: ctx.tenantId, ns: ctx.ns ?? 'prod' } : {}) })
+      .catch((e: unknown) => log.warn({ err: e, kind }, 'could not record the push in the sync log'));
+  }
 
   /**
    * A refusal before the body is read, answered at once. A small body is left for Node to drain
@@ -103,6 +119,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       if (!(e instanceof SyncError)) throw e;
       await countFailure(client);
       log.warn({ kind, client, resultCode: e.resultCode, reason: e.message }, 'sync call refused');
+      await note(kind, e.resultCode, e.message, Number(req.headers['content-length']) || 0, 0);
       refuseUnread(req, res, 200, e.resultCode, e.message, 'headers', kind);
       return;
     }
@@ -151,7 +168,12 @@ export function syncRouter(deps: SyncDeps): express.Router {
       throw e instanceof QueueFullError ? new SyncError(RESULT.innerError, 'other inner error: too many large pushes at once; nothing was saved, please retry') : e;
     }
     await rememberNonce(store, h.nonce, settings);
-    const parsed = SYNC_SCHEMAS[kind].safeParse(toPlain(root));
+    const plain = toPlain(root) as Record<string, unknown> | null;
+    if (plain && typeof plain === 'object' && typeof plain.tenantId === 'string' && plain.tenantId.length <= 64) {
+      ctx.tenantId = plain.tenantId;
+      ctx.ns = namespaceOf(plain.testFlag === 1 || plain.testFlag === '1' ? 1 : 0);
+    }
+    const parsed = SYNC_SCHEMAS[kind].safeParse(plain);
     if (!parsed.success) throw new SyncError(RESULT.invalidParam, describeIssues(parsed.error));
     const result = await applySync(kind, parsed.data, deps.apply);
     if (result.effects.length && deps.onEffects) {
@@ -201,6 +223,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       metrics.syncSeconds.observe({ interface: kind }, seconds);
       if (code === RESULT.success) log.info({ kind, tenantId, ms: Math.round(seconds * 1000) }, 'sync applied');
       noteTenant(req, tenantId);
+      await note(kind, code, msg, Buffer.isBuffer(req.body) ? req.body.length : 0, Math.round(seconds * 1000), ctx);
       reply(res, code, msg);
     },
   );
@@ -225,7 +248,10 @@ export function syncRouter(deps: SyncDeps): express.Router {
     else log.warn({ kind: req.params.kind, type: e.type, reason: msg }, 'sync body refused');
     metrics.syncCalls.inc({ interface: String(req.params.kind), result: e.type ? RESULT.invalidParam : RESULT.innerError });
     res.set('Connection', 'close');
-    reply(res, e.type ? RESULT.invalidParam : RESULT.innerError, e.type ? msg : 'other inner error: nothing was saved; please retry');
+    const code = e.type ? RESULT.invalidParam : RESULT.innerError;
+    const answer = e.type ? msg : 'other inner error: nothing was saved; please retry';
+    void note(String(req.params.kind), code, answer, Number(req.headers['content-length']) || 0, 0);
+    reply(res, code, answer);
   });
 
   return router;

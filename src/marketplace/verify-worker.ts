@@ -1,11 +1,21 @@
 // Runs in a worker thread: parses, canonicalizes and checks x-sign for one large push, so an
 // unsigned 2 MiB body costs the main thread nothing (see verify-pool.ts).
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SyncError } from './errors.ts';
 import { verifySignedBody } from './verify.ts';
 import type { VerifyJob, VerifyAnswer } from './verify-pool.ts';
 
 const { accessKey } = workerData as { accessKey: string };
+
+// Lowest CPU priority for this thread only (Linux: a thread id works as a pid for setpriority), so
+// on a busy host the main thread, which answers everything else, goes first. Elsewhere: as is.
+try {
+  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 19);
+} catch {
+  // not Linux, or not allowed
+}
 
 parentPort!.on('message', (job: VerifyJob) => {
   let answer: VerifyAnswer;

@@ -103,6 +103,8 @@ export class BackchannelLogout {
   async ended(gatewaySids: readonly string[]): Promise<void> {
     for (const gatewaySid of gatewaySids) {
       const rps = await this.store.members(rpsKey(gatewaySid));
+      // most sessions have no such relying party: nothing to write for them
+      if (rps.length === 0) continue;
       for (const member of rps) {
         const [clientId = '', sub = '', sid = ''] = member.split(' ');
         // one entry per relying party session, whichever instance gets here first
@@ -113,7 +115,7 @@ export class BackchannelLogout {
       }
       await this.store.deleteTemp([rpsKey(gatewaySid)]);
       await this.store.removeMember(TRACKED, gatewaySid);
-      if (rps.length) this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
+      this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
     }
     await this.deliver();
   }

@@ -22,23 +22,42 @@ export class PortSessionStore extends session.Store {
     );
   }
 
+  /** epoch ms of the session's latest use this store saw (a set or a touch), for the console */
+  async lastSeen(sid: string): Promise<number | null> {
+    const v = await this.store.getTemp(this.seenKey(sid));
+    return v ? Number(v) : null;
+  }
+
+  private seenKey(sid: string): string {
+    return `seen:${sid}`;
+  }
+
+  private seen(sid: string): Promise<unknown> {
+    return this.store.putTemp(this.seenKey(sid), String(Date.now()), this.idleMs);
+  }
+
   override set(sid: string, sess: SessionData, cb?: Callback): void {
-    this.store.putTemp(this.prefix + sid, JSON.stringify(sess), this.idleMs).then(
+    Promise.all([this.store.putTemp(this.prefix + sid, JSON.stringify(sess), this.idleMs), this.seen(sid)]).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
   }
 
+  /** a new record for a live session, keeping its idle time to live (a directory change is not activity); false when it has ended */
+  replace(sid: string, sess: SessionData): Promise<boolean> {
+    return this.store.replaceTemp(this.prefix + sid, JSON.stringify(sess));
+  }
+
   override touch(sid: string, _sess: SessionData, cb?: Callback): void {
     // TTL only: a touch never rewrites the record, so it cannot undo a concurrent token refresh
-    this.store.touchTemp(this.prefix + sid, this.idleMs).then(
+    Promise.all([this.store.touchTemp(this.prefix + sid, this.idleMs), this.seen(sid)]).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
   }
 
   override destroy(sid: string, cb?: Callback): void {
-    this.store.deleteTemp([this.prefix + sid]).then(
+    this.store.deleteTemp([this.prefix + sid, this.seenKey(sid)]).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );

@@ -33,6 +33,8 @@ export class SessionCache {
   private readonly ttlMs: number;
   private readonly max: number;
   private readonly unsubscribe: Array<() => Promise<void>> = [];
+  /** told of every session ended or changed anywhere (not of this instance's own refreshes) */
+  private readonly dropped = new Set<(sid: string) => void>();
 
   constructor(
     private readonly store: Store,
@@ -48,13 +50,22 @@ export class SessionCache {
   async start(): Promise<void> {
     const drop = (msg: string) => {
       try {
-        for (const sid of JSON.parse(msg) as string[]) this.invalidate(sid);
+        for (const sid of JSON.parse(msg) as string[]) {
+          this.invalidate(sid);
+          for (const fn of this.dropped) fn(sid);
+        }
       } catch {
         this.epoch += 1;
         this.entries.clear();
       }
     };
     for (const channel of [SESSION_ENDED_CHANNEL, SESSION_CHANGED_CHANNEL]) this.unsubscribe.push(await this.store.subscribe(channel, drop));
+  }
+
+  /** calls `fn` with the id of every session that ends or whose identity changes, on any instance; returns the unsubscribe */
+  onDropped(fn: (sid: string) => void): () => void {
+    this.dropped.add(fn);
+    return () => this.dropped.delete(fn);
   }
 
   async close(): Promise<void> {

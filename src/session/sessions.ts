@@ -70,7 +70,7 @@ function promisify(fn: (cb: (err?: unknown) => void) => void): Promise<void> {
 /** a session store the store port cannot reach counts as "no session" only for reads */
 export class Sessions {
   readonly middleware: RequestHandler;
-  readonly sessionStore: session.Store;
+  readonly sessionStore: PortSessionStore;
   readonly cookieName: string;
 
   constructor(
@@ -124,6 +124,11 @@ export class Sessions {
     return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
   }
 
+  /** epoch ms of the session's latest use (sign-in or a request), when known */
+  lastSeenAt(sid: string): Promise<number | null> {
+    return this.sessionStore.lastSeen(sid);
+  }
+
   /** the ids of the live sessions of a user, or of everyone in a tenant (index entries may outlive their session) */
   sessionIds(ns: Namespace, tenantId: string, userName?: string): Promise<string[]> {
     return this.store.members(userName === undefined ? tenantIndex(ns, tenantId) : userIndex(ns, tenantId, userName));
@@ -131,10 +136,8 @@ export class Sessions {
 
   /**
    * A directory change: `decide` sees each live session of `sids` and answers a new identity
-   * (the session keeps its id, cookie and timeouts), null (the session ends) or undefined (no
-   * change). Every instance drops its snapshots of the changed and ended ones. A rewrite restarts
-   * the record's idle time to live (the store port cannot keep one), so `decide` answers
-   * undefined when nothing changed.
+   * (the session keeps its id, cookie and timeouts, the idle one included), null (the session
+   * ends) or undefined (no change). Every instance drops its snapshots of the changed and ended ones.
    */
   async revise(sids: Iterable<string>, decide: (s: ActiveSession) => Promise<SessionIdentity | null | undefined>): Promise<{ changed: number; ended: number }> {
     const changed: string[] = [];
@@ -154,8 +157,8 @@ export class Sessions {
         continue;
       }
       s.identity = next;
-      await promisify((cb) => this.sessionStore.set(sid, s, cb));
-      changed.push(sid);
+      // a session that ended meanwhile stays ended
+      if (await this.sessionStore.replace(sid, s)) changed.push(sid);
     }
     if (changed.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(changed)).catch(() => undefined);
     await this.announceEnded(ended);

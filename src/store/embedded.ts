@@ -130,6 +130,10 @@ export class EmbeddedStore implements Store {
     this.run('deleteTemp', () => this.tx.deleteTemps(keys));
   }
 
+  async replaceTemp(key: string, value: string): Promise<boolean> {
+    return this.run('replaceTemp', () => this.sql.replaceTemp.run(value, key, Date.now()).changes === 1);
+  }
+
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {
     return this.run('touchTemp', () => {
       const now = Date.now();
@@ -226,6 +230,7 @@ function prepare(db: Database.Database) {
     takeTemp: db.prepare<[string], { value: string; expires_at: number }>('DELETE FROM temps WHERE key = ? RETURNING value, expires_at'),
     deleteTemp: db.prepare('DELETE FROM temps WHERE key = ?'),
     touchTemp: db.prepare('UPDATE temps SET expires_at = ? WHERE key = ? AND expires_at > ?'),
+    replaceTemp: db.prepare('UPDATE temps SET value = ? WHERE key = ? AND expires_at > ?'),
     dropExpiredSet: db.prepare('DELETE FROM sets WHERE set_key = ? AND expires_at <= ?'),
     putSet: db.prepare(
       'INSERT INTO sets (set_key, expires_at) VALUES (?, ?) ON CONFLICT (set_key) DO UPDATE SET expires_at = excluded.expires_at',

@@ -87,6 +87,13 @@ export class MemoryStore implements Store {
     for (const k of keys) this.temps.delete(k);
   }
 
+  async replaceTemp(key: string, value: string): Promise<boolean> {
+    const t = this.live(key);
+    if (!t) return false;
+    t.value = value;
+    return true;
+  }
+
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {
     const t = this.live(key);
     if (!t) return false;

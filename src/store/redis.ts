@@ -175,6 +175,12 @@ export class RedisStore implements Store {
     return reply === 'OK';
   }
 
+  async replaceTemp(key: string, value: string): Promise<boolean> {
+    const k = this.tempKey(key);
+    const reply = await this.change('replaceTemp', [k], () => this.link.cmd.set(k, value, { expiration: 'KEEPTTL', condition: 'XX' }));
+    return reply === 'OK';
+  }
+
   async getTemp(key: string): Promise<string | null> {
     return this.run('getTemp', () => this.link.cmd.get(this.tempKey(key)));
   }

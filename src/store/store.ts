@@ -82,6 +82,8 @@ export interface Store {
   deleteTemp(keys: readonly string[]): Promise<void>;
   /** reset the time to live of an existing key; false when it does not exist */
   touchTemp(key: string, ttlMs: number): Promise<boolean>;
+  /** replace the value of an existing key, keeping its time to live; false (nothing stored) when it does not exist */
+  replaceTemp(key: string, value: string): Promise<boolean>;
 
   /** add a member; the whole set expires ttlMs after its latest addition */
   addMember(setKey: string, member: string, ttlMs: number): Promise<void>;

@@ -5,8 +5,10 @@
 // every instance (two gateways on one Redis; one embedded store).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import type { Store } from '../../src/store/store.ts';
@@ -296,5 +298,183 @@ describe('a push that lands while a sign-in is being decided', () => {
     assert.equal(s.status, 200);
     assert.equal(s.role, 'user');
     assert.equal(s.session.role, 'user');
+  });
+});
+
+/** an app behind proxy mode with a WebSocket endpoint that echoes, and says whom it was told about */
+async function startWsApp(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Duplex>();
+  const app = createServer((_req, res) => res.end('app'));
+  app.on('upgrade', (req, socket) => {
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Seen-Role: ${req.headers['x-auth-request-role'] ?? ''}\r\n\r\n`);
+    socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => socket.destroy());
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => app.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      for (const s of sockets) s.destroy();
+      app.closeAllConnections();
+      await new Promise((r) => app.close(r));
+    },
+  };
+}
+
+interface OpenSocket {
+  head: string;
+  socket: Socket;
+  closed: Promise<void>;
+  echo(text: string): Promise<string>;
+}
+
+/** a WebSocket handshake through the gateway with this cookie; resolves once the 101 head is in */
+function openWs(base: string, cookie: string): Promise<OpenSocket> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`),
+    );
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    let buf = '';
+    const onHead = (d: Buffer) => {
+      buf += d.toString('latin1');
+      if (!buf.includes('\r\n\r\n')) return;
+      socket.off('data', onHead);
+      const echo = (text: string) =>
+        new Promise<string>((ok) => {
+          socket.once('data', (e) => ok(e.toString('latin1')));
+          socket.write(text);
+        });
+      resolve({ head: buf, socket, closed, echo });
+    };
+    socket.on('data', onHead);
+    socket.on('error', reject);
+  });
+}
+
+function wsSuite(name: string, open: (appUrl: string) => Promise<Instances>): void {
+  describe(`proxy mode: open WebSockets follow the directory (${name})`, () => {
+    let app: { url: string; close(): Promise<void> };
+    let inst: Instances;
+    before(async () => {
+      app = await startWsApp();
+      inst = await open(app.url);
+      await inst.env.addTenant('t-acme', 'acme', users);
+    });
+    after(async () => {
+      // the app first: its end of each tunnel closing tears down the gateway's end too
+      await app.close();
+      await inst.close();
+    });
+
+    it("a demoted admin's open WebSocket is closed on every instance; a reconnect carries the new role; others stay open", async () => {
+      const { env } = inst;
+      const victim = new Browser();
+      await signIn(env, victim, 'zhangsan');
+      const other = new Browser();
+      await signIn(env, other, 'boss');
+      const cookieOf = (b: Browser) => `bridge.sid=${b.cookie(env.base, 'bridge.sid')}`;
+      const demoted: OpenSocket[] = [];
+      const kept: OpenSocket[] = [];
+      for (const base of inst.bases) {
+        const ws = await openWs(base, cookieOf(victim));
+        assert.match(ws.head, /^HTTP\/1\.1 101/);
+        assert.match(ws.head, /X-Seen-Role: admin/);
+        demoted.push(ws);
+        kept.push(await openWs(base, cookieOf(other)));
+      }
+
+      await env.sync('authSync', { instanceId: 'inst-t-acme', tenantId: 't-acme', appId: 'app-1', userList: [synced({ userName: 'zhangsan', name: '张三', role: 'user' })], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+
+      const timeout = new Promise<'open'>((r) => setTimeout(() => r('open'), 2000).unref());
+      for (const ws of demoted) assert.equal(await Promise.race([ws.closed.then(() => 'closed' as const), timeout]), 'closed');
+      for (const ws of kept) {
+        assert.equal(await ws.echo('ping'), 'ping', 'an untouched session keeps its WebSocket');
+        ws.socket.destroy();
+      }
+      for (const base of inst.bases) {
+        const again = await openWs(base, cookieOf(victim));
+        assert.match(again.head, /X-Seen-Role: user/);
+        again.socket.destroy();
+      }
+    });
+  });
+}
+
+wsSuite('embedded', async (appUrl) => {
+  const opened = tempEmbeddedStore('bridge-demotion-ws');
+  const env = await startLoginEnv(opened.store, { app: { url: appUrl, proxy: true } });
+  return {
+    env,
+    bases: [env.base],
+    async close() {
+      await env.close();
+      await opened.cleanup();
+    },
+  };
+});
+
+describe('on Redis, two gateway instances in proxy mode', needRedis, () => {
+  let redis: RedisServer | null = null;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis?.stop());
+
+  wsSuite('redis, two instances', async (appUrl) => {
+    const prefix = `demotion-ws:${randomUUID()}:`;
+    const storeA: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
+    const storeB: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
+    const settings = { app: { url: appUrl, proxy: true } };
+    const env = await startLoginEnv(storeA, settings);
+    const port = await freePort();
+    const second: TestGateway = await buildGateway(storeB, { publicUrl: env.base, port, ...settings });
+    const server: Server = createServer(second.listener);
+    server.on('upgrade', (req, socket, head) => second.upgrade(req, socket, head));
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    return {
+      env,
+      bases: [env.base, `http://127.0.0.1:${port}`],
+      async close() {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+        await second.close();
+        await storeB.close();
+        await env.close();
+        await storeA.close();
+      },
+    };
+  });
+});
+
+describe('a directory change is not activity', () => {
+  const opened = tempEmbeddedStore('bridge-demotion-idle');
+  let env: LoginEnv;
+  before(async () => {
+    env = await startLoginEnv(opened.store, { session: { idleTimeoutSec: 2, absoluteTimeoutSec: 60 } });
+    await env.addTenant('t-acme', 'acme', [{ userName: 'idler', name: 'Idler', role: 'admin' }]);
+  });
+  after(async () => {
+    await env.close();
+    await opened.cleanup();
+  });
+
+  it('a demoted session left alone still ends at its idle timeout', async () => {
+    const b = new Browser();
+    await signIn(env, b, 'idler');
+    const signedIn = Date.now();
+    const cookie = `bridge.sid=${b.cookie(env.base, 'bridge.sid')}`;
+    const sid = decodeURIComponent(b.cookie(env.base, 'bridge.sid')!).slice(2).split('.')[0]!;
+    await new Promise((r) => setTimeout(r, 1200));
+    await env.sync('authSync', { instanceId: 'inst-t-acme', tenantId: 't-acme', appId: 'app-1', userList: [synced({ userName: 'idler', name: 'Idler', role: 'user' })], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
+    assert.equal((await env.gw.sessions.byId(sid))?.identity.claims.role, 'user', 'the push reached the session');
+    // 2 s after the last activity, whatever the push did
+    await new Promise((r) => setTimeout(r, Math.max(0, signedIn + 2400 - Date.now())));
+    assert.equal((await fetch(`${env.base}/auth/session`, { headers: { cookie, accept: 'application/json' } })).status, 401);
   });
 });

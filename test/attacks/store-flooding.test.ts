@@ -27,7 +27,7 @@ async function statuses(gw: TestGateway, path: string, ip: string, n: number): P
 
 const count = (xs: number[], status: number) => xs.filter((s) => s === status).length;
 
-function floodSuite(kind: 'embedded' | 'redis', open: () => Promise<OpenedStore>): void {
+function floodSuite(kind: 'embedded' | 'redis', open: () => Promise<OpenedStore>, redis?: () => RedisServer | null): void {
   let opened: OpenedStore;
   const gateways: TestGateway[] = [];
   const gateway = async (limits: Record<string, unknown>) => {
@@ -117,6 +117,11 @@ function floodSuite(kind: 'embedded' | 'redis', open: () => Promise<OpenedStore>
     assert.equal(count(got, 404) + count(got, 400) + count(got, 403), 4, got.join(' '));
     assert.equal(count(got, 429), 6, got.join(' '));
     assert.equal((await auditCount(opened.store)) - before, 4);
+    // the switch page's answer, posted without a session, is a refusal too, under the same limit
+    const posted = await request(gw.app).post('/login').set(from('198.51.100.40')).type('form').send({ switch: 'x', choice: 'continue' });
+    assert.equal(posted.status, 429);
+    assert.equal((await auditCount(opened.store)) - before, 4);
+    assert.equal((await request(gw.app).post('/login').set(from('198.51.100.41')).type('form').send({ switch: 'x' })).status, 400, 'positive control: another address gets the refusal itself');
   });
 
   if (kind === 'redis') {
@@ -126,6 +131,27 @@ function floodSuite(kind: 'embedded' | 'redis', open: () => Promise<OpenedStore>
       const got = [...(await statuses(a, '/login?tenant=acme', '198.51.100.60', 5)), ...(await statuses(b, '/login?tenant=acme', '198.51.100.60', 5))];
       assert.equal(count(got, 303), 6, got.join(' '));
       assert.equal(count(got, 429), 4, got.join(' '));
+    });
+  }
+
+  if (kind === 'redis') {
+    it('with Redis down the limits count in the process: answers come at once, and still stop at the limit', async () => {
+      const gw = await gateway({ login: { perClient: { points: 3, durationSec: 60 } } });
+      redis!()!.kill();
+      try {
+        const got = await statuses(gw, '/login?tenant=acme', '198.51.100.70', 5);
+        // the store is down too, so the admitted ones get the retry page
+        assert.deepEqual(got, [503, 503, 503, 429, 429]);
+      } finally {
+        await redis!()!.restart();
+      }
+      // the store reconnects by itself
+      let ready = 0;
+      for (let i = 0; i < 50 && ready !== 200; i++) {
+        ready = (await request(gw.app).get('/readyz')).status;
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(ready, 200);
     });
   }
 
@@ -167,7 +193,7 @@ describe('store flooding (redis store)', requireBinary('redis-server', 'apt-get 
   before(async () => {
     redis = await startRedis();
   });
-  floodSuite('redis', () => prefixedRedisStore(redis, 'flood'));
+  floodSuite('redis', () => prefixedRedisStore(redis, 'flood'), () => redis);
   // after the suite's own clean-up, which still talks to Redis
   after(() => redis?.stop());
 });

@@ -105,10 +105,13 @@ describe('logs', () => {
     await healthy(port, run);
     await fetch(`http://127.0.0.1:${port}/oauth/callback?code=SECRET-CODE&state=SECRET-STATE&tenant=t-x`);
     await fetch(`http://127.0.0.1:${port}/nowhere`);
+    await fetch(`http://127.0.0.1:${port}/auth/verify`);
+    await fetch(`http://127.0.0.1:${port}/healthz`);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await stop(run), 0);
     const lines = run.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const access = lines.filter((l) => l.msg === 'request');
+    // /auth/verify and the probes log at debug: not in an info log
     assert.deepEqual(access.map((l) => [l.method, l.path, l.status]), [
       ['GET', '/oauth/callback?code=[redacted]&state=[redacted]&tenant=t-x', 400],
       ['GET', '/nowhere', 404],

@@ -207,6 +207,17 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
         assert.equal(await store.touchTemp('missing', 10_000), false);
       });
 
+      it('replaceTemp changes the value of a live key only, keeping its time to live', async () => {
+        await store.putTemp('r', 'old', 300);
+        assert.equal(await store.replaceTemp('r', 'new'), true);
+        assert.equal(await store.getTemp('r'), 'new');
+        await waitFor('r to expire as first set', async () => (await store.getTemp('r')) === null);
+        assert.equal(await store.replaceTemp('r', 'again'), false);
+        assert.equal(await store.getTemp('r'), null, 'an expired key is not brought back');
+        assert.equal(await store.replaceTemp('missing', 'x'), false);
+        assert.equal(await store.getTemp('missing'), null);
+      });
+
       it('deleteTemp removes every key given and ignores missing ones', async () => {
         await store.putTemp('a', '1', 10_000);
         await store.putTemp('b', '2', 10_000);

@@ -1,3 +1,5 @@
+import { adminEn } from './admin-en.ts';
+
 // English messages. Keys are shared with zh-CN.ts (a test checks both have the same keys and the
 // same {placeholders}); a page's title is `<view>.title`.
 export const en = {
@@ -50,7 +52,7 @@ export const en = {
 
   'switch-account.title': 'Switch account?',
   'switch-account.heading': 'Switch account?',
-  'switch-account.currentLabel': 'This browser is signed in as',
+  'switch-account.currentLabel': 'This browser is signed in as:',
   'switch-account.nextLabel': 'A sign-in link was opened for another account:',
   'switch-account.warning': 'If you did not just sign in with that account yourself, someone may be trying to make you work in their account. Stay signed in.',
   'switch-account.keep': 'Stay signed in as {currentShort}',
@@ -180,6 +182,7 @@ export const en = {
   'sandbox.unified.expected': 'Expected #/portal-login?ind=UNOP&appId=… in the URL.',
   'sandbox.unified.noSuch': 'No such tenant/user: ',
   'sandbox.unified.none': 'No tenants.',
+  ...adminEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,5 +1,6 @@
 // 简体中文. Same keys and {placeholders} as en.ts (checked by the compiler and by a test).
 import type { MessageKey } from './en.ts';
+import { adminZhCN } from './admin-zh-CN.ts';
 
 export const zhCN: Record<MessageKey, string> = {
   'chooser.title': '登录',
@@ -54,8 +55,8 @@ export const zhCN: Record<MessageKey, string> = {
   'switch-account.currentLabel': '此浏览器当前登录的账号：',
   'switch-account.nextLabel': '刚打开的登录链接属于另一个账号：',
   'switch-account.warning': '如果您刚才没有亲自用该账号登录，可能有人试图让您在他的账号中操作，请保持当前登录。',
-  'switch-account.keep': '保持以 {currentShort} 登录',
-  'switch-account.continue': '以 {nextShort} 继续',
+  'switch-account.keep': '保持以{currentShort}登录',
+  'switch-account.continue': '以{nextShort}继续',
 
   'refusal.rateLimited': '来自您网络的请求过多。请等待 {seconds} 秒后重试。',
   'refusal.switchOrigin': '只能在登录网关自己的页面上做出此选择。',
@@ -181,4 +182,5 @@ export const zhCN: Record<MessageKey, string> = {
   'sandbox.unified.expected': '地址中应包含 #/portal-login?ind=UNOP&appId=…',
   'sandbox.unified.noSuch': '没有这个租户/用户：',
   'sandbox.unified.none': '没有租户。',
+  ...adminZhCN,
 };

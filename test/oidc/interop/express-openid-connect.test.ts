@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import eoc from 'express-openid-connect';
+import session from 'express-session';
 import { MemoryStore } from '../../../src/store/memory.ts';
 import { Browser } from '../../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../../helpers/login-env.ts';
 import { freePort } from '../../helpers/redis-server.ts';
 import { confirmSignOut, follow, visitSigningIn } from './person.ts';
+import { waitFor } from '../../store/conformance.ts';
 
 const SECRET = 'eoc-secret-0123456789abcdefghijklmnop';
 
@@ -19,12 +21,22 @@ describe('interop: express-openid-connect with its defaults', () => {
   let env: LoginEnv;
   let server: Server;
   let appUrl: string;
+  let bclServer: Server;
+  let bclUrl: string;
 
   before(async () => {
     const appPort = await freePort();
     appUrl = `http://127.0.0.1:${appPort}`;
+    const bclPort = await freePort();
+    bclUrl = `http://127.0.0.1:${bclPort}`;
     env = await startLoginEnv(new MemoryStore(), {
-      oidc: { clients: [{ client_id: 'eoc-app', client_secret: SECRET, redirect_uris: [`${appUrl}/callback`], post_logout_redirect_uris: [appUrl] }] },
+      oidc: {
+        clients: [
+          { client_id: 'eoc-app', client_secret: SECRET, redirect_uris: [`${appUrl}/callback`], post_logout_redirect_uris: [appUrl] },
+          { client_id: 'eoc-bcl', client_secret: SECRET, redirect_uris: [`${bclUrl}/callback`], backchannel_logout_uri: `${bclUrl}/backchannel-logout`, backchannel_logout_session_required: true },
+        ],
+        backchannelSweepMs: 100,
+      },
     });
     await env.addTenant('t-acme', 'acme', [{ userName: 'zhangsan', name: '张三', role: 'admin' }]);
 
@@ -55,8 +67,29 @@ describe('interop: express-openid-connect with its defaults', () => {
     // --- end of snippet ---
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(appPort, '127.0.0.1', resolve));
+
+    // its back-channel logout support, with a store for the logout entries
+    const bcl = express();
+    bcl.use(
+      eoc.auth({
+        issuerBaseURL: `${env.base}/oidc`,
+        baseURL: bclUrl,
+        clientID: 'eoc-bcl',
+        clientSecret: SECRET,
+        secret: 'another long random string for the app session cookie',
+        authRequired: false,
+        backchannelLogout: { store: new session.MemoryStore() as never },
+        authorizationParams: { response_type: 'code', scope: 'openid profile email tenant' },
+      }),
+    );
+    bcl.get('/', (req, res) => {
+      res.json(req.oidc.isAuthenticated() ? { user: req.oidc.user } : { user: null });
+    });
+    bclServer = createServer(bcl);
+    await new Promise<void>((resolve) => bclServer.listen(bclPort, '127.0.0.1', resolve));
   });
   after(async () => {
+    await new Promise((resolve) => bclServer?.close(resolve));
     await new Promise((resolve) => server?.close(resolve));
     await env?.close();
   });
@@ -83,5 +116,13 @@ describe('interop: express-openid-connect with its defaults', () => {
     assert.equal(out.at(-1)!.url, `${appUrl}/`, out.map((h) => `${h.status} ${h.url}`).join('\n'));
     assert.deepEqual(JSON.parse(out.at(-1)!.body), { user: null }, 'signed out of the app');
     assert.equal((await b.request(`${env.base}/auth/session`, { headers: { accept: 'application/json' } })).status, 401, 'and of the gateway');
+  });
+
+  it('its back-channel logout accepts the gateway\'s logout token: signing out at the gateway signs out of the app', async () => {
+    const b = new Browser();
+    const landed = (await visitSigningIn(b, `${bclUrl}/login`, 'zhangsan')).at(-1)!;
+    assert.equal((JSON.parse(landed.body) as { user: { user_name: string } | null }).user?.user_name, 'zhangsan', landed.body.slice(0, 300));
+    await follow(b, `${env.base}/logout`);
+    await waitFor('the app to sign the person out', async () => JSON.parse((await b.request(`${bclUrl}/`)).body).user === null, 5000);
   });
 });
