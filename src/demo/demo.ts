@@ -164,6 +164,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         login: { allowInsecureIdp: true, appId: DEMO_APP_ID, unifiedLoginUrl: sandbox.unifiedLoginUrl },
         app: { url: app.url, proxy: true },
         tokens: { audience: gatewayUrl },
+        // the operator console: acme's administrators (张三) may open /admin
+        admin: { operatorTenants: ['t-acme'] },
       },
     });
     const log = opts.log ?? createLogger(settings.logLevel, undefined, settings.logFormat);

@@ -105,6 +105,7 @@ ${step(3, 'demo.step3.body', ['allOrgSync', 'authSync'])}
 <li>${t('demo.route.workbench')}</li>
 </ul>
 <p class="muted">${t('demo.lands', { app: d.appUrl })}</p>
+<p id="console">${t('admin.demo', { who: '张三 (zhangsan)' })} <a href="${escapeHtml(`${gw}/admin`)}">${escapeHtml(`${gw}/admin`)}</a></p>
 <h2>${t('demo.marketplace')}</h2>
 <p>${t('demo.marketplace.body')}</p>
 ${d.tenants.map(tenantPanel).join('\n')}
