@@ -56,7 +56,11 @@ const store = await openStore(settings.store, { redis: settings.redis }).catch((
 for (const warning of (await store.durabilityWarnings?.().catch((e: unknown) => [`cannot check the store's durability: ${(e as Error).message}`])) ?? []) {
   log.warn({ store: describeStore(settings.store) }, warning);
 }
-const secrets = await loadSecrets(store, settings.sessionSecret);
+const secrets = await loadSecrets(store, settings.sessionSecret).catch((e: unknown) => {
+  // e.g. BRIDGE_REDIS_WAIT_REPLICAS set and the replicas missing: the start-up secrets cannot be kept
+  log.fatal({ err: e, store: describeStore(settings.store) }, 'cannot keep the gateway secrets in the store');
+  process.exit(1);
+});
 const gateway = await createGateway({ settings, store, log, secrets, clientSecretKey });
 
 const server = createGatewayServer(gateway, settings.limits.http);

@@ -60,9 +60,9 @@ export class PortSessionStore extends session.Store {
     );
   }
 
-  /** a new record for a live session, keeping its idle time to live (a directory change is not activity); false when it has ended */
-  replace(sid: string, sess: SessionData): Promise<boolean> {
-    return this.store.replaceTemp(this.prefix + sid, JSON.stringify(sess));
+  /** new records for live sessions, keeping their idle time to live (a directory change is not activity); false where one has ended */
+  replace(records: ReadonlyArray<readonly [sid: string, sess: SessionData]>): Promise<boolean[]> {
+    return this.store.replaceTemps(records.map(([sid, sess]) => [this.prefix + sid, JSON.stringify(sess)] as const));
   }
 
   override touch(sid: string, _sess: SessionData, cb?: Callback): void {

@@ -21,6 +21,8 @@ export interface FailoverFigures {
   slowestMs: number;
   /** from the kill to the first acknowledged push after it, on the slower of the two gateways */
   recoveryMs: number;
+  /** from the kill to the first message published by one gateway's store and received by the other's (session-ended invalidations travel this way) */
+  pubsubRecoveryMs: number;
 }
 
 export const HUNG_MS = 5000;
@@ -102,6 +104,9 @@ export async function runFailover(opts: {
       }
     }
 
+    // pub/sub across the two gateways' stores, subscribed before the kill
+    const heard: number[] = [];
+    await stores[1]!.subscribe('chaos-probe', (m) => heard.push(Number(m)));
     const loops = envs.flatMap((env, i) => [pushLoop(env, i), signInLoop(env, i)]);
     await sleep(opts.beforeMs ?? 1500);
     killedAt = Date.now();
@@ -117,6 +122,13 @@ export async function runFailover(opts: {
       return null;
     };
     const recovered = await recoveredAt();
+    let pubsubRecovered: number | null = null;
+    while (pubsubRecovered === null && Date.now() - killedAt < maxRecovery) {
+      await stores[0]!.publish('chaos-probe', String(Date.now())).catch(() => undefined);
+      await sleep(100);
+      const first = heard.find((at) => at > killedAt);
+      if (first !== undefined) pubsubRecovered = first;
+    }
     await sleep(opts.afterRecoveryMs ?? 1000);
     stop = true;
     await Promise.all(loops);
@@ -144,6 +156,7 @@ export async function runFailover(opts: {
         hung: all.filter((x) => x.ms > HUNG_MS).length,
         slowestMs: Math.max(...all.map((x) => x.ms)),
         recoveryMs: recovered === null ? Number.POSITIVE_INFINITY : recovered - killedAt,
+        pubsubRecoveryMs: pubsubRecovered === null ? Number.POSITIVE_INFINITY : pubsubRecovered - killedAt,
       };
     } finally {
       await checker.close();

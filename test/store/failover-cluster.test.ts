@@ -28,5 +28,6 @@ describe('failover: kill -9 a Cluster master with replicas', needRedisTopologies
     assert.equal(figures.sessionsLost, 0, 'sessions handed out but lost');
     assert.equal(figures.hung, 0, `answers slower than ${HUNG_MS} ms`);
     assert.ok(figures.recoveryMs <= 10_000, `recovered after ${figures.recoveryMs} ms`);
+    assert.ok(figures.pubsubRecoveryMs <= 10_000, `pub/sub between the gateways came back after ${figures.pubsubRecoveryMs} ms`);
   });
 });

@@ -59,6 +59,17 @@ describe('redis cluster (three masters)', needRedisTopologies, () => {
     }
   });
 
+  it('start-up warnings read every master: no replica for WAIT 1, appendonly no', async () => {
+    const store = await openRedisStore(cluster!.url, { keyPrefix: 'warn:', waitReplicas: 1 });
+    try {
+      const warnings = await store.durabilityWarnings();
+      assert.ok(warnings.some((w) => /WAIT_REPLICAS=1 but a primary has 0 connected replica/.test(w)), warnings.join('\n'));
+      assert.ok(warnings.some((w) => /appendonly no/.test(w)), warnings.join('\n'));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a prefix that already carries a hash tag is kept as it is', async () => {
     const store = await openRedisStore(cluster!.url, { keyPrefix: '{mine}:' });
     try {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { openStore } from '../../src/store/index.ts';
+import { openRedisStore } from '../../src/store/redis.ts';
 import { needRedisTopologies, redisCli, startRedisSentinel, type RedisSentinelDeployment } from '../helpers/redis-topologies.ts';
 import { prefixedRedisStore } from '../helpers/stores.ts';
 import { syncSuite } from '../marketplace/sync-suite.ts';
@@ -37,6 +38,20 @@ describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTop
       }
     } finally {
       await store.close();
+    }
+  });
+
+  it('start-up warnings: WAIT 1 is met by two replicas; WAIT 0 is named as losing changes on a failover', async () => {
+    const waiting = await openRedisStore(set!.url, { keyPrefix: 'warn:', waitReplicas: 1 });
+    const async = await openRedisStore(set!.url, { keyPrefix: 'warn:' });
+    try {
+      const w1 = await waiting.durabilityWarnings();
+      assert.ok(!w1.some((w) => /connected replica/.test(w)), w1.join('\n'));
+      assert.ok(w1.some((w) => /appendonly no/.test(w)), w1.join('\n'));
+      assert.ok((await async.durabilityWarnings()).some((w) => /WAIT_REPLICAS=0: a change acknowledged just before a failover can be lost/.test(w)));
+    } finally {
+      await waiting.close();
+      await async.close();
     }
   });
 

@@ -1,7 +1,7 @@
 // BRIDGE_REDIS_WAIT_REPLICAS: a change is acknowledged only once the replicas have it. A primary
 // with one replica, started for this file; the replica is paused (SIGSTOP) to make WAIT time out.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { openRedisStore, type RedisStore } from '../../src/store/redis.ts';
 import { StoreNotReplicatedError } from '../../src/store/store.ts';
 import { Browser, hiddenInput } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { KIT_KEY } from '../helpers/gateway.ts';
 import { freePort, launch, requireBinary, startRedis, terminate, type RedisServer } from '../helpers/redis-server.ts';
 import { redisCli, waitForReplicas } from '../helpers/redis-topologies.ts';
 
@@ -133,6 +134,38 @@ describe('BRIDGE_REDIS_WAIT_REPLICAS without replicas', needRedis, () => {
       await assert.rejects(store.putTemp('k', 'v', 1000), StoreNotReplicatedError);
     } finally {
       await store.close();
+    }
+  });
+
+  async function startMain(env: Record<string, string>): Promise<{ code: number | null; out: string; port: number; child: ChildProcess }> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: String(port), BRIDGE_STORE: redis!.url, BRIDGE_KIT_ACCESS_KEY: KIT_KEY, BRIDGE_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const state = { code: null as number | null, out: '', port, child };
+    child.stdout!.on('data', (d: Buffer) => (state.out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (state.out += d.toString()));
+    child.on('exit', (code) => (state.code = code));
+    return state;
+  }
+
+  it('the process: with WAIT 1 and no replica it warns, then stops with exit code 1 (it cannot keep its secrets)', async () => {
+    const p = await startMain({ BRIDGE_REDIS_WAIT_REPLICAS: '1' });
+    const code = await new Promise<number | null>((resolve) => p.child.on('exit', resolve));
+    assert.equal(code, 1, p.out.slice(-1500));
+    assert.match(p.out, /BRIDGE_REDIS_WAIT_REPLICAS=1 but a primary has 0 connected replica/);
+    assert.match(p.out, /cannot keep the gateway secrets in the store/);
+  });
+
+  it('the process: with WAIT 0 it starts and warns about appendonly no', async () => {
+    const p = await startMain({});
+    try {
+      for (let i = 0; i < 200 && !/oneaccess-bridge is listening/.test(p.out) && p.code === null; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await fetch(`http://127.0.0.1:${p.port}/readyz`)).status, 200, p.out.slice(-1500));
+      assert.match(p.out, /appendonly no/);
+    } finally {
+      await terminate(p.child);
     }
   });
 
