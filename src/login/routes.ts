@@ -271,8 +271,9 @@ export function loginRouter(d: LoginDeps): express.Router {
         return;
       }
       try {
-        const sid = await casTickets.take(tenantId, ticket);
+        const sid = await casTickets.sessionOf(tenantId, ticket);
         const { ended } = sid ? await d.sessions.revise([sid], async () => null) : { ended: 0 };
+        if (sid) await casTickets.forget(tenantId, ticket);
         d.log.info({ tenantId, ended }, 'CAS single logout');
         res.status(200).json({ ended });
       } catch (e) {

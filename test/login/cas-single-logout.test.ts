@@ -74,6 +74,41 @@ describe('CAS single logout, switched on', () => {
   });
 });
 
+/** a memory store whose session reads fail while `failing` is set, as a store that stops answering */
+class FlakySessionReads extends MemoryStore {
+  failing = false;
+  override getTemp(key: string): Promise<string | null> {
+    if (this.failing && key.startsWith('sess:')) return Promise.reject(new Error('store down'));
+    return super.getTemp(key);
+  }
+}
+
+describe('CAS single logout while the store fails', () => {
+  let env: LoginEnv;
+  let store: FlakySessionReads;
+  before(async () => {
+    store = new FlakySessionReads();
+    env = await startLoginEnv(store, { login: { casSingleLogout: true } });
+    await env.addTenant('t-acme', 'acme', [{ userName: 'lisi', name: '李四' }]);
+  });
+  after(async () => {
+    await env.close();
+  });
+
+  it('a logout that could not end the session answers 503, and OneAccess\'s retry still ends it', async () => {
+    const b = new Browser();
+    const ticket = await casSignIn(env, b);
+    store.failing = true;
+    const failed = await post(env, logoutRequest(ticket));
+    store.failing = false;
+    assert.equal(failed.status, 503);
+    assert.equal(((await failed.json()) as { error: string }).error, 'unavailable');
+    const retry = await post(env, logoutRequest(ticket));
+    assert.deepEqual(await retry.json(), { ended: 1 }, 'the ticket was kept for the retry');
+    assert.equal(await sessionOf(env, b), 401);
+  });
+});
+
 describe('CAS single logout, off (the default)', () => {
   let env: LoginEnv;
   before(async () => {
