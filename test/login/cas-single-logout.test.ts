@@ -74,12 +74,17 @@ describe('CAS single logout, switched on', () => {
   });
 });
 
-/** a memory store whose session reads fail while `failing` is set, as a store that stops answering */
+/** a memory store whose session reads, or ticket writes, fail while set, as a store that stops answering */
 class FlakySessionReads extends MemoryStore {
   failing = false;
+  failTickets = false;
   override getTemp(key: string): Promise<string | null> {
     if (this.failing && key.startsWith('sess:')) return Promise.reject(new Error('store down'));
     return super.getTemp(key);
+  }
+  override putTemp(...args: Parameters<MemoryStore['putTemp']>): Promise<boolean> {
+    if (this.failTickets && args[0].startsWith('cas:ticket:')) return Promise.reject(new Error('store down'));
+    return super.putTemp(...args);
   }
 }
 
@@ -106,6 +111,21 @@ describe('CAS single logout while the store fails', () => {
     const retry = await post(env, logoutRequest(ticket));
     assert.deepEqual(await retry.json(), { ended: 1 }, 'the ticket was kept for the retry');
     assert.equal(await sessionOf(env, b), 401);
+  });
+
+  it('a sign-in whose ticket cannot be remembered is not completed: the retry page, no session', async () => {
+    const b = new Browser();
+    const form = last(await b.follow(`${env.base}/login?tenant=acme&protocol=cas`));
+    store.failTickets = true;
+    const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName: 'lisi', continue: hiddenInput(form.body, 'continue')! });
+    store.failTickets = false;
+    const cb = hops.find((h) => new URL(h.url).pathname === '/cas/callback');
+    assert.equal(cb?.status, 503, cb?.body);
+    assert.equal(await sessionOf(env, b), 401, 'no session single logout could not reach');
+    // positive control: once the store answers, the same sign-in completes
+    const again = new Browser();
+    await casSignIn(env, again);
+    assert.equal(await sessionOf(env, again), 200);
   });
 });
 
