@@ -42,8 +42,13 @@ export class CasTickets {
     return this.store.putTemp(ticketKey(tenantId, ticket), gatewaySid, this.ttlMs);
   }
 
-  /** the gateway session signed in with this ticket, once */
-  take(tenantId: string, ticket: string): Promise<string | null> {
-    return this.store.takeTemp(ticketKey(tenantId, ticket));
+  /** the gateway session signed in with this ticket */
+  sessionOf(tenantId: string, ticket: string): Promise<string | null> {
+    return this.store.getTemp(ticketKey(tenantId, ticket));
+  }
+
+  /** once its session has ended: a failed end keeps the ticket, so OneAccess's retry still finds it */
+  forget(tenantId: string, ticket: string): Promise<void> {
+    return this.store.deleteTemp([ticketKey(tenantId, ticket)]);
   }
 }
