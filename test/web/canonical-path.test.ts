@@ -108,6 +108,8 @@ describe('canonicalPath: properties', () => {
       fc.property(cleanPath, bad, fc.nat(), (p, b, n) => {
         const t = reencode(p);
         const at = 1 + (n % t.length);
+        // a lone "%" in front of two hex digits is a well-formed escape, not a malformed one
+        fc.pre(!(b === '%' && /^[0-9a-fA-F]{2}/.test(t.slice(at))));
         const mutated = `${t.slice(0, at)}${b}${t.slice(at)}`;
         assert.equal(canonicalPath(mutated).ok, false, mutated);
       }),
