@@ -32,7 +32,14 @@ if (process.argv.includes('--serve')) {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return {
       ready: { port: (server.address() as AddressInfo).port },
-      handlers: { rss: () => process.memoryUsage().rss },
+      handlers: {
+        // after a full collection (the child runs with --expose-gc): what is really retained
+        memory: () => {
+          (globalThis as { gc?: () => void }).gc?.();
+          const m = process.memoryUsage();
+          return { rss: m.rss, heapUsed: m.heapUsed };
+        },
+      },
       stop: async () => {
         server.closeAllConnections();
         await new Promise((r) => server.close(r));
@@ -44,7 +51,8 @@ if (process.argv.includes('--serve')) {
   const count = arg('count', 1_000_000);
   const concurrency = arg('concurrency', 8);
   const seed = arg('seed', 20261201);
-  const role = await forkRole<{ port: number }>(self, ['--serve']);
+  const role = await forkRole<{ port: number }>(self, ['--serve'], { execArgv: [...process.execArgv, '--expose-gc'] });
+  const heaps: string[] = [];
   const codes = new Map<string, number>();
   const problems: string[] = [];
   let done = 0;
@@ -71,16 +79,20 @@ if (process.argv.includes('--serve')) {
           if (resultCode === '000000' && !signatureIsValid(request)) problems.push(`000000 with a bad signature: ${JSON.stringify(request.headers)} ${request.body.toString('utf8', 0, 200)}`);
         }
         codes.set(code, (codes.get(code) ?? 0) + 1);
-        if (++done % 100_000 === 0) process.stderr.write(`${done} cases, ${Math.round(done / ((performance.now() - started) / 1000))}/s, ${problems.length} problems\n`);
+        if (++done % 100_000 === 0) {
+          const m = await role.ask<{ rss: number; heapUsed: number }>('memory');
+          heaps.push(`${done / 1000}k: ${Math.round(m.heapUsed / 1e6)}`);
+          process.stderr.write(`${done} cases, ${Math.round(done / ((performance.now() - started) / 1000))}/s, ${problems.length} problems, server heap after GC ${Math.round(m.heapUsed / 1e6)} MB\n`);
+        }
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const seconds = (performance.now() - started) / 1000;
-    const rss = await role.ask<number>('rss');
+    const mem = await role.ask<{ rss: number; heapUsed: number }>('memory');
     const m = machineFacts();
     console.log(`fuzz: ${done} cases in ${seconds.toFixed(0)} s (${Math.round(done / seconds)}/s), ${concurrency} connections, seed ${seed}`);
     console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.platform}, Node ${m.node}; ${m.date}; load ${loadAvg()}`);
-    console.log(`server RSS at the end: ${Math.round(rss / 1e6)} MB`);
+    console.log(`server at the end, after a full GC: RSS ${Math.round(mem.rss / 1e6)} MB, heap ${Math.round(mem.heapUsed / 1e6)} MB; heap after GC by cases (MB): ${heaps.join(', ')}`);
     console.log('answers:');
     for (const [code, n] of [...codes].sort((a, b) => b[1] - a[1])) console.log(`  ${code}: ${n}`);
     console.log(`problems: ${problems.length}`);

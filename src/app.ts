@@ -204,7 +204,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // proxy mode: app traffic takes the forward-auth path, not express-session
   if (proxyMode) app.use(proxyMode.middleware);
   app.use(sessions.middleware);
-  const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log });
+  const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log, metrics });
   if (consoleOn) {
     app.use(
       '/admin',

@@ -6,9 +6,14 @@ import type { Store } from './store/store.ts';
 import { col } from './directory/model.ts';
 
 async function persistedSecret(store: Store, id: string): Promise<string> {
-  const fresh = randomBytes(32).toString('base64url');
-  await store.write([{ col: col.system, id, version: '0', value: JSON.stringify({ secret: fresh }), when: 'absent' }]);
-  const doc = await store.getDoc(col.system, id);
+  // read first: a restart writes nothing (on Redis with BRIDGE_REDIS_WAIT_REPLICAS a write would
+  // wait for replicas that may still be catching up after a failover)
+  let doc = await store.getDoc(col.system, id);
+  if (!doc?.value) {
+    const fresh = randomBytes(32).toString('base64url');
+    await store.write([{ col: col.system, id, version: '0', value: JSON.stringify({ secret: fresh }), when: 'absent' }]);
+    doc = await store.getDoc(col.system, id);
+  }
   if (!doc?.value) throw new Error(`could not keep the ${id} in the store`);
   return (JSON.parse(doc.value) as { secret: string }).secret;
 }

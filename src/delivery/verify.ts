@@ -181,11 +181,11 @@ export function createVerifier(d: VerifyDeps) {
         return true;
       }
     }
-    return fastAsync(req, res, original());
+    return fastAsync(req, res, original);
   }
 
-  async function fastAsync(req: IncomingMessage, res: ServerResponse, f: OriginalRequest): Promise<boolean> {
-    const v = await decide({ cookie: req.headers.cookie, path: () => pathOf(f), loginUrl: () => loginUrl(f), fallbackOnRefresh: true });
+  async function fastAsync(req: IncomingMessage, res: ServerResponse, original: () => OriginalRequest): Promise<boolean> {
+    const v = await decide({ cookie: req.headers.cookie, path: () => pathOf(original()), loginUrl: () => loginUrl(original()), fallbackOnRefresh: true });
     if (v === 'fallback') return false;
     if (v.ok) {
       d.metrics.verify.inc(ALLOWED);

@@ -23,6 +23,7 @@ import { describeStore, openStore } from '../store/index.ts';
 import type { Store } from '../store/store.ts';
 import { startLanding, type Landing } from './landing.ts';
 import { Marketplace, type DemoTenant, type DemoUser } from './marketplace.ts';
+import { msg } from '../web/i18n.ts';
 import { startSampleApp, type SampleApp } from './sample-app.ts';
 
 export const DEMO_APP_ID = 'demo-app';
@@ -164,6 +165,8 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
         login: { allowInsecureIdp: true, appId: DEMO_APP_ID, unifiedLoginUrl: sandbox.unifiedLoginUrl },
         app: { url: app.url, proxy: true },
         tokens: { audience: gatewayUrl },
+        // the operator console: acme's administrators (张三) may open /admin
+        admin: { operatorTenants: ['t-acme'] },
       },
     });
     const log = opts.log ?? createLogger(settings.logLevel, undefined, settings.logFormat);
@@ -221,6 +224,6 @@ export async function openTenant(m: Marketplace, t: DemoTenantState): Promise<vo
   await m.bind(t);
   await m.orgs(t);
   const granted = t.people.filter((p) => p.grant === 'granted');
-  if (granted.length) await m.authorize(t, 1, granted, `${t.name}: ${granted.map((p) => p.name).join('、')} authorized`);
+  if (granted.length) await m.authorize(t, 1, granted, msg('demo.log.authorizedMany', { tenant: t.name, names: granted.map((p) => p.name).join('、') }));
   t.active = true;
 }

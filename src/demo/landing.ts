@@ -9,7 +9,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import type { OneAccessSandbox } from '../sandbox/oneaccess.ts';
 import { documentHtml, escapeHtml, pageLanguage } from '../web/pages.ts';
-import { translate, type Lang, type MessageKey } from '../web/i18n.ts';
+import { msg, text, translate, type Lang, type MessageKey } from '../web/i18n.ts';
 import type { Marketplace } from './marketplace.ts';
 import { openTenant, type DemoPerson, type DemoTenantState } from './demo.ts';
 
@@ -81,7 +81,7 @@ ${rows}
     };
     const log = d.marketplace.log
       .slice(0, 12)
-      .map((r) => `<tr><td>${escapeHtml(r.at.slice(11, 19))}</td><td>${escapeHtml(r.kind)}</td><td>${escapeHtml(r.summary)}</td><td>${escapeHtml(r.resultCode)}</td></tr>`)
+      .map((r) => `<tr><td>${escapeHtml(r.at.slice(11, 19))}</td><td>${escapeHtml(r.kind)}</td><td>${escapeHtml(text(lang, r.summary))}</td><td>${escapeHtml(r.resultCode)}</td></tr>`)
       .join('\n');
     const other = lang === 'en' ? ['zh-CN', '中文'] : ['en', 'English'];
     return documentHtml(
@@ -105,6 +105,7 @@ ${step(3, 'demo.step3.body', ['allOrgSync', 'authSync'])}
 <li>${t('demo.route.workbench')}</li>
 </ul>
 <p class="muted">${t('demo.lands', { app: d.appUrl })}</p>
+<p id="console">${t('admin.demo', { who: '张三 (zhangsan)' })} <a href="${escapeHtml(`${gw}/admin`)}">${escapeHtml(`${gw}/admin`)}</a></p>
 <h2>${t('demo.marketplace')}</h2>
 <p>${t('demo.marketplace.body')}</p>
 ${d.tenants.map(tenantPanel).join('\n')}
@@ -153,21 +154,21 @@ ${log}
     const m = d.marketplace;
     switch (op) {
       case 'grant':
-        await m.authorize(tn, 1, [{ ...p!, enabled: true }], `${p!.name}: authorized`);
+        await m.authorize(tn, 1, [{ ...p!, enabled: true }], msg('demo.log.authorized', { name: p!.name }));
         Object.assign(p!, { grant: 'granted', enabled: true });
         return;
       case 'revoke':
-        await m.authorize(tn, 3, [p!], `${p!.name}: authorization cancelled`);
+        await m.authorize(tn, 3, [p!], msg('demo.log.revoked', { name: p!.name }));
         p!.grant = 'revoked';
         return;
       case 'disable':
       case 'enable':
-        await m.authorize(tn, 2, [{ ...p!, enabled: op === 'enable' }], `${p!.name}: ${op}d`);
+        await m.authorize(tn, 2, [{ ...p!, enabled: op === 'enable' }], msg(op === 'enable' ? 'demo.log.enabled' : 'demo.log.disabled', { name: p!.name }));
         p!.enabled = op === 'enable';
         return;
       case 'role': {
         const role = p!.role === 'admin' ? 'user' : 'admin';
-        await m.authorize(tn, 2, [{ ...p!, role }], `${p!.name}: role ${role}`);
+        await m.authorize(tn, 2, [{ ...p!, role }], msg('demo.log.role', { name: p!.name, role }));
         p!.role = role;
         return;
       }

@@ -4,14 +4,15 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { encryptClientSecret } from '../marketplace/client-secret.ts';
 import { signKitBody } from '../marketplace/signature.ts';
 import { timeStampClock } from '../marketplace/timestamp.ts';
+import { msg, type Msg } from '../web/i18n.ts';
 
 export type PushKind = 'tenantSync' | 'applicationSync' | 'authSync' | 'singleOrgSync' | 'allOrgSync';
 
 export interface PushRecord {
   kind: PushKind;
   tenantId: string;
-  /** what the push did, for the demo's log */
-  summary: string;
+  /** what the push did, for the demo's log (shown in the page's language) */
+  summary: Msg;
   resultCode: string;
   resultMsg: string;
   at: string;
@@ -48,7 +49,7 @@ export class Marketplace {
     readonly appId: string,
   ) {}
 
-  async push(kind: PushKind, body: Record<string, unknown>, summary: string): Promise<PushRecord> {
+  async push(kind: PushKind, body: Record<string, unknown>, summary: Msg): Promise<PushRecord> {
     const raw = JSON.stringify({ ...body, timeStamp: this.timeStamp() });
     const timestamp = String(Date.now());
     const nonce = randomBytes(32).toString('hex').toUpperCase();
@@ -67,7 +68,7 @@ export class Marketplace {
 
   /** buy: the tenant's order opens it (tenantSync flag 1) */
   buy(t: DemoTenant): Promise<PushRecord> {
-    return this.push('tenantSync', { instanceId: `inst-${t.tenantId}`, orderId: `CS-${t.tenantCode}`, tenantId: t.tenantId, tenantCode: t.tenantCode, name: t.name, domainName: t.domainName, flag: 1, testFlag: 0 }, `${t.name}: tenant opened`);
+    return this.push('tenantSync', { instanceId: `inst-${t.tenantId}`, orderId: `CS-${t.tenantCode}`, tenantId: t.tenantId, tenantCode: t.tenantCode, name: t.name, domainName: t.domainName, flag: 1, testFlag: 0 }, msg('demo.log.opened', { tenant: t.name }));
   }
 
   /** bind: the app's OneAccess client, its secret RSA-OAEP encrypted with the seller's public key */
@@ -75,22 +76,22 @@ export class Marketplace {
     return this.push(
       'applicationSync',
       { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, appId: this.appId, clientId: t.clientId, clientSecret: encryptClientSecret(this.sellerPublicKey, t.clientSecret), flag: 1, testFlag: 0 },
-      `${t.name}: app bound (client ${t.clientId}, secret encrypted)`,
+      msg('demo.log.bound', { tenant: t.name, client: t.clientId }),
     );
   }
 
   orgs(t: DemoTenant): Promise<PushRecord> {
-    return this.push('allOrgSync', { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, orgInfoList: t.orgs, testFlag: 0 }, `${t.name}: ${t.orgs.length} departments`);
+    return this.push('allOrgSync', { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, orgInfoList: t.orgs, testFlag: 0 }, msg('demo.log.orgs', { tenant: t.name, count: t.orgs.length }));
   }
 
   /** authSync: flag 1 add, 2 modify, 3 cancel authorization, 0 delete */
-  authorize(t: DemoTenant, flag: 0 | 1 | 2 | 3, users: Array<DemoUser & { enabled?: boolean }>, summary: string): Promise<PushRecord> {
+  authorize(t: DemoTenant, flag: 0 | 1 | 2 | 3, users: Array<DemoUser & { enabled?: boolean }>, summary: Msg): Promise<PushRecord> {
     const userList = users.map((u) => ({ userName: u.userName, name: u.name, orgCode: u.orgCode, role: u.role, enable: String(u.enabled ?? true), ...(u.email ? { email: u.email } : {}) }));
     return this.push('authSync', { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, appId: this.appId, flag, userList, currentSyncTime: this.timeStamp(), testFlag: 0 }, summary);
   }
 
   /** the tenant's subscription ends: tenantSync flag 0 */
   deleteTenant(t: DemoTenant): Promise<PushRecord> {
-    return this.push('tenantSync', { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, flag: 0, testFlag: 0 }, `${t.name}: tenant deleted`);
+    return this.push('tenantSync', { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, flag: 0, testFlag: 0 }, msg('demo.log.deleted', { tenant: t.name }));
   }
 }

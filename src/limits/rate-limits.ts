@@ -15,6 +15,8 @@ export type Verdict = { ok: true } | { ok: false; retryAfterSec: number };
 const OK: Verdict = { ok: true };
 /** how long one Redis limiter call may take before the in-process counter decides */
 const REDIS_DEADLINE_MS = 500;
+/** while Redis is down every request falls back: say so at most this often */
+const WARN_EVERY_MS = 10_000;
 
 interface Rate {
   points: number;
@@ -23,6 +25,8 @@ interface Rate {
 
 /** one limit: counts per key; `take` consumes a point, `check` only looks */
 export class Limit {
+  private warnedAt = 0;
+
   constructor(
     readonly name: LimitName,
     private readonly points: number,
@@ -65,7 +69,10 @@ export class Limit {
       return await Promise.race([fn(primary), deadline]);
     } catch (e) {
       if (e instanceof RateLimiterRes) throw e;
-      this.log.warn({ err: e, limit: this.name }, 'shared rate limiter unavailable: counting in this process');
+      if (Date.now() - this.warnedAt > WARN_EVERY_MS) {
+        this.warnedAt = Date.now();
+        this.log.warn({ err: e, limit: this.name }, 'shared rate limiter unavailable: counting in this process');
+      }
       return fn(this.fallback!);
     } finally {
       clearTimeout(timer);

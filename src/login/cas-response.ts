@@ -87,12 +87,26 @@ export async function parseCasResponse(body: string, format: 'XML' | 'JSON'): Pr
 }
 
 async function parseXml(body: string): Promise<unknown> {
-  // xml2js never expands external entities, but a CAS answer has no business declaring any
-  if (/<!DOCTYPE|<!ENTITY/i.test(body)) throw invalid('XML with a DOCTYPE or ENTITY declaration');
+  try {
+    return await parseCasXml(body);
+  } catch (e) {
+    throw invalid((e as Error).message, (e as Error).cause);
+  }
+}
+
+/**
+ * The limits every XML document from a CAS server is read with (validation answers, single
+ * logout requests): a size cap, no DOCTYPE or entity declarations, prefixes stripped. Rejects
+ * with an Error saying which limit.
+ */
+export async function parseCasXml(body: string): Promise<unknown> {
+  if (Buffer.byteLength(body, 'utf8') > MAX_CAS_RESPONSE_BYTES) throw new Error(`larger than ${MAX_CAS_RESPONSE_BYTES} bytes`);
+  // xml2js never expands external entities, but a CAS document has no business declaring any
+  if (/<!DOCTYPE|<!ENTITY/i.test(body)) throw new Error('XML with a DOCTYPE or ENTITY declaration');
   try {
     return await parseStringPromise(body, XML_OPTIONS);
-  } catch (e) {
-    throw invalid('not well-formed XML', e);
+  } catch (cause) {
+    throw new Error('not well-formed XML', { cause });
   }
 }
 

@@ -101,7 +101,17 @@ export function loginRouter(d: LoginDeps): express.Router {
    * person's click on the switch page); otherwise a live session of another person is not
    * replaced without asking (account-switch.ts).
    */
-  async function finish(req: Request, res: Response, tenant: TenantRecord, id: UpstreamIdentity, returnTo: string, appId: string | undefined, bound: boolean): Promise<void> {
+  async function finish(
+    req: Request,
+    res: Response,
+    tenant: TenantRecord,
+    id: UpstreamIdentity,
+    returnTo: string,
+    appId: string | undefined,
+    bound: boolean,
+    /** what must be stored with the new session before the browser is told it is signed in */
+    alongside?: () => Promise<unknown>,
+  ): Promise<void> {
     res.locals.tenant = tenant.tenantId;
     res.locals.user = id.userName;
     const user = await directory.getUser('prod', tenant.tenantId, id.userName);
@@ -120,6 +130,13 @@ export function loginRouter(d: LoginDeps): express.Router {
     await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
     const settled = await settleSignIn(req, { directory, sessions: d.sessions, policy: settings.login });
     if (!settled) throw new LoginError('not_authorized', msg('refusal.withdrawnDuringSignIn'));
+    try {
+      await alongside?.();
+    } catch (e) {
+      // no half sign-in: a session whose companion record is missing is ended, and the retry page shown
+      await d.sessions.end(req).catch(() => undefined);
+      throw e;
+    }
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
@@ -248,9 +265,9 @@ export function loginRouter(d: LoginDeps): express.Router {
       const id = await d.cas.validate(idp, casService(tenantId), req.query.ticket, tenantId);
       d.metrics.upstreamSeconds.observe({ step: 'cas-validate' }, (performance.now() - started) / 1000);
       // a service ticket is bound to no browser: anyone's ticket can be opened here
-      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false);
       // signed in with this ticket (not parked on the switch page): single logout can name it
-      if (casTickets && res.statusCode === 303 && req.session?.identity) await casTickets.remember(tenantId, String(req.query.ticket), req.sessionID);
+      const ticket = String(req.query.ticket);
+      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false, casTickets ? () => casTickets.remember(tenantId, ticket, req.sessionID) : undefined);
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
 
@@ -271,8 +288,9 @@ export function loginRouter(d: LoginDeps): express.Router {
         return;
       }
       try {
-        const sid = await casTickets.take(tenantId, ticket);
+        const sid = await casTickets.sessionOf(tenantId, ticket);
         const { ended } = sid ? await d.sessions.revise([sid], async () => null) : { ended: 0 };
+        if (sid) await casTickets.forget(tenantId, ticket);
         d.log.info({ tenantId, ended }, 'CAS single logout');
         res.status(200).json({ ended });
       } catch (e) {

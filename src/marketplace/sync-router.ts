@@ -223,7 +223,10 @@ export function syncRouter(deps: SyncDeps): express.Router {
       metrics.syncSeconds.observe({ interface: kind }, seconds);
       if (code === RESULT.success) log.info({ kind, tenantId, ms: Math.round(seconds * 1000) }, 'sync applied');
       noteTenant(req, tenantId);
-      await note(kind, code, msg, Buffer.isBuffer(req.body) ? req.body.length : 0, Math.round(seconds * 1000), ctx);
+      const noted = note(kind, code, msg, Buffer.isBuffer(req.body) ? req.body.length : 0, Math.round(seconds * 1000), ctx);
+      // recorded before the answer, so the console shows a push as soon as its sender has the reply;
+      // but a store that just failed must not delay the answer a second time
+      if (code !== RESULT.innerError) await noted;
       reply(res, code, msg);
     },
   );

@@ -17,6 +17,7 @@ import type { Store } from '../store/store.ts';
 import { SESSION_ENDED_CHANNEL, type Sessions } from '../session/sessions.ts';
 import type { KeyManager, SigningAlg } from '../delivery/keys.ts';
 import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface BackchannelClient {
   clientId: string;
@@ -60,6 +61,7 @@ export class BackchannelLogout {
   private unsubscribe: (() => Promise<void>) | undefined;
   private running: Promise<void> = Promise.resolve();
   private lastSweep = 0;
+  private tickQueued = false;
 
   constructor(
     private readonly store: Store,
@@ -68,7 +70,12 @@ export class BackchannelLogout {
     private readonly clients: ReadonlyMap<string, BackchannelClient>,
     private readonly opts: BackchannelOptions,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
+
+  private count(outcome: 'queued' | 'delivered' | 'retry' | 'given_up', by = 1): void {
+    this.metrics?.backchannelLogouts.inc({ outcome }, by);
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (message) => {
@@ -80,9 +87,19 @@ export class BackchannelLogout {
       }
       this.enqueueRun(() => this.ended(sids));
     });
-    this.timer = setInterval(() => this.enqueueRun(() => this.tick()), Math.min(this.opts.sweepMs, 1000)).unref();
+    this.timer = setInterval(() => this.queueTick(), Math.min(this.opts.sweepMs, 1000)).unref();
     // entries left by an earlier run (a restart) go out at once
-    this.enqueueRun(() => this.tick());
+    this.queueTick();
+  }
+
+  /** at most one tick waiting: a slow relying party must not pile ticks up behind it */
+  private queueTick(): void {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    this.enqueueRun(async () => {
+      this.tickQueued = false;
+      await this.tick();
+    });
   }
 
   async close(): Promise<void> {
@@ -113,8 +130,9 @@ export class BackchannelLogout {
         await this.store.putTemp(entryKey(id), JSON.stringify(entry), RETRY_FOR_MS, { ifAbsent: true });
         await this.store.addMember(OUTBOX, id, RETRY_FOR_MS);
       }
-      await this.store.deleteTemp([rpsKey(gatewaySid)]);
+      for (const member of rps) await this.store.removeMember(rpsKey(gatewaySid), member);
       await this.store.removeMember(TRACKED, gatewaySid);
+      this.count('queued', rps.length);
       this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
     }
     await this.deliver();
@@ -167,6 +185,7 @@ export class BackchannelLogout {
     if (problem === null) {
       await this.store.deleteTemp([entryKey(id)]);
       await this.store.removeMember(OUTBOX, id);
+      this.count('delivered');
       this.log.info({ client: entry.clientId, attempts: entry.attempts + 1 }, 'back-channel logout delivered');
       return;
     }
@@ -175,10 +194,12 @@ export class BackchannelLogout {
     if (!client || nextAt - entry.createdAt > RETRY_FOR_MS) {
       await this.store.deleteTemp([entryKey(id)]);
       await this.store.removeMember(OUTBOX, id);
+      this.count('given_up');
       this.log.error({ client: entry.clientId, attempts, problem }, 'back-channel logout given up');
       return;
     }
     await this.store.putTemp(entryKey(id), JSON.stringify({ ...entry, attempts, nextAt }), Math.max(entry.createdAt + RETRY_FOR_MS - Date.now(), 1000));
+    this.count('retry');
     this.log.warn({ client: entry.clientId, attempts, problem, retryAt: new Date(nextAt).toISOString() }, 'back-channel logout failed; will retry');
   }
 

@@ -66,8 +66,8 @@ function clientMetadata(c: ClientSettings): ClientMetadata {
 
 /**
  * The provider keeps its own session cookie; the gateway session stays the authority: no gateway
- * session, one of another person, or no account snapshot -> the login prompt (an interaction, or
- * login_required for prompt=none).
+ * session, or one of another person (findAccount then finds no account) -> the login prompt (an
+ * interaction, or login_required for prompt=none).
  */
 function policy(sessions: Sessions): interactionPolicy.Policy {
   const p = interactionPolicy.base();

@@ -15,6 +15,9 @@
 // Core 11). The gateway grants it to every client allowed to refresh, so such requests get
 // prompt=consent added, which our interaction answers at once (no consent screen). Only a silent
 // request (prompt=none) cannot have it.
+//
+// Back-channel logout (backchannel.ts) follows the gateway session, not the provider's: relying
+// parties are tracked per gateway session when they redeem a code, and told when it ends.
 import type express from 'express';
 import type { Request } from 'express';
 import Provider, { type OIDCContext } from 'oidc-provider';
@@ -125,7 +128,7 @@ function backchannelFor(deps: OidcDeps, issuer: string, log: Logger): Backchanne
   );
   if (clients.size === 0) return null;
   const opts = { issuer, sweepMs: settings.oidc.backchannelSweepMs, timeoutMs: settings.oidc.backchannelTimeoutMs, sessionTtlMs: settings.session.absoluteTimeoutSec * 1000 };
-  return new BackchannelLogout(deps.store, deps.sessions, deps.keys, clients, opts, log);
+  return new BackchannelLogout(deps.store, deps.sessions, deps.keys, clients, opts, log, deps.metrics);
 }
 
 /** `url` (an authorization request) with prompt=consent added when it asks offline_access for a client that may refresh */

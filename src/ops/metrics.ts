@@ -61,10 +61,11 @@ export class Metrics {
   readonly verify = new Counter('bridge_verify_total', 'Forward-auth checks by outcome');
   readonly rateLimited = new Counter('bridge_rate_limited_total', 'Requests refused by a rate limit (429), by limit');
   readonly pushesRefused = new Counter('bridge_sync_refused_total', 'Marketplace pushes refused before their body was read, by reason');
+  readonly backchannelLogouts = new Counter('bridge_oidc_backchannel_logouts_total', 'OIDC back-channel logout tokens by outcome (queued, delivered, retry, given_up)');
   private readonly started = Date.now();
 
   render(): string {
     const up = `# HELP bridge_uptime_seconds Seconds since start\n# TYPE bridge_uptime_seconds gauge\nbridge_uptime_seconds ${(Date.now() - this.started) / 1000}`;
-    return [this.syncCalls, this.syncSeconds, this.logins, this.upstreamSeconds, this.verify, this.rateLimited, this.pushesRefused].map((m) => m.render()).concat(up).join('\n') + '\n';
+    return [this.syncCalls, this.syncSeconds, this.logins, this.upstreamSeconds, this.verify, this.rateLimited, this.pushesRefused, this.backchannelLogouts].map((m) => m.render()).concat(up).join('\n') + '\n';
   }
 }

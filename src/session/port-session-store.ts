@@ -5,7 +5,14 @@ import type { Store } from '../store/store.ts';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
+/** last-seen times are kept to the minute */
+const SEEN_EVERY_MS = 60_000;
+const SEEN_MAX = 20_000;
+
 export class PortSessionStore extends session.Store {
+  /** session id -> when this instance last wrote its last-seen time */
+  private readonly seenWritten = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private readonly prefix: string,
@@ -22,7 +29,7 @@ export class PortSessionStore extends session.Store {
     );
   }
 
-  /** epoch ms of the session's latest use this store saw (a set or a touch), for the console */
+  /** epoch ms of the session's latest use (to the minute), for the console; null before its first touch */
   async lastSeen(sid: string): Promise<number | null> {
     const v = await this.store.getTemp(this.seenKey(sid));
     return v ? Number(v) : null;
@@ -32,25 +39,36 @@ export class PortSessionStore extends session.Store {
     return `seen:${sid}`;
   }
 
-  private seen(sid: string): Promise<unknown> {
-    return this.store.putTemp(this.seenKey(sid), String(Date.now()), this.idleMs);
+  /**
+   * A nicety for the console, written on touches only (never on the sign-in's own write), at most
+   * once a minute per session and instance, never waited for: its failure fails nothing.
+   */
+  private seen(sid: string): void {
+    const now = Date.now();
+    const last = this.seenWritten.get(sid);
+    if (last !== undefined && now - last < SEEN_EVERY_MS) return;
+    if (this.seenWritten.size >= SEEN_MAX) this.seenWritten.delete(this.seenWritten.keys().next().value!);
+    this.seenWritten.delete(sid);
+    this.seenWritten.set(sid, now);
+    this.store.putTemp(this.seenKey(sid), String(now), this.idleMs).catch(() => undefined);
   }
 
   override set(sid: string, sess: SessionData, cb?: Callback): void {
-    Promise.all([this.store.putTemp(this.prefix + sid, JSON.stringify(sess), this.idleMs), this.seen(sid)]).then(
+    this.store.putTemp(this.prefix + sid, JSON.stringify(sess), this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
   }
 
-  /** a new record for a live session, keeping its idle time to live (a directory change is not activity); false when it has ended */
-  replace(sid: string, sess: SessionData): Promise<boolean> {
-    return this.store.replaceTemp(this.prefix + sid, JSON.stringify(sess));
+  /** new records for live sessions, keeping their idle time to live (a directory change is not activity); false where one has ended */
+  replace(records: ReadonlyArray<readonly [sid: string, sess: SessionData]>): Promise<boolean[]> {
+    return this.store.replaceTemps(records.map(([sid, sess]) => [this.prefix + sid, JSON.stringify(sess)] as const));
   }
 
   override touch(sid: string, _sess: SessionData, cb?: Callback): void {
     // TTL only: a touch never rewrites the record, so it cannot undo a concurrent token refresh
-    Promise.all([this.store.touchTemp(this.prefix + sid, this.idleMs), this.seen(sid)]).then(
+    this.seen(sid);
+    this.store.touchTemp(this.prefix + sid, this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );

@@ -60,6 +60,9 @@ export const SESSION_ENDED_CHANNEL = 'session-ended';
 /** session ids (JSON array) whose record was rewritten: snapshots of them are stale */
 export const SESSION_CHANGED_CHANNEL = 'session-changed';
 
+/** sessions revised per store write and per announcement */
+const REVISE_BATCH = 500;
+
 const userIndex = (ns: Namespace, tenantId: string, userName: string) => `idx:user:${ns}:${tenantId}:${userName}`;
 const tenantIndex = (ns: Namespace, tenantId: string) => `idx:tenant:${ns}:${tenantId}`;
 
@@ -140,29 +143,41 @@ export class Sessions {
    * ends) or undefined (no change). Every instance drops its snapshots of the changed and ended ones.
    */
   async revise(sids: Iterable<string>, decide: (s: ActiveSession) => Promise<SessionIdentity | null | undefined>): Promise<{ changed: number; ended: number }> {
-    const changed: string[] = [];
-    const ended: string[] = [];
-    for (const sid of new Set(sids)) {
-      const s = await this.read(sid);
-      const active = s && this.active(s);
-      if (!s || !active) continue;
-      const next = await decide(active);
-      if (next === undefined) continue;
-      if (next === null) {
-        const { ns, claims } = active.identity;
-        await this.destroyById(sid);
-        await this.store.removeMember(userIndex(ns, claims.tenant, claims.user_name), sid);
-        await this.store.removeMember(tenantIndex(ns, claims.tenant), sid);
-        ended.push(sid);
-        continue;
+    const all = [...new Set(sids)];
+    let changed = 0;
+    let ended = 0;
+    // in batches: reads in parallel, one write for all the batch's rewrites, one announcement
+    for (let i = 0; i < all.length; i += REVISE_BATCH) {
+      const batch = all.slice(i, i + REVISE_BATCH);
+      const records = await Promise.all(batch.map((sid) => this.read(sid)));
+      const rewrites: Array<[string, SessionData]> = [];
+      const gone: string[] = [];
+      for (const [j, sid] of batch.entries()) {
+        const s = records[j];
+        const active = s && this.active(s);
+        if (!s || !active) continue;
+        const next = await decide(active);
+        if (next === undefined) continue;
+        if (next === null) {
+          const { ns, claims } = active.identity;
+          await this.destroyById(sid);
+          await this.store.removeMember(userIndex(ns, claims.tenant, claims.user_name), sid);
+          await this.store.removeMember(tenantIndex(ns, claims.tenant), sid);
+          gone.push(sid);
+          continue;
+        }
+        s.identity = next;
+        rewrites.push([sid, s]);
       }
-      s.identity = next;
       // a session that ended meanwhile stays ended
-      if (await this.sessionStore.replace(sid, s)) changed.push(sid);
+      const stored = rewrites.length ? await this.sessionStore.replace(rewrites) : [];
+      const rewritten = rewrites.filter((_, k) => stored[k]).map(([sid]) => sid);
+      if (rewritten.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(rewritten)).catch(() => undefined);
+      await this.announceEnded(gone);
+      changed += rewritten.length;
+      ended += gone.length;
     }
-    if (changed.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(changed)).catch(() => undefined);
-    await this.announceEnded(ended);
-    return { changed: changed.length, ended: ended.length };
+    return { changed, ended };
   }
 
   /**

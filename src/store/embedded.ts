@@ -130,8 +130,9 @@ export class EmbeddedStore implements Store {
     this.run('deleteTemp', () => this.tx.deleteTemps(keys));
   }
 
-  async replaceTemp(key: string, value: string): Promise<boolean> {
-    return this.run('replaceTemp', () => this.sql.replaceTemp.run(value, key, Date.now()).changes === 1);
+  async replaceTemps(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    return this.run('replaceTemps', () => this.tx.replaceTemps.immediate(entries));
   }
 
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {
@@ -263,6 +264,10 @@ function transactions(db: Database.Database, sql: Statements) {
       return applied;
     }),
     getDocs: db.transaction((col: string, ids: readonly string[]) => ids.map((id) => toDoc(sql.getDoc.get(col, id)))),
+    replaceTemps: db.transaction((entries: ReadonlyArray<readonly [string, string]>): boolean[] => {
+      const now = Date.now();
+      return entries.map(([key, value]) => sql.replaceTemp.run(value, key, now).changes === 1);
+    }),
     deleteTemps: db.transaction((keys: readonly string[]) => {
       for (const k of keys) sql.deleteTemp.run(k);
     }),

@@ -87,11 +87,12 @@ export class MemoryStore implements Store {
     for (const k of keys) this.temps.delete(k);
   }
 
-  async replaceTemp(key: string, value: string): Promise<boolean> {
-    const t = this.live(key);
-    if (!t) return false;
-    t.value = value;
-    return true;
+  async replaceTemps(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<boolean[]> {
+    return entries.map(([key, value]) => {
+      const t = this.live(key);
+      if (t) t.value = value;
+      return !!t;
+    });
   }
 
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {

@@ -175,10 +175,12 @@ export class RedisStore implements Store {
     return reply === 'OK';
   }
 
-  async replaceTemp(key: string, value: string): Promise<boolean> {
-    const k = this.tempKey(key);
-    const reply = await this.change('replaceTemp', [k], () => this.link.cmd.set(k, value, { expiration: 'KEEPTTL', condition: 'XX' }));
-    return reply === 'OK';
+  async replaceTemps(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const ks = entries.map(([key]) => this.tempKey(key));
+    // one SET each (pipelined; on a cluster the keys may live on different masters)
+    const replies = await this.change('replaceTemps', ks, () => Promise.all(entries.map(([, value], i) => this.link.cmd.set(ks[i]!, value, { expiration: 'KEEPTTL', condition: 'XX' }))));
+    return replies.map((r) => r === 'OK');
   }
 
   async getTemp(key: string): Promise<string | null> {

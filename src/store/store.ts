@@ -82,8 +82,12 @@ export interface Store {
   deleteTemp(keys: readonly string[]): Promise<void>;
   /** reset the time to live of an existing key; false when it does not exist */
   touchTemp(key: string, ttlMs: number): Promise<boolean>;
-  /** replace the value of an existing key, keeping its time to live; false (nothing stored) when it does not exist */
-  replaceTemp(key: string, value: string): Promise<boolean>;
+  /**
+   * Replace the values of existing keys, keeping their time to live, all in one go (one commit on
+   * the embedded store). One boolean per entry, in order: false (nothing stored) where the key
+   * does not exist.
+   */
+  replaceTemps(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<boolean[]>;
 
   /** add a member; the whole set expires ttlMs after its latest addition */
   addMember(setKey: string, member: string, ttlMs: number): Promise<void>;

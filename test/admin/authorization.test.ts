@@ -4,6 +4,8 @@
 // operator tenant. Plus its page headers, its own rate limit and both languages.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadSettings } from '../../src/config/load.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
@@ -195,5 +197,33 @@ describe('console rate limit', () => {
     assert.equal(form.status, 429, 'guessing the token is limited too');
     // positive control: the gateway's other routes are not held back by the console's limit
     assert.equal((await fetch(`${env.base}/healthz`)).status, 200);
+  });
+});
+
+describe('console in proxy mode', () => {
+  let opened: OpenedStore;
+  let env: LoginEnv;
+  let app: Server;
+  before(async () => {
+    app = createServer((req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`the app: ${req.url}`));
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    opened = tempEmbeddedStore('bridge-console-proxy');
+    env = await startLoginEnv(opened.store, consoleSettings({ app: { url: `http://127.0.0.1:${(app.address() as AddressInfo).port}`, proxy: true } }));
+  });
+  after(async () => {
+    await env.close();
+    await opened.cleanup();
+    app.closeAllConnections();
+    await new Promise((r) => app.close(r));
+  });
+
+  it('/admin is the gateway’s console, with its headers; the app’s other paths are still the app’s', async () => {
+    const page = await fetch(`${env.base}/admin/login`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.match(await page.text(), /name="token"/);
+    assert.equal((await api(env.base, 'GET', '/tenants')).status, 200);
+    const other = await fetch(`${env.base}/administrator`, { headers: { accept: 'application/json' } });
+    assert.equal(other.status, 401, 'an app path: sign in first (proxy mode), not the console');
   });
 });

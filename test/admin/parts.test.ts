@@ -8,6 +8,7 @@ import { sameSecret } from '../../src/admin/operator.ts';
 import { figures } from '../../src/admin/console.ts';
 import { SyncLog } from '../../src/marketplace/sync-log.ts';
 import { Metrics } from '../../src/ops/metrics.ts';
+import { isGatewayPath } from '../../src/delivery/proxy-mode.ts';
 import { tempEmbeddedStore } from '../helpers/stores.ts';
 
 describe('session handles', () => {
@@ -71,5 +72,14 @@ describe('figures', () => {
     assert.ok(f.some((x) => x.metric === 'bridge_sync_duration_seconds_count' && x.value === 1));
     assert.ok(!f.some((x) => x.metric.endsWith('_bucket') || x.metric.endsWith('_sum')));
     assert.ok(f.some((x) => x.metric === 'bridge_uptime_seconds'));
+  });
+});
+
+describe('proxy mode and the console', () => {
+  it('/admin is the gateway’s only while the console is on', () => {
+    assert.equal(isGatewayPath('/admin', '', true), true);
+    assert.equal(isGatewayPath('/admin/api/tenants', '', true), true);
+    assert.equal(isGatewayPath('/administrator', '', true), false);
+    assert.equal(isGatewayPath('/admin/users', '', false), false, 'console off: the app’s own /admin');
   });
 });

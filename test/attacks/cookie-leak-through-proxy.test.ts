@@ -5,11 +5,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { isGatewayCookie, withoutCookies } from '../../src/session/cookies.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { upgradeStatus } from '../helpers/upgrade.ts';
 
 describe('attack: the gateway cookie leaks through the proxy to the app', () => {
   let app: Server;
@@ -62,21 +63,7 @@ describe('attack: the gateway cookie leaks through the proxy to the app', () => 
 
   it('upgrades are stripped the same way', async () => {
     seen.length = 0;
-    const { hostname, port } = new URL(env.base);
-    const status = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () =>
-        socket.write(`GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nCookie: ${jar()}\r\n\r\n`),
-      );
-      let got = '';
-      socket.on('data', (d: Buffer) => {
-        got += d.toString();
-        if (got.includes('\r\n')) {
-          socket.destroy();
-          resolve(got.split('\r\n')[0]!);
-        }
-      });
-      socket.on('error', reject);
-    });
+    const status = await upgradeStatus(env.base, '/ws', jar());
     assert.match(status, /^HTTP\/1\.1 101 /);
     assert.equal(seen[0]!.cookie, 'app_session=abc123; theme=dark; bridgework=keep; mybridge.sid=keep');
   });

@@ -99,7 +99,7 @@ describe('the demo in Chromium', requireBinary('chromium', CHROMIUM_INSTALL), ()
     });
   });
 
-  it('CAS: sign in to beta; disabling the person ends the open app page', async () => {
+  it('CAS: sign in to beta; a role change shows on the open app page, disabling the person ends it', async () => {
     await withContext(async (ctx) => {
       const app = await ctx.newPage();
       await app.goto(demo.landingUrl);
@@ -108,6 +108,10 @@ describe('the demo in Chromium', requireBinary('chromium', CHROMIUM_INSTALL), ()
       await pick(app, 'zhaoliu');
       assert.equal(await app.textContent('#name'), '赵六');
       assert.equal(await app.textContent('#dept'), '生产部');
+      assert.equal(await app.textContent('#role'), 'admin');
+      // a role change reaches the open page: the live session's identity follows the directory
+      await panel(ctx, 'role', 'zhaoliu');
+      await app.waitForFunction('document.getElementById("role").textContent === "user"');
       await panel(ctx, 'disable', 'zhaoliu');
       await app.waitForSelector('#ended', { state: 'visible' });
       await panel(ctx, 'enable', 'zhaoliu');
@@ -135,6 +139,12 @@ describe('the demo in Chromium', requireBinary('chromium', CHROMIUM_INSTALL), ()
       await page.waitForSelector('#ended', { state: 'visible' });
       await panel(ctx, 'restore-tenant', undefined, 't-acme');
     });
+  });
+
+  it('the marketplace panel takes forms only from its own page', async () => {
+    const forged = await fetch(new URL('/marketplace', demo.landingUrl), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'tenant=t-acme&user=lisi&op=revoke&csrf=guess' });
+    assert.equal(forged.status, 403);
+    assert.equal(demo.tenants[0]!.people.find((p) => p.userName === 'lisi')!.grant, 'granted');
   });
 
   it('a person the marketplace never authorized reads why, in Chinese, on a phone-sized screen', async () => {

@@ -4,12 +4,12 @@
 //
 //   const needApache = requireApache(['auth_openidc']);
 //   describe('…', needApache, () => { before(async () => (apache = await startApache(conf, port))); after(() => apache?.stop()); … });
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { requireBinary, terminate } from './redis-server.ts';
+import { launchServer, terminate } from './process.ts';
+import { requireBinary } from './redis-server.ts';
 
 export const APACHE_INSTALL = 'apt-get install -y apache2 libapache2-mod-auth-openidc';
 const MODULES = '/usr/lib/apache2/modules';
@@ -32,11 +32,6 @@ export interface Apache {
   errorLog(): string;
   stop(): Promise<void>;
 }
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /**
  * Starts httpd on 127.0.0.1:`port` with `modules` (names as in mods-available) and `directives`;
@@ -66,12 +61,6 @@ DocumentRoot ${dir}/htdocs
 ${directives}
 `,
   );
-  const child = spawn(BINARY, ['-X', '-f', join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const errorLog = () => {
     try {
       return readFileSync(join(dir, 'error.log'), 'utf8');
@@ -79,31 +68,16 @@ ${directives}
       return '';
     }
   };
+  let child: ChildProcess;
+  try {
+    ({ child } = await launchServer(BINARY, ['-X', '-f', join(dir, 'httpd.conf')], { port, timeoutMs: 10_000, log: errorLog }));
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
     await terminate(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = `${output}${errorLog()}`;
-      await stop();
-      throw new Error(`apache2 on port ${port} did not start:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
   return { origin: `http://127.0.0.1:${port}`, errorLog, stop };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => done(true));
-  });
 }

@@ -4,12 +4,11 @@
 //
 //   const needNginx = requireBinary('nginx', NGINX_INSTALL);
 //   describe('…', needNginx, () => { before(async () => (nginx = await startNginx(site, port))); after(() => nginx?.stop()); … });
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { terminate } from './redis-server.ts';
+import { launchServer, terminate } from './process.ts';
 
 export const NGINX_INSTALL = 'apt-get install -y nginx-light';
 export const SITE_TEMPLATE = new URL('../../examples/nginx/bridge.conf.template', import.meta.url);
@@ -47,14 +46,6 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 5000;
-
-/** Children still running; killed when the test process exits, even after a failure or a crash. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /** Starts nginx with `site` (http-context directives) on 127.0.0.1:`port`, which the site's listen line must use. */
 export async function startNginx(site: string, port: number): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'bridge-nginx-'));
@@ -75,12 +66,6 @@ ${site}
 }
 `,
   );
-  const child = spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', 'nginx.conf', '-g', `daemon off; pid ${dir}/nginx.pid;`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const errorLog = () => {
     try {
       return readFileSync(join(dir, 'error.log'), 'utf8');
@@ -88,32 +73,16 @@ ${site}
       return '';
     }
   };
+  let child: ChildProcess;
+  try {
+    ({ child } = await launchServer('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', 'nginx.conf', '-g', `daemon off; pid ${dir}/nginx.pid;`], { port, log: errorLog }));
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async () => {
     await terminate(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      const log = `${output}${errorLog()}`;
-      await stop();
-      throw new Error(`nginx on port ${port} did not start:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
   return { origin: `http://127.0.0.1:${port}`, port, errorLog, stop };
-}
-
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => done(true));
-  });
 }

@@ -2,11 +2,15 @@
 //
 //   const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
 //   describe('…', needRedis, () => { before(async () => (redis = await startRedis())); after(() => redis?.stop()); … });
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { launchServer, terminate } from './process.ts';
+
+// test/store/ imports terminate from here
+export { terminate };
 
 export interface RedisServer {
   url: string;
@@ -18,15 +22,6 @@ export interface RedisServer {
   /** start again on the same port and directory (after kill() or stop()) */
   restart(): Promise<void>;
 }
-
-const READY_TIMEOUT_MS = 5000;
-const STOP_TIMEOUT_MS = 3000;
-
-/** Children still running; killed when the test process exits, even after a failure or a crash. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /**
  * Options for test()/describe(): skip with an install hint when `name` is not on PATH, except in
@@ -65,31 +60,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
 
 /** Spawns redis-server with `args` and waits until `port` answers PING; killed at process exit. */
 export async function launch(args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await answersPing(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await terminate(child);
-      throw new Error(`redis-server on port ${port} did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return child;
-}
-
-/** SIGTERM by PID, SIGKILL if it lingers; resolves once the process has exited. */
-export async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
+  return (await launchServer('redis-server', args, { port, ready: answersPing })).child;
 }
 
 function answersPing(port: number): Promise<boolean> {

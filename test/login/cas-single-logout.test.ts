@@ -74,6 +74,61 @@ describe('CAS single logout, switched on', () => {
   });
 });
 
+/** a memory store whose session reads, or ticket writes, fail while set, as a store that stops answering */
+class FlakySessionReads extends MemoryStore {
+  failing = false;
+  failTickets = false;
+  override getTemp(key: string): Promise<string | null> {
+    if (this.failing && key.startsWith('sess:')) return Promise.reject(new Error('store down'));
+    return super.getTemp(key);
+  }
+  override putTemp(...args: Parameters<MemoryStore['putTemp']>): Promise<boolean> {
+    if (this.failTickets && args[0].startsWith('cas:ticket:')) return Promise.reject(new Error('store down'));
+    return super.putTemp(...args);
+  }
+}
+
+describe('CAS single logout while the store fails', () => {
+  let env: LoginEnv;
+  let store: FlakySessionReads;
+  before(async () => {
+    store = new FlakySessionReads();
+    env = await startLoginEnv(store, { login: { casSingleLogout: true } });
+    await env.addTenant('t-acme', 'acme', [{ userName: 'lisi', name: '李四' }]);
+  });
+  after(async () => {
+    await env.close();
+  });
+
+  it('a logout that could not end the session answers 503, and OneAccess\'s retry still ends it', async () => {
+    const b = new Browser();
+    const ticket = await casSignIn(env, b);
+    store.failing = true;
+    const failed = await post(env, logoutRequest(ticket));
+    store.failing = false;
+    assert.equal(failed.status, 503);
+    assert.equal(((await failed.json()) as { error: string }).error, 'unavailable');
+    const retry = await post(env, logoutRequest(ticket));
+    assert.deepEqual(await retry.json(), { ended: 1 }, 'the ticket was kept for the retry');
+    assert.equal(await sessionOf(env, b), 401);
+  });
+
+  it('a sign-in whose ticket cannot be remembered is not completed: the retry page, no session', async () => {
+    const b = new Browser();
+    const form = last(await b.follow(`${env.base}/login?tenant=acme&protocol=cas`));
+    store.failTickets = true;
+    const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName: 'lisi', continue: hiddenInput(form.body, 'continue')! });
+    store.failTickets = false;
+    const cb = hops.find((h) => new URL(h.url).pathname === '/cas/callback');
+    assert.equal(cb?.status, 503, cb?.body);
+    assert.equal(await sessionOf(env, b), 401, 'no session single logout could not reach');
+    // positive control: once the store answers, the same sign-in completes
+    const again = new Browser();
+    await casSignIn(env, again);
+    assert.equal(await sessionOf(env, again), 200);
+  });
+});
+
 describe('CAS single logout, off (the default)', () => {
   let env: LoginEnv;
   before(async () => {

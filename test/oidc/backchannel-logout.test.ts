@@ -1,18 +1,21 @@
 // OpenID Connect Back-Channel Logout 1.0: a relying party with backchannel_logout_uri receives a
 // signed logout token whenever the gateway session its tokens came from ends by RP-initiated
-// logout, gateway logout or deprovisioning (timeouts and restarts: backchannel-outbox.test.ts).
+// logout, gateway logout, deprovisioning, the operator console or CAS single logout (timeouts and
+// restarts: backchannel-outbox.test.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { Browser, hiddenInput } from '../helpers/browser.ts';
+import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { prefixedRedisStore, type OpenedStore } from '../helpers/stores.ts';
 import { waitFor } from '../store/conformance.ts';
 import { oidcWalker } from './walk.ts';
 import { APP, clientsFor, FORM, REDIRECT, rpFor, startReceiver, users, verified, type Receiver } from './backchannel.ts';
+
+const ADMIN_TOKEN = 'an-operator-token-of-at-least-32-characters';
 
 function everyWay(label: string, open: () => Promise<OpenedStore>, skip: { skip: false } | { skip: string } = { skip: false }): void {
 describe(`back-channel logout for every way a gateway session ends (${label} store)`, skip, () => {
@@ -22,7 +25,7 @@ describe(`back-channel logout for every way a gateway session ends (${label} sto
   before(async () => {
     receiver = await startReceiver();
     opened = await open();
-    env = await startLoginEnv(opened.store, { oidc: { clients: clientsFor(receiver), backchannelSweepMs: 100 } });
+    env = await startLoginEnv(opened.store, { oidc: { clients: clientsFor(receiver), backchannelSweepMs: 100 }, admin: { token: ADMIN_TOKEN }, login: { casSingleLogout: true } });
     await env.addTenant('t-acme', 'acme', users);
   });
   after(async () => {
@@ -85,6 +88,32 @@ describe(`back-channel logout for every way a gateway session ends (${label} sto
     const from = receiver.tokens.length;
     const tokens = await signInBoth(b, 'zhangsan');
     await env.sync('authSync', { instanceId: 'i', tenantId: 't-acme', appId: 'app-1', userList: [{ userName: 'zhangsan', name: '张三', orgCode: '10', role: 'user', enable: 'false' }], currentSyncTime: nextTimeStamp(), flag: 2, testFlag: 0, timeStamp: nextTimeStamp() });
+    await expectLogoutTokens(from, tokens);
+  });
+
+  it('the operator console ending the session', async () => {
+    const b = new Browser();
+    const from = receiver.tokens.length;
+    const tokens = await signInBoth(b, 'wangwu');
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const list = (await (await fetch(`${env.base}/admin/api/sessions?tenant=t-acme&user=wangwu`, { headers: auth })).json()) as { sessions: Array<{ id: string }> };
+    assert.equal(list.sessions.length, 1);
+    const res = await fetch(`${env.base}/admin/api/sessions/${encodeURIComponent(list.sessions[0]!.id)}`, { method: 'DELETE', headers: auth });
+    assert.equal(res.status, 204);
+    await expectLogoutTokens(from, tokens);
+  });
+
+  it('CAS single logout from OneAccess', async () => {
+    const b = new Browser();
+    const from = receiver.tokens.length;
+    const form = last(await b.follow(`${env.base}/login?tenant=acme&protocol=cas`));
+    const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName: 'zhaoliu', continue: hiddenInput(form.body, 'continue')! });
+    const ticket = new URL(hops.find((h) => new URL(h.url).pathname === '/cas/callback')!.url).searchParams.get('ticket')!;
+    // the apps sign in through the provider on top of the CAS gateway session
+    const tokens = await signInBoth(b, 'zhaoliu');
+    const logoutRequest = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="LR-2" Version="2.0"><samlp:SessionIndex>${ticket}</samlp:SessionIndex></samlp:LogoutRequest>`;
+    const res = await fetch(`${env.base}/cas/callback?tenant=t-acme`, { method: 'POST', headers: FORM, body: new URLSearchParams({ logoutRequest }) });
+    assert.deepEqual(await res.json(), { ended: 1 });
     await expectLogoutTokens(from, tokens);
   });
 });

@@ -79,6 +79,7 @@ describe('back-channel logout survives a failing relying party and a gateway res
     await b.request(`${env.base}/logout`);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(receiver.tokens.length, 0, 'the relying party refused it');
+    assert.match(env.gw.metrics.render(), /bridge_oidc_backchannel_logouts_total\{outcome="retry"\} [1-9]/, 'operators see the retries');
     await env.close();
     await store.close();
     env = undefined;
@@ -91,5 +92,6 @@ describe('back-channel logout survives a failing relying party and a gateway res
     assert.equal(payload.sid, tokens.claims()!.sid);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(receiver.tokens.length, 1, 'delivered once');
+    assert.match(env.gw.metrics.render(), /bridge_oidc_backchannel_logouts_total\{outcome="delivered"\} 1/);
   });
 });

@@ -14,6 +14,8 @@ const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 export const users = [
   { userName: 'zhangsan', name: '张三' },
   { userName: 'lisi', name: '李四' },
+  { userName: 'wangwu', name: '王五' },
+  { userName: 'zhaoliu', name: '赵六' },
 ];
 
 /** the relying party's back-channel endpoint: keeps every logout token; answers `status` */

@@ -8,6 +8,8 @@ import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { SessionData } from 'express-session';
 import { MemoryStore } from '../../src/store/memory.ts';
+import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { prefixedRedisStore, type OpenedStore } from '../helpers/stores.ts';
 import { Browser, hiddenInput } from '../helpers/browser.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { waitFor } from '../store/conformance.ts';
@@ -158,23 +160,37 @@ describe('OIDC provider as relying parties expect it', () => {
   });
 });
 
-describe('OIDC tokens end with the gateway session\'s idle timeout', () => {
-  let env: LoginEnv;
-  before(async () => {
-    env = await startLoginEnv(new MemoryStore(), { oidc: { clients: clients.slice(0, 1) }, session: { idleTimeoutSec: 1 } });
-    await env.addTenant('t-acme', 'acme', users);
-  });
-  after(async () => {
-    await env.close();
-  });
-
-  it('refresh and userinfo work while the session lives and stop once it went idle', async () => {
-    const rp = await rpFor(env, 'plain');
-    const { tokens } = await oidcWalker(env, rp, REDIRECT).signIn(new Browser(), 'lisi');
-    const live = await client.refreshTokenGrant(rp, tokens.refresh_token!);
-    // refresh is not the person's activity: it does not keep the gateway session alive
-    await new Promise((r) => setTimeout(r, 1300));
-    await assert.rejects(client.refreshTokenGrant(rp, live.refresh_token!), (e: unknown) => e instanceof client.ResponseBodyError && e.error === 'invalid_grant');
-    await assert.rejects(client.fetchUserInfo(rp, live.access_token, tokens.claims()!.sub));
-  });
+const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
+let redis: RedisServer | null = null;
+after(async () => {
+  await redis?.stop();
 });
+
+for (const [label, open, skip] of [
+  ['memory', async (): Promise<OpenedStore> => ({ store: new MemoryStore(), cleanup: async () => {} }), { skip: false }],
+  ['Redis', async (): Promise<OpenedStore> => prefixedRedisStore((redis ??= await startRedis()), 'oidc-idle'), needRedis],
+] as const) {
+  describe(`OIDC tokens end with the gateway session's idle timeout (${label} store)`, skip, () => {
+    let env: LoginEnv;
+    let opened: OpenedStore;
+    before(async () => {
+      opened = await open();
+      env = await startLoginEnv(opened.store, { oidc: { clients: clients.slice(0, 1) }, session: { idleTimeoutSec: 1 } });
+      await env.addTenant('t-acme', 'acme', users);
+    });
+    after(async () => {
+      await env?.close();
+      await opened?.cleanup();
+    });
+
+    it('refresh and userinfo work while the session lives and stop once it went idle', async () => {
+      const rp = await rpFor(env, 'plain');
+      const { tokens } = await oidcWalker(env, rp, REDIRECT).signIn(new Browser(), 'lisi');
+      const live = await client.refreshTokenGrant(rp, tokens.refresh_token!);
+      // refresh is not the person's activity: it does not keep the gateway session alive
+      await new Promise((r) => setTimeout(r, 1300));
+      await assert.rejects(client.refreshTokenGrant(rp, live.refresh_token!), (e: unknown) => e instanceof client.ResponseBodyError && e.error === 'invalid_grant');
+      await assert.rejects(client.fetchUserInfo(rp, live.access_token, tokens.claims()!.sub));
+    });
+  });
+}

@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { decodeProtectedHeader } from 'jose';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { Browser, hiddenInput, type Page } from '../helpers/browser.ts';
+import { Browser, hiddenInput } from '../helpers/browser.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { oidcWalker, type Walk } from './walk.ts';
+
+type Walker = ReturnType<typeof oidcWalker>;
 
 const APP_ORIGIN = 'http://127.0.0.1:9';
 const REDIRECT = `${APP_ORIGIN}/cb`;
@@ -15,34 +18,12 @@ const SIGNED_OUT = `${APP_ORIGIN}/signed-out`;
 const SECRET = 'app-secret-0123456789abcdefghijklmnop';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-interface Walk {
-  hops: Page[];
-  /** the last answer */
-  page: Page;
-  /** where the gateway sent the browser back to the app */
-  callback?: URL;
-}
-
-/** follows redirects as a browser would, until a page or a redirect to the app */
-async function walk(b: Browser, url: string, init: RequestInit = {}): Promise<Walk> {
-  const hops: Page[] = [];
-  let page = await b.request(url, init);
-  hops.push(page);
-  while (page.status >= 300 && page.status < 400) {
-    const next = new URL(page.headers.get('location')!, page.url);
-    if (next.origin === APP_ORIGIN) return { hops, page, callback: next };
-    assert.ok(hops.length < 15, 'redirect loop');
-    page = await b.request(next.href);
-    hops.push(page);
-  }
-  return { hops, page };
-}
-
 const paths = (w: Walk) => w.hops.map((h) => new URL(h.url).pathname);
 
 describe('OIDC provider under /oidc', () => {
   let env: LoginEnv;
   let rp: client.Configuration;
+  let walk: Walker['walk'], signInAtOneAccess: Walker['signInAtOneAccess'], authRequest: Walker['authRequest'], authorize: Walker['authorize'], signIn: Walker['signIn'];
   const users = [
     { userName: 'zhangsan', name: '张三', role: 'admin' as const },
     { userName: 'lisi', name: '李四' },
@@ -63,48 +44,11 @@ describe('OIDC provider under /oidc', () => {
     });
     await env.addTenant('t-acme', 'acme', users);
     rp = await client.discovery(new URL(`${env.base}/oidc`), 'app', SECRET, undefined, { execute: [client.allowInsecureRequests] });
+    ({ walk, signInAtOneAccess, authRequest, authorize, signIn } = oidcWalker(env, rp, REDIRECT));
   });
   after(async () => {
     await env.close();
   });
-
-  async function authRequest(extra: Record<string, string> = {}) {
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const nonce = client.randomNonce();
-    const params = {
-      redirect_uri: REDIRECT,
-      scope: 'openid profile email phone tenant offline_access',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-      tenant: 'acme',
-      ...extra,
-    };
-    return { url: client.buildAuthorizationUrl(rp, params).href, checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce } };
-  }
-
-  /** submits the OneAccess sandbox login form when the walk stopped at it */
-  async function signInAtOneAccess(b: Browser, w: Walk, userName: string): Promise<Walk> {
-    if (w.callback || w.page.status !== 200) return w;
-    const cont = hiddenInput(w.page.body, 'continue');
-    assert.ok(cont, `expected the OneAccess login form at ${w.page.url}: ${w.page.body.slice(0, 300)}`);
-    const rest = await walk(b, `${new URL(w.page.url).origin}/sandbox/login`, { method: 'POST', headers: FORM, body: new URLSearchParams({ userName, continue: cont }) });
-    return { ...rest, hops: [...w.hops, ...rest.hops] };
-  }
-
-  async function authorize(b: Browser, userName: string, extra: Record<string, string> = {}) {
-    const req = await authRequest(extra);
-    const w = await signInAtOneAccess(b, await walk(b, req.url), userName);
-    assert.ok(w.callback, `expected a redirect to the app, ended at ${w.page.status} ${w.page.url}: ${w.page.body.slice(0, 300)}`);
-    return { ...w, callback: w.callback, checks: req.checks };
-  }
-
-  async function signIn(b: Browser, userName: string, extra: Record<string, string> = {}) {
-    const a = await authorize(b, userName, extra);
-    return { ...a, tokens: await client.authorizationCodeGrant(rp, a.callback, a.checks) };
-  }
 
   const gatewaySession = (b: Browser) => b.request(`${env.base}/auth/session`, { headers: { accept: 'application/json' } });
 

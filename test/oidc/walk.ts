@@ -43,7 +43,8 @@ export function oidcWalker(env: LoginEnv, rp: client.Configuration, redirectUri:
     return { ...rest, hops: [...w.hops, ...rest.hops] };
   }
 
-  async function authorize(b: Browser, userName: string, extra: Record<string, string> = {}) {
+  /** an authorization request for `rp` and the checks its answer must pass */
+  async function authRequest(extra: Record<string, string> = {}) {
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -57,9 +58,14 @@ export function oidcWalker(env: LoginEnv, rp: client.Configuration, redirectUri:
       tenant: 'acme',
       ...extra,
     });
-    const w = await signInAtOneAccess(b, await walk(b, url.href), userName);
+    return { url: url.href, checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce } };
+  }
+
+  async function authorize(b: Browser, userName: string, extra: Record<string, string> = {}) {
+    const req = await authRequest(extra);
+    const w = await signInAtOneAccess(b, await walk(b, req.url), userName);
     assert.ok(w.callback, `expected a redirect to the app, ended at ${w.page.status} ${w.page.url}: ${w.page.body.slice(0, 300)}`);
-    return { ...w, callback: w.callback, checks: { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce } };
+    return { ...w, callback: w.callback, checks: req.checks };
   }
 
   async function signIn(b: Browser, userName: string, extra: Record<string, string> = {}) {
@@ -67,5 +73,5 @@ export function oidcWalker(env: LoginEnv, rp: client.Configuration, redirectUri:
     return { ...a, tokens: await client.authorizationCodeGrant(rp, a.callback, a.checks) };
   }
 
-  return { walk, signInAtOneAccess, authorize, signIn };
+  return { walk, signInAtOneAccess, authRequest, authorize, signIn };
 }

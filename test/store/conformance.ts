@@ -207,15 +207,17 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
         assert.equal(await store.touchTemp('missing', 10_000), false);
       });
 
-      it('replaceTemp changes the value of a live key only, keeping its time to live', async () => {
-        await store.putTemp('r', 'old', 300);
-        assert.equal(await store.replaceTemp('r', 'new'), true);
-        assert.equal(await store.getTemp('r'), 'new');
-        await waitFor('r to expire as first set', async () => (await store.getTemp('r')) === null);
-        assert.equal(await store.replaceTemp('r', 'again'), false);
-        assert.equal(await store.getTemp('r'), null, 'an expired key is not brought back');
-        assert.equal(await store.replaceTemp('missing', 'x'), false);
+      it('replaceTemps changes the values of live keys only, keeping their time to live', async () => {
+        await store.putTemp('r1', 'old', 300);
+        await store.putTemp('r2', 'old', 60_000);
+        assert.deepEqual(await store.replaceTemps([['r1', 'new1'], ['missing', 'x'], ['r2', 'new2']]), [true, false, true]);
+        assert.equal(await store.getTemp('r1'), 'new1');
+        assert.equal(await store.getTemp('r2'), 'new2');
         assert.equal(await store.getTemp('missing'), null);
+        await waitFor('r1 to expire as first set', async () => (await store.getTemp('r1')) === null);
+        assert.deepEqual(await store.replaceTemps([['r1', 'again']]), [false]);
+        assert.equal(await store.getTemp('r1'), null, 'an expired key is not brought back');
+        assert.deepEqual(await store.replaceTemps([]), []);
       });
 
       it('deleteTemp removes every key given and ignores missing ones', async () => {

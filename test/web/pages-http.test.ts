@@ -71,6 +71,19 @@ describe('pages in Chinese and English', () => {
     assert.match(en.body, /Sign in as:/);
   });
 
+  it('the sandbox\'s unified login page and its error pages too', async () => {
+    const unified = env.sandbox.unifiedLoginUrl.split('#')[0]!;
+    const zh = await new Browser().request(unified);
+    assert.match(zh.body, /<html lang="zh-CN">/);
+    assert.match(zh.body, /云商店统一登录 · 沙箱/);
+    assert.match((await new Browser(EN).request(unified)).body, /KooGallery unified login · sandbox/);
+    const bad = `${env.origins.get('t-acme')}/api/v1/oauth2/authorize?client_id=nobody&response_type=code`;
+    const zhBad = await new Browser().request(bad);
+    assert.equal(zhBad.status, 400);
+    assert.match(zhBad.body, /授权请求无效/);
+    assert.match((await new Browser(EN).request(bad)).body, /Invalid authorization request[\s\S]*Unknown client_id &quot;nobody&quot;/);
+  });
+
   it('without BRIDGE_APP_URL a sign-in lands on a page saying who is signed in, with sign-out', async () => {
     const b = new Browser();
     const hops = await signIn(b, 'zhangsan');

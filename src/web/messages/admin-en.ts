@@ -1,5 +1,6 @@
 // The operator console's English messages (spread into en.ts; zh-CN in admin-zh-CN.ts).
 export const adminEn = {
+  'admin.demo': 'The operator console (what the marketplace pushed, who is signed in, why someone is refused) is open to acme’s administrator {who}:',
   'admin.title': 'Operator console',
   'admin.signedInAs': 'Signed in as {who}',
   'admin.signOut': 'Sign out',

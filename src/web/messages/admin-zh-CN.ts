@@ -2,6 +2,7 @@
 import type { adminEn } from './admin-en.ts';
 
 export const adminZhCN: Record<keyof typeof adminEn, string> = {
+  'admin.demo': '运维控制台（云商店推送了什么、谁已登录、某人为何被拒绝）对 acme 的管理员 {who} 开放：',
   'admin.title': '运维控制台',
   'admin.signedInAs': '当前登录：{who}',
   'admin.signOut': '退出',

@@ -10,6 +10,7 @@ import { startLoginEnv, type LoginEnv } from '../../helpers/login-env.ts';
 import { freePort } from '../../helpers/redis-server.ts';
 import { requireApache, startApache, type Apache } from '../../helpers/apache.ts';
 import { confirmSignOut, follow, visitSigningIn } from './person.ts';
+import { waitFor } from '../../store/conformance.ts';
 
 const SECRET = 'apache-secret-0123456789abcdefghijklmnop';
 const needApache = requireApache(['headers', 'auth_openidc']);
@@ -30,7 +31,20 @@ describe('interop: Apache mod_auth_openidc with its defaults', needApache, () =>
     const port = await freePort();
     site = `http://127.0.0.1:${port}`;
     env = await startLoginEnv(new MemoryStore(), {
-      oidc: { clients: [{ client_id: 'apache', client_secret: SECRET, redirect_uris: [`${site}/protected/redirect_uri`], post_logout_redirect_uris: [`${site}/signed-out.html`] }] },
+      oidc: {
+        clients: [
+          {
+            client_id: 'apache',
+            client_secret: SECRET,
+            redirect_uris: [`${site}/protected/redirect_uri`],
+            post_logout_redirect_uris: [`${site}/signed-out.html`],
+            // mod_auth_openidc's own back-channel logout endpoint
+            backchannel_logout_uri: `${site}/protected/redirect_uri?logout=backchannel`,
+            backchannel_logout_session_required: true,
+          },
+        ],
+        backchannelSweepMs: 100,
+      },
     });
     await env.addTenant('t-acme', 'acme', [{ userName: 'wangwu', name: '王五' }]);
     // --- docs/oidc.md: mod_auth_openidc ---
@@ -82,5 +96,13 @@ OIDCInfoHook iat access_token access_token_expires id_token userinfo refresh_tok
     assert.equal((await b.request(`${env.base}/auth/session`, { headers: { accept: 'application/json' } })).status, 401, 'signed out of the gateway');
     const again = await b.request(`${site}/protected/index.html`);
     assert.equal(again.status, 302, 'and of the site');
+  });
+
+  it('its back-channel logout accepts the gateway\'s logout token: signing out at the gateway signs out of the site', async () => {
+    const b = new Browser();
+    const landed = (await visitSigningIn(b, `${site}/protected/index.html`, 'wangwu')).at(-1)!;
+    assert.equal(landed.url, `${site}/protected/index.html`);
+    await follow(b, `${env.base}/logout`);
+    await waitFor('the site to forget the session', async () => (await b.request(`${site}/protected/index.html`)).status === 302, 5000);
   });
 });
