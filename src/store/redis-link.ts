@@ -45,6 +45,13 @@ export interface RedisLink {
   trouble(): void;
   /** the last connection error, for messages */
   readonly lastError: unknown;
+  /**
+   * Counts connection events (errors, reconnections, a new primary or slot map). WAIT only
+   * speaks for the writes of the connection it runs on: a WAIT that node-redis retried on a new
+   * connection after the change would confirm nothing, so a change whose epoch moved before its
+   * WAIT answered is not confirmed.
+   */
+  readonly epoch: number;
   close(): Promise<void>;
 }
 
@@ -67,10 +74,16 @@ export function createRedisLink(target: RedisTarget, opts: RedisLinkOptions): Re
 
 abstract class BaseLink {
   lastError: unknown;
+  epoch = 0;
   protected constructor(protected readonly opts: RedisLinkOptions) {}
 
   protected noteError = (err: unknown): void => {
     this.lastError = err;
+    this.epoch += 1;
+  };
+
+  protected bump = (): void => {
+    this.epoch += 1;
   };
 
   /** connect() may keep retrying: bound it, and drop the half-open client when it fails */
@@ -105,6 +118,8 @@ class SingleLink extends BaseLink implements RedisLink {
     this.client = createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: opts.connectTimeoutMs, reconnectStrategy } });
     // without a listener an 'error' event would crash the process; reconnection is automatic
     this.client.on('error', this.noteError);
+    this.client.on('reconnecting', this.bump);
+    this.client.on('ready', this.bump);
   }
 
   get cmd(): RedisCommands {
@@ -195,6 +210,8 @@ class SentinelLink extends BaseLink implements RedisLink {
       passthroughClientErrorEvents: true,
     });
     this.sentinel.on('error', this.noteError);
+    this.sentinel.on('client-error', this.noteError);
+    this.sentinel.on('topology-change', this.bump);
   }
 
   get cmd(): RedisCommands {
@@ -264,6 +281,7 @@ class ClusterLink extends BaseLink implements RedisLink {
       this.noteError(err);
       this.trouble();
     });
+    for (const event of ['node-connect', 'node-ready', 'node-reconnecting', 'node-disconnect']) this.cluster.on(event, this.bump);
   }
 
   get cmd(): RedisCommands {
@@ -305,7 +323,8 @@ class ClusterLink extends BaseLink implements RedisLink {
     const slots = (this.cluster as unknown as { _slots: ClusterSlots })._slots;
     const start = this.nodes[Math.floor(Math.random() * this.nodes.length)]!;
     // it falls back to every root node when the first does not answer
-    slots.rediscover({ options: { socket: start } }).catch(this.noteError);
+    this.bump();
+    slots.rediscover({ options: { socket: start } }).then(this.bump, this.noteError);
   }
 
   async close(): Promise<void> {

@@ -295,9 +295,14 @@ export class RedisStore implements Store {
     return this.run(
       what,
       async () => {
+        const epoch = this.link.epoch;
         const result = await command();
         const routes = this.topology === 'cluster' ? [...new Set(keys)] : keys.slice(0, 1);
         const confirmed = await Promise.all(routes.map((k) => this.link.sendTo(k, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)])));
+        if (this.link.epoch !== epoch) {
+          // a connection changed under the change: WAIT may have run on another one (redis-link.ts)
+          throw new StoreNotReplicatedError(`redis ${what}: the connection changed before its replicas confirmed the change`);
+        }
         const least = Math.min(...confirmed.map(Number));
         if (least < this.waitReplicas) {
           throw new StoreNotReplicatedError(`redis ${what}: ${least} of ${this.waitReplicas} replica(s) confirmed the change within ${this.waitTimeoutMs} ms`);

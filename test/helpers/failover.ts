@@ -16,16 +16,32 @@ export interface FailoverFigures {
   signInsCompleted: number;
   signInsRefused: number;
   sessionsLost: number;
-  /** answers that took longer than HUNG_MS, or none at all */
+  /** answers (one push, one hop of a sign-in) that took longer than HUNG_MS, or none at all */
   hung: number;
   slowestMs: number;
   /** from the kill to the first acknowledged push after it, on the slower of the two gateways */
   recoveryMs: number;
   /** from the kill to the first message published by one gateway's store and received by the other's (session-ended invalidations travel this way) */
   pubsubRecoveryMs: number;
+  /** what was lost, for the failure message */
+  lost: string[];
 }
 
-export const HUNG_MS = 5000;
+// a request makes several store calls one after another, each bounded by its own deadline (2 s, 3 s with WAIT), so during a failover one answer can take a few of them; hung is beyond the 10 s recovery bound
+export const HUNG_MS = 10_000;
+
+/** a browser that remembers its slowest single answer: "hung" is about one request, not a four-hop sign-in */
+class TimedBrowser extends Browser {
+  slowestMs = 0;
+  override async request(url: string, init: RequestInit = {}) {
+    const t0 = Date.now();
+    try {
+      return await super.request(url, init);
+    } finally {
+      this.slowestMs = Math.max(this.slowestMs, Date.now() - t0);
+    }
+  }
+}
 
 interface Outcome {
   ok: boolean;
@@ -89,8 +105,8 @@ export async function runFailover(opts: {
 
     async function signInLoop(env: LoginEnv, gateway: number): Promise<void> {
       while (!stop) {
+        const b = new TimedBrowser();
         const r = await timed(async () => {
-          const b = new Browser();
           const toForm = await b.follow(`${env.base}/login?tenant=${gateway === 0 ? 'alpha' : 'bravo'}`);
           const form = toForm.at(-1)!;
           const cont = hiddenInput(form.body, 'continue');
@@ -99,7 +115,7 @@ export async function runFailover(opts: {
           const cb = hops.find((h) => h.url.includes('/oauth/callback'));
           return cb?.status === 303 ? b.cookie(env.base, 'bridge.sid') : undefined;
         });
-        signIns.push({ ok: !!r.value, ms: r.ms, at: r.at, gateway, ...(r.value ? { cookie: r.value } : {}) });
+        signIns.push({ ok: !!r.value, ms: b.slowestMs, at: r.at, gateway, ...(r.value ? { cookie: r.value } : {}) });
         if (!r.value) await sleep(20);
       }
     }
@@ -137,13 +153,20 @@ export async function runFailover(opts: {
     const checker = await buildGateway(await open());
     try {
       let pushesLost = 0;
+      const lost: string[] = [];
       for (const p of pushes.filter((x) => x.ok)) {
-        if (!(await checker.directory.getTenant('prod', p.tenantId))) pushesLost++;
+        if (!(await checker.directory.getTenant('prod', p.tenantId))) {
+          pushesLost++;
+          lost.push(`push ${p.tenantId} on gateway ${p.gateway}, started ${p.at - killedAt} ms after the kill, took ${p.ms} ms`);
+        }
       }
       let sessionsLost = 0;
       for (const s of signIns.filter((x) => x.cookie)) {
         const res = await request(checker.app).get('/auth/session').set('accept', 'application/json').set('cookie', `bridge.sid=${s.cookie}`);
-        if (res.status !== 200) sessionsLost++;
+        if (res.status !== 200) {
+          sessionsLost++;
+          lost.push(`session from gateway ${s.gateway}, sign-in started ${s.at - killedAt} ms after the kill, slowest hop ${s.ms} ms: ${res.status} ${res.text.slice(0, 80)}`);
+        }
       }
       const all = [...pushes, ...signIns];
       return {
@@ -157,6 +180,7 @@ export async function runFailover(opts: {
         slowestMs: Math.max(...all.map((x) => x.ms)),
         recoveryMs: recovered === null ? Number.POSITIVE_INFINITY : recovered - killedAt,
         pubsubRecoveryMs: pubsubRecovered === null ? Number.POSITIVE_INFINITY : pubsubRecovered - killedAt,
+        lost,
       };
     } finally {
       await checker.close();
