@@ -176,8 +176,8 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
     };
 
     // every store-port call, counted and timed (on embedded: the SQLite statement incl. its fsync;
-    // on Redis: the round trip). Sessions on Redis go through connect-redis on store.client, which
-    // this does not see (bench/verify.ts counts Redis commands for that).
+    // on Redis: the round trip). Sessions go through the store port on every adapter, so their
+    // reads and writes are counted here too.
     const s = store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     for (const m of STORE_METHODS) {
       const orig = s[m]!.bind(store);
@@ -717,7 +717,7 @@ function report(rows: Row[], skipped: string[], run: { quick: boolean; warmupMs:
     ),
   );
   out.push('');
-  out.push('Store-port calls: every call the gateway made through the store interface in the window, per sign-in, with the mean time of one call (embedded: the SQLite statement or transaction including its fsync, run synchronously on the event loop; Redis: the round trip including the wait for the event loop). On Redis the session record goes through connect-redis on the same connection, which the store port does not see: the Redis command counts (INFO commandstats before and after) include it.');
+  out.push('Store-port calls: every call the gateway made through the store interface in the window, per sign-in, with the mean time of one call (embedded: the SQLite statement or transaction including its fsync, run synchronously on the event loop; Redis: the round trip including the wait for the event loop). Session records go through the store port too (results before 2026-12-01 predate that: there, Redis sessions went through connect-redis and only the Redis command counts included them).');
   for (const sk of skipped) out.push(`- ${sk}`);
   const bad = rows.filter((r) => r.m.failures || r.after.length || r.warmProblems.size);
   if (bad.length) {
