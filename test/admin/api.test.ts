@@ -11,6 +11,7 @@ import { buildGateway, signedHeaders, type TestGateway } from '../helpers/gatewa
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { freePort, requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { tempEmbeddedStore } from '../helpers/stores.ts';
+import { twoInstancesOnRedis } from '../helpers/two-instances.ts';
 import { ADMIN_TOKEN, api, consoleSettings, cookieOf, signIn, verifyStatus, within2s } from './console-env.ts';
 
 interface Instances {
@@ -222,26 +223,7 @@ describe('on Redis, two gateway instances', needRedis, () => {
   after(() => redis?.stop());
 
   apiSuite('redis, two instances', async () => {
-    const prefix = `console:${randomUUID()}:`;
-    const storeA: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
-    const storeB: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
-    const env = await startLoginEnv(storeA, consoleSettings());
-    const port = await freePort();
-    const second: TestGateway = await buildGateway(storeB, { publicUrl: env.base, port, ...consoleSettings() });
-    const server: Server = createServer(second.listener);
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    return {
-      env,
-      bases: [env.base, `http://127.0.0.1:${port}`],
-      async close() {
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
-        await second.close();
-        await storeB.close();
-        await env.close();
-        await storeA.close();
-      },
-    };
+    return twoInstancesOnRedis(redis!.url, 'console', consoleSettings());
   });
 });
 

@@ -5,19 +5,17 @@
 // every instance (two gateways on one Redis; one embedded store).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import type { Store } from '../../src/store/store.ts';
-import { openRedisStore } from '../../src/store/redis.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
-import { buildGateway, type TestGateway } from '../helpers/gateway.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { freePort, requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { tempEmbeddedStore } from '../helpers/stores.ts';
+import { twoInstancesOnRedis } from '../helpers/two-instances.ts';
 import { oidcWalker } from '../oidc/walk.ts';
 
 const users = [
@@ -237,26 +235,7 @@ describe('on Redis, two gateway instances', needRedis, () => {
   after(() => redis?.stop());
 
   demotionSuite('redis, two instances', async () => {
-    const prefix = `demotion:${randomUUID()}:`;
-    const storeA: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
-    const storeB: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
-    const env = await startLoginEnv(storeA, rules);
-    const port = await freePort();
-    const second: TestGateway = await buildGateway(storeB, { publicUrl: env.base, port, ...rules });
-    const server: Server = createServer(second.listener);
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    return {
-      env,
-      bases: [env.base, `http://127.0.0.1:${port}`],
-      async close() {
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
-        await second.close();
-        await storeB.close();
-        await env.close();
-        await storeA.close();
-      },
-    };
+    return twoInstancesOnRedis(redis!.url, 'demotion', rules);
   });
 });
 
@@ -427,28 +406,8 @@ describe('on Redis, two gateway instances in proxy mode', needRedis, () => {
   after(() => redis?.stop());
 
   wsSuite('redis, two instances', async (appUrl) => {
-    const prefix = `demotion-ws:${randomUUID()}:`;
-    const storeA: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
-    const storeB: Store = await openRedisStore(redis!.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
     const settings = { app: { url: appUrl, proxy: true } };
-    const env = await startLoginEnv(storeA, settings);
-    const port = await freePort();
-    const second: TestGateway = await buildGateway(storeB, { publicUrl: env.base, port, ...settings });
-    const server: Server = createServer(second.listener);
-    server.on('upgrade', (req, socket, head) => second.upgrade(req, socket, head));
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    return {
-      env,
-      bases: [env.base, `http://127.0.0.1:${port}`],
-      async close() {
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
-        await second.close();
-        await storeB.close();
-        await env.close();
-        await storeA.close();
-      },
-    };
+    return twoInstancesOnRedis(redis!.url, 'demotion-ws', settings);
   });
 });
 
