@@ -13,11 +13,10 @@ describe('failover: kill -9 the Sentinel primary', needRedisTopologies, () => {
   });
   after(() => set?.stop());
 
-  // Known race (2026-12-01, about 1 run in 6): a sign-in whose session write spans the kill can get
-  // its cookie although the record exists only on the dead primary (WAIT seemingly confirmed on
-  // the new primary's connection; the epoch check in redis.ts does not always see the switch in
-  // time). The assertions stay strict; `todo` keeps a failure visible without failing the run
-  // until the confirmation is tied to the write's own connection.
+  // Known gap (2026-12-01, about 1 run in 4 on a quiet host): a sign-in started just before the
+  // kill, with a hop spanning the failover, gets its cookie although its session record does not
+  // survive; pushes are never lost. Cause not found yet (bench/RESULTS.md, Failover). The
+  // assertions stay strict; `todo` keeps a failure visible without failing the run.
   it('no acknowledged push or session is lost, no request hangs, recovery within 10 s', { todo: 'rare lost session across a Sentinel failover (see comment)' }, async (t) => {
     const old = await set!.primary();
     const figures = await runFailover({
