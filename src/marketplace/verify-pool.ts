@@ -1,20 +1,24 @@
 // Bounded, off-thread verification of large pushes. x-sign covers a canonical re-serialization of
-// the body, so checking it means parsing first: up to ~200 ms of CPU for a 2 MiB body. Anyone can
+// the body, so checking it means parsing first: up to ~200 ms of CPU for a 2 MiB body, and as
+// much again for its plain form and schema. A worker does all of it and answers the validated
+// message (a structured clone), so a big push's parse never runs on the main thread. Anyone can
 // send such a body, so large ones are verified in worker threads, `concurrency` at a time, and a
 // slot is taken before the body is read: at most `concurrency` large bodies are in memory, at
 // most `queue` more wait (unread, held back by TCP), and the rest are refused at once.
 import { Worker } from 'node:worker_threads';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import type { SignedHeaders } from './verify.ts';
+import type { CheckedMessage, SyncKind } from './messages.ts';
 
 export interface VerifyJob {
   id: number;
   raw: Uint8Array;
   headers: SignedHeaders;
   maxNodes: number;
+  kind: SyncKind;
 }
 
-export type VerifyAnswer = { id: number; ok: true } | { id: number; ok: false; resultCode: ResultCode; message: string };
+export type VerifyAnswer = { id: number; ok: true; checked: CheckedMessage } | { id: number; ok: false; resultCode: ResultCode; message: string };
 
 export interface PoolSettings {
   concurrency: number;
@@ -54,7 +58,7 @@ export class VerifyPool {
     const slot = this.free.pop() ?? (await this.wait());
     let released = false;
     return {
-      verify: (raw, headers, maxNodes) => this.run(slot, raw, headers, maxNodes),
+      verify: (raw, headers, maxNodes, kind) => this.run(slot, raw, headers, maxNodes, kind),
       release: () => {
         if (released) return;
         released = true;
@@ -70,15 +74,16 @@ export class VerifyPool {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private async run(slot: Slot, raw: Buffer, headers: SignedHeaders, maxNodes: number): Promise<void> {
+  private async run(slot: Slot, raw: Buffer, headers: SignedHeaders, maxNodes: number, kind: SyncKind): Promise<CheckedMessage> {
     if (this.closed) throw new SyncError(RESULT.innerError, 'other inner error: the gateway is shutting down');
     const worker = (slot.worker ??= this.spawn(slot));
     const id = this.nextId++;
     const answer = await new Promise<VerifyAnswer>((resolve) => {
       slot.pending.set(id, { resolve });
-      worker.postMessage({ id, raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes } satisfies VerifyJob);
+      worker.postMessage({ id, raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes, kind } satisfies VerifyJob);
     });
     if (!answer.ok) throw new SyncError(answer.resultCode, answer.message);
+    return answer.checked;
   }
 
   private spawn(slot: Slot): Worker {
@@ -110,6 +115,7 @@ export class VerifyPool {
 }
 
 export interface Lease {
-  verify(raw: Buffer, headers: SignedHeaders, maxNodes: number): Promise<void>;
+  /** verifies x-sign (SyncError when it fails) and answers the body checked against `kind`'s schema */
+  verify(raw: Buffer, headers: SignedHeaders, maxNodes: number, kind: SyncKind): Promise<CheckedMessage>;
   release(): void;
 }
