@@ -5,7 +5,8 @@
 // send such a body, so large ones are verified in worker threads, `concurrency` at a time, and a
 // slot is taken before the body is read: at most `concurrency` large bodies are in memory, at
 // most `queue` more wait (unread, held back by TCP), and the rest are refused at once.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../store/worker-thread.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import type { SignedHeaders } from './verify.ts';
 import type { CheckedMessage, SyncKind } from './messages.ts';
@@ -88,10 +89,7 @@ export class VerifyPool {
 
   private spawn(slot: Slot): Worker {
     const opts = { workerData: { accessKey: this.accessKey }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
-    // under tsx (how the gateway runs) a worker must register the TypeScript loader itself
-    const worker = WORKER.pathname.endsWith('.ts')
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); })`, { ...opts, eval: true })
-      : new Worker(WORKER, opts);
+    const worker = startWorker(WORKER, opts);
     worker.unref();
     worker.on('message', (a: VerifyAnswer) => {
       slot.pending.get(a.id)?.resolve(a);
