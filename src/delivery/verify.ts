@@ -20,7 +20,7 @@ import { forwarded, originalRequest, peerIsTrusted, type OriginalRequest } from 
 import { identityHeaders } from './identity-headers.ts';
 import { resolveReturnTo, type ReturnToPolicy } from './return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
-import type { IdentityClaims } from '../login/identity.ts';
+import type { IdentityClaims } from '../identity/identity.ts';
 
 export interface VerifyDeps {
   publicUrl: string;

@@ -6,7 +6,7 @@ import type { Request } from 'express';
 import type { Store } from '../store/store.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { LoginError } from './errors.ts';
-import type { UpstreamTokens } from './identity.ts';
+import type { UpstreamTokens } from '../identity/identity.ts';
 import { msg } from '../web/i18n.ts';
 
 export interface RefreshDeps {

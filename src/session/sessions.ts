@@ -11,8 +11,8 @@ import session, { type SessionData } from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
-import type { Namespace } from '../directory/model.ts';
-import type { Protocol, SessionIdentity, UpstreamTokens } from '../login/identity.ts';
+import type { Namespace } from '../identity/identity.ts';
+import type { Protocol, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { PortSessionStore } from './port-session-store.ts';
 import { readCookie } from './cookies.ts';
 
