@@ -11,6 +11,7 @@ import session, { type SessionData } from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
+import { nextTurn, SLICE } from '../directory/slices.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { Protocol, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { PortSessionStore } from './port-session-store.ts';
@@ -152,6 +153,8 @@ export class Sessions {
     let ended = 0;
     // in batches: reads in parallel, one write for all the batch's rewrites, one announcement
     for (let i = 0; i < all.length; i += REVISE_BATCH) {
+      // a turn of the event loop between batches: thousands of sessions must not hold it in one go
+      if (i > 0) await nextTurn();
       const batch = all.slice(i, i + REVISE_BATCH);
       const records = await Promise.all(batch.map((sid) => this.read(sid)));
       const rewrites: Array<[string, SessionData]> = [];
@@ -254,7 +257,10 @@ export class Sessions {
       else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) indexes.add(tenantIndex(e.ns, e.tenantId));
     }
     const ended: string[] = [];
+    let read = 0;
     for (const idx of indexes) {
+      // thousands of revoked users: a turn of the event loop every SLICE index reads
+      if (++read % SLICE === 0) await nextTurn();
       for (const sid of await this.store.members(idx)) {
         await this.destroyById(sid);
         await this.store.removeMember(idx, sid);
