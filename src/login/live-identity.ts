@@ -5,7 +5,7 @@
 // their snapshots through the store's publish/subscribe (Sessions.revise).
 import type { Request } from 'express';
 import type { Directory, DirectoryEffect } from '../directory/directory.ts';
-import { nextTurn, SLICE } from '../directory/slices.ts';
+import { nextTurn, SLICE } from '../store/slices.ts';
 import type { TenantRecord, UserRecord } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { ActiveSession, Sessions, UpstreamProfile } from '../session/sessions.ts';

@@ -11,7 +11,7 @@ import session, { type SessionData } from 'express-session';
 import type { Request, RequestHandler } from 'express';
 import type { Store } from '../store/store.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
-import { nextTurn, SLICE } from '../directory/slices.ts';
+import { nextTurn, SLICE } from '../store/slices.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { Protocol, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { PortSessionStore } from './port-session-store.ts';
