@@ -34,6 +34,7 @@ import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
 import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
+import { GatewayError } from './identity/errors.ts';
 import type { Duplex } from 'node:stream';
 import { RateLimits } from './limits/rate-limits.ts';
 import { browserLimits } from './limits/browser-limits.ts';
@@ -67,6 +68,18 @@ export interface Gateway {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** stops background work (not the store, which the caller owns) */
   close(): Promise<void>;
+}
+
+/**
+ * What the last error handler answers: the gateway's own errors say it themselves. Errors made
+ * by express, its router and body parsers are no class of ours: they carry `status` (and
+ * http-errors' `expose`) by express's convention, so only for them is the shape read.
+ */
+function errorAnswer(err: unknown): { status: number; shown: string | undefined } {
+  if (err instanceof GatewayError) return { status: err.status, shown: err.expose ? err.userMessage : undefined };
+  const e = err as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown } | null;
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  return { status, shown: e?.expose === true && typeof e.message === 'string' && e.message ? e.message : undefined };
 }
 
 export async function createGateway(deps: AppDeps): Promise<Gateway> {
@@ -246,11 +259,10 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(404).json({ error: 'not_found', error_description: `no route for ${req.method} ${req.path}` });
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string };
-    const status = e.status ?? e.statusCode ?? 500;
+    const { status, shown } = errorAnswer(err);
     if (status >= 500) log.error({ err, path: req.path }, 'request failed');
     if (res.headersSent) return;
-    res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
+    res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: shown ?? 'the request could not be handled' });
   });
 
   const logRequest = settings.ops.accessLog ? accessLog(log.child({ module: 'access' })) : null;

@@ -2,7 +2,8 @@
 // functions, the sync and audit logs, the signing keys and the metrics. The JSON API and the pages
 // both call these, so they always say the same thing.
 import type { Directory } from '../directory/directory.ts';
-import type { Namespace, OrgRecord, TenantRecord, UserRecord } from '../directory/model.ts';
+import type { OrgRecord, TenantRecord, UserRecord } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { AuditEvent, Store } from '../store/store.ts';
 import type { KeyManager } from '../delivery/keys.ts';

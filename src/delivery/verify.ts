@@ -22,7 +22,7 @@ import { originalRequest, type OriginalRequest } from '../web/forwarded.ts';
 import { identityHeaders } from './identity-headers.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
-import type { IdentityClaims } from '../login/identity.ts';
+import type { IdentityClaims } from '../identity/identity.ts';
 
 export interface VerifyDeps {
   publicUrl: string;

@@ -3,7 +3,8 @@
 // and deletes leave tombstones so a late, older "add" cannot bring a record back.
 import { createHmac } from 'node:crypto';
 import type { AuditEvent, Doc, DocWrite, Store } from '../store/store.ts';
-import { col, type AppRecord, type Namespace, type OrgRecord, type TenantRecord, type UserRecord } from './model.ts';
+import { col, type AppRecord, type OrgRecord, type TenantRecord, type UserRecord } from './model.ts';
+import type { Namespace } from '../identity/identity.ts';
 
 /** What a change means for the rest of the gateway (sessions, caches). */
 export type DirectoryEffect =

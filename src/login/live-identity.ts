@@ -4,10 +4,11 @@
 // sign in ends. Runs on the instance that received the push, before it answers; the others drop
 // their snapshots through the store's publish/subscribe (Sessions.revise).
 import type { Directory, DirectoryEffect } from '../directory/directory.ts';
-import type { Namespace, TenantRecord, UserRecord } from '../directory/model.ts';
+import type { TenantRecord, UserRecord } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 import type { ActiveSession, Established, Sessions, UpstreamProfile } from '../session/sessions.ts';
 import { LoginError } from './errors.ts';
-import { compact, type SessionIdentity, type UpstreamIdentity } from './identity.ts';
+import { compact, type SessionIdentity, type UpstreamIdentity } from '../identity/identity.ts';
 import { decideSignIn, type SignInPolicy } from './policy.ts';
 
 export interface LiveIdentityDeps {

@@ -16,7 +16,7 @@ import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
 import { CasLogoutError, CasTickets, logoutRequestTicket } from './cas-logout.ts';
 import type { CasConnector } from './cas-connector.ts';
 import { LoginError } from './errors.ts';
-import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
+import type { IdentityClaims, UpstreamIdentity } from '../identity/identity.ts';
 import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
 import { pageLanguage, sendError, sendPage, wantsJson } from '../web/pages.ts';
 import { noteTenant } from '../ops/access-log.ts';

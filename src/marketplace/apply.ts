@@ -3,7 +3,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditEvent } from '../store/store.ts';
 import type { ApplyResult, Directory, UserChange } from '../directory/directory.ts';
-import { appAad, type Namespace } from '../directory/model.ts';
+import { appAad } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 import type { SecretBox } from '../directory/secret-box.ts';
 import { decryptClientSecret } from './client-secret.ts';
 import { RESULT, SyncError } from './errors.ts';

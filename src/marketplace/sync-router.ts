@@ -18,7 +18,7 @@ import type { Limit } from '../limits/rate-limits.ts';
 import proxyaddr from 'proxy-addr';
 import { namespaceOf } from './apply.ts';
 import type { SyncLog } from './sync-log.ts';
-import type { Namespace } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 
 export interface SyncDeps {
   settings: WindowSettings & { kitAccessKey: string; maxBodyBytes: number; allowFrom: string[]; maxJsonNodes: number };

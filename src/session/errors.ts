@@ -1,12 +1,13 @@
 // Why a session cannot go on: it has ended (a refused or failed refresh, logout elsewhere), or
 // another instance's refresh of it took too long. Shown to the person (/auth/session answers it).
+import { GatewayError } from '../identity/errors.ts';
 import { msg, text, type Msg } from '../web/i18n.ts';
 
 export type SessionErrorCode = 'session_expired' | 'upstream_timeout';
 
 const STATUS: Record<SessionErrorCode, number> = { session_expired: 401, upstream_timeout: 504 };
 
-export class SessionError extends Error {
+export class SessionError extends GatewayError {
   override readonly name = 'SessionError';
   readonly status: number;
   readonly expose = true;
@@ -15,7 +16,7 @@ export class SessionError extends Error {
   constructor(
     readonly code: SessionErrorCode,
     /** safe to show to the person */
-    readonly shown: Msg,
+    override readonly shown: Msg,
     options: { cause?: unknown } = {},
   ) {
     const userMessage = text('en', shown);

@@ -2,7 +2,7 @@
 // records and cookies of earlier versions stay valid) and the two rules every reader applies to
 // it: the absolute timeout, and when the upstream tokens are due for a refresh. Pure.
 import type { SessionData } from 'express-session';
-import type { Protocol, SessionIdentity, UpstreamTokens } from '../login/identity.ts';
+import type { Protocol, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 
 /** what OneAccess said about the person at sign-in: the fallback when the directory has no value */
 export interface UpstreamProfile {

@@ -7,15 +7,17 @@
 // only while the record lives, so a session that ended meanwhile stays ended); a directory
 // change announced during the grant makes it read the record once more, to keep that change.
 import type { Store } from '../store/store.ts';
-import type { Namespace } from '../directory/model.ts';
-import type { UpstreamTokens } from '../login/identity.ts';
+import { keyspace, keysOf } from '../store/keyspace.ts';
+import type { UpstreamTokens } from '../identity/identity.ts';
+import type { RefreshCapable } from '../identity/connector.ts';
+import { GatewayError } from '../identity/errors.ts';
 import { msg } from '../web/i18n.ts';
 import { SessionError, sessionEnded } from './errors.ts';
 import { isLive, needsRefresh, type SessionRecord } from './record.ts';
 import type { Sessions } from './sessions.ts';
 
 /** the connector's refresh capability: fresh tokens for this session's tenant */
-export type RefreshGrant = (r: { ns: Namespace; tenantId: string; refreshToken: string }) => Promise<UpstreamTokens>;
+export type RefreshGrant = RefreshCapable['refresh'];
 
 export interface RefresherDeps {
   store: Store;
@@ -28,10 +30,6 @@ export interface RefresherDeps {
   lockTtlMs?: number;
   waitMs?: number;
 }
-
-/** a typed refusal (it says why; a refresh it ends is "session ended, refresh failed") rather than a fault */
-const isRefusal = (e: unknown): e is Error & { code: string } =>
-  e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { status?: unknown }).status === 'number';
 
 export class Refresher {
   private readonly inFlight = new Map<string, Promise<SessionRecord>>();
@@ -64,10 +62,11 @@ export class Refresher {
   }
 
   private async refreshOnce(sid: string, s: SessionRecord & { identity: NonNullable<SessionRecord['identity']> }): Promise<SessionRecord> {
-    const { store, sessions } = this.d;
-    const lockKey = `lock:refresh:${sid}`;
+    const { sessions } = this.d;
+    const keys = keysOf(this.d.store);
+    const lock = keyspace.refreshLock.key(sid);
     const lockTtl = this.d.lockTtlMs ?? 15_000;
-    const got = await store.putTemp(lockKey, String(process.pid), lockTtl, { ifAbsent: true });
+    const got = await keys.put(lock, String(process.pid), lockTtl, { ifAbsent: true });
     if (!got) return this.awaitOther(sid, lockTtl);
     try {
       const refreshToken = s.upstream?.tokens?.refreshToken;
@@ -78,7 +77,8 @@ export class Refresher {
         tokens = await this.d.grant({ ns: s.identity.ns, tenantId: s.upstream.tenantId, refreshToken });
       } catch (e) {
         await sessions.end(sid, sessions.activeOf(s)).catch(() => undefined);
-        if (!isRefusal(e)) throw e;
+        // a fault (not a typed refusal) is not the person's business: it goes on as it is
+        if (!(e instanceof GatewayError)) throw e;
         // OneAccess refused the refresh token: the session is over; anything else the refresh failed
         throw e.code === 'session_expired' ? sessionEnded(e) : new SessionError('session_expired', msg('refusal.refreshFailed'), { cause: e });
       }
@@ -91,7 +91,7 @@ export class Refresher {
       if (!next) throw sessionEnded();
       return next;
     } finally {
-      await store.deleteTemp([lockKey]).catch(() => undefined);
+      await keys.delete(lock).catch(() => undefined);
     }
   }
 

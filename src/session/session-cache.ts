@@ -6,7 +6,7 @@
 import type { SessionData, Store as SessionStore } from 'express-session';
 import type { Store } from '../store/store.ts';
 import type { SessionCookie } from '../web/cookies.ts';
-import { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL } from './sessions.ts';
+import { keyspace, keysOf } from '../store/keyspace.ts';
 
 interface Entry {
   data: SessionData | null;
@@ -47,21 +47,22 @@ export class SessionCache {
   }
 
   async start(): Promise<void> {
-    const drop = (msg: string) => {
-      try {
-        for (const sid of JSON.parse(msg) as string[]) {
-          this.invalidate(sid);
-          if (this.changes.size >= this.max) this.changes.delete(this.changes.keys().next().value!);
-          this.changes.delete(sid);
-          this.changes.set(sid, this.epoch);
-          for (const fn of this.dropped) fn(sid);
-        }
-      } catch {
-        this.epoch += 1;
-        this.entries.clear();
+    const keys = keysOf(this.store);
+    const drop = (sids: string[]) => {
+      for (const sid of sids) {
+        this.invalidate(sid);
+        if (this.changes.size >= this.max) this.changes.delete(this.changes.keys().next().value!);
+        this.changes.delete(sid);
+        this.changes.set(sid, this.epoch);
+        for (const fn of this.dropped) fn(sid);
       }
     };
-    for (const channel of [SESSION_ENDED_CHANNEL, SESSION_CHANGED_CHANNEL]) this.unsubscribe.push(await this.store.subscribe(channel, drop));
+    // a message that cannot be read: every snapshot may be stale
+    const dropAll = () => {
+      this.epoch += 1;
+      this.entries.clear();
+    };
+    for (const channel of [keyspace.sessionEnded, keyspace.sessionChanged]) this.unsubscribe.push(await keys.subscribe(channel, drop, dropAll));
   }
 
   /** calls `fn` with the id of every session that ends or whose identity changes, on any instance; returns the unsubscribe */

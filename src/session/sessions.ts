@@ -4,7 +4,7 @@
 // server-side; a new id at every sign-in; indexes from user and tenant to their sessions so a
 // deprovisioning sync ends them all at once, and a directory change (role, name, tenant rename)
 // rewrites the identity of every session it concerns (revise, announced on
-// SESSION_CHANGED_CHANNEL so every instance drops its snapshots).
+// keyspace.sessionChanged so every instance drops its snapshots).
 // Timeouts: the cookie lives for the absolute timeout (forward-auth answers never reach the
 // browser, so a rolling cookie would expire under an active user); the idle timeout is the
 // server-side record's time to live, restarted by TTL-only touches; the absolute end is checked
@@ -13,9 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
+import { keyspace, keysOf, type Keyspace, type SetKey } from '../store/keyspace.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
-import type { Namespace } from '../directory/model.ts';
-import type { SessionIdentity, UpstreamTokens } from '../login/identity.ts';
+import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
 import { activeOf, isLive, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
@@ -38,15 +38,14 @@ export interface Established {
   setCookie: string;
 }
 
-export const SESSION_ENDED_CHANNEL = 'session-ended';
-/** session ids (JSON array) whose record was rewritten: snapshots of them are stale */
-export const SESSION_CHANGED_CHANNEL = 'session-changed';
+/** the channel of ended sessions, for subscribers outside src/session (OIDC back-channel logout) */
+export const SESSION_ENDED_CHANNEL = keyspace.sessionEnded.name;
 
 /** sessions revised per store write and per announcement */
 const REVISE_BATCH = 500;
 
-const userIndex = (ns: Namespace, tenantId: string, userName: string) => `idx:user:${ns}:${tenantId}:${userName}`;
-const tenantIndex = (ns: Namespace, tenantId: string) => `idx:tenant:${ns}:${tenantId}`;
+const userIndex = (ns: Namespace, tenantId: string, userName: string) => keyspace.userSessions.key(ns, tenantId, userName);
+const tenantIndex = (ns: Namespace, tenantId: string) => keyspace.tenantSessions.key(ns, tenantId);
 
 /** express-session's id: 24 random bytes, base64url */
 const newSessionId = () => randomBytes(24).toString('base64url');
@@ -66,15 +65,14 @@ export class Sessions {
   readonly timeouts: Timeouts;
   /** per browser request: its session, read once however many handlers ask */
   private readonly requests = new WeakMap<IncomingMessage, Promise<Loaded | null>>();
+  private readonly keys: Keyspace;
 
-  constructor(
-    private readonly store: Store,
-    settings: SessionSettings,
-  ) {
+  constructor(store: Store, settings: SessionSettings) {
+    this.keys = keysOf(store);
     this.timeouts = { idleMs: settings.idleTimeoutSec * 1000, absoluteMs: settings.absoluteTimeoutSec * 1000 };
     this.cookie = new SessionCookie({ secure: settings.secure, secret: settings.cookieSecret, maxAgeMs: this.timeouts.absoluteMs });
     // on the store port for every adapter: single Redis, Sentinel and Cluster alike
-    this.sessionStore = new PortSessionStore(store, 'sess:', this.timeouts.idleMs);
+    this.sessionStore = new PortSessionStore(store, this.timeouts.idleMs);
   }
 
   get cookieName(): string {
@@ -107,7 +105,7 @@ export class Sessions {
 
   /** the ids of the live sessions of a user, or of everyone in a tenant (index entries may outlive their session) */
   sessionIds(ns: Namespace, tenantId: string, userName?: string): Promise<string[]> {
-    return this.store.members(userName === undefined ? tenantIndex(ns, tenantId) : userIndex(ns, tenantId, userName));
+    return this.keys.members(userName === undefined ? tenantIndex(ns, tenantId) : userIndex(ns, tenantId, userName));
   }
 
   /**
@@ -125,8 +123,8 @@ export class Sessions {
     const attrs = this.cookie.attributes();
     const record: SessionRecord = { cookie: attrs, identity, upstream, createdAt: Date.now() };
     const { ns, claims } = identity;
-    await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), sid, this.timeouts.absoluteMs);
-    await this.store.addMember(tenantIndex(ns, claims.tenant), sid, this.timeouts.absoluteMs);
+    await this.keys.add(userIndex(ns, claims.tenant, claims.user_name), sid, this.timeouts.absoluteMs);
+    await this.keys.add(tenantIndex(ns, claims.tenant), sid, this.timeouts.absoluteMs);
     await this.write(sid, record);
     return { sid, record, session: activeOf(record, this.timeouts)!, setCookie: this.cookie.setCookie(sid, attrs) };
   }
@@ -152,7 +150,7 @@ export class Sessions {
     const was = held !== undefined ? held : activeOf(await this.read(sid).catch(() => null), this.timeouts);
     await this.destroy(sid);
     await this.announceEnded([sid]);
-    if (was) await this.store.removeMember(userIndex(was.identity.ns, was.identity.claims.tenant, was.identity.claims.user_name), sid).catch(() => {});
+    if (was) await this.keys.remove(userIndex(was.identity.ns, was.identity.claims.tenant, was.identity.claims.user_name), sid).catch(() => {});
     return was ? { ...was, expiresAt: Date.now() } : null;
   }
 
@@ -180,8 +178,8 @@ export class Sessions {
         if (next === null) {
           const { ns, claims } = active.identity;
           await this.destroy(sid);
-          await this.store.removeMember(userIndex(ns, claims.tenant, claims.user_name), sid);
-          await this.store.removeMember(tenantIndex(ns, claims.tenant), sid);
+          await this.keys.remove(userIndex(ns, claims.tenant, claims.user_name), sid);
+          await this.keys.remove(tenantIndex(ns, claims.tenant), sid);
           gone.push(sid);
           continue;
         }
@@ -191,7 +189,7 @@ export class Sessions {
       // a session that ended meanwhile stays ended
       const stored = rewrites.length ? await this.sessionStore.replace(rewrites) : [];
       const rewritten = rewrites.filter((_, k) => stored[k]).map(([sid]) => sid);
-      if (rewritten.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(rewritten)).catch(() => undefined);
+      if (rewritten.length) await this.keys.publish(keyspace.sessionChanged, rewritten).catch(() => undefined);
       await this.announceEnded(gone);
       changed += rewritten.length;
       ended += gone.length;
@@ -201,16 +199,17 @@ export class Sessions {
 
   /** deprovisioning: end every session the effects concern; returns how many */
   async endFor(effects: readonly DirectoryEffect[]): Promise<number> {
-    const indexes = new Set<string>();
+    const indexes = new Map<string, SetKey<string>>();
+    const add = (k: SetKey<string>) => indexes.set(k.key, k);
     for (const e of effects) {
-      if (e.kind === 'user-revoked') indexes.add(userIndex(e.ns, e.tenantId, e.userName));
-      else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) indexes.add(tenantIndex(e.ns, e.tenantId));
+      if (e.kind === 'user-revoked') add(userIndex(e.ns, e.tenantId, e.userName));
+      else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) add(tenantIndex(e.ns, e.tenantId));
     }
     const ended: string[] = [];
-    for (const idx of indexes) {
-      for (const sid of await this.store.members(idx)) {
+    for (const idx of indexes.values()) {
+      for (const sid of await this.keys.members(idx)) {
         await this.destroy(sid);
-        await this.store.removeMember(idx, sid);
+        await this.keys.remove(idx, sid);
         ended.push(sid);
       }
     }
@@ -224,7 +223,7 @@ export class Sessions {
 
   /** tells every instance's caches (forward-auth, tokens) that these sessions are gone */
   private async announceEnded(sids: string[]): Promise<void> {
-    if (sids.length) await this.store.publish(SESSION_ENDED_CHANNEL, JSON.stringify(sids)).catch(() => undefined);
+    if (sids.length) await this.keys.publish(keyspace.sessionEnded, sids).catch(() => undefined);
   }
 
   // ---- the browser side: a request's session cookie ----
