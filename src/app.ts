@@ -20,9 +20,9 @@ import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
 import { reviseSessions } from './login/live-identity.ts';
-import { returnToPolicyFromSettings } from './delivery/return-to.ts';
+import { returnToPolicyFromSettings } from './web/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
-import type { RefreshDeps } from './login/refresh.ts';
+import { Refresher } from './session/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
 import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
@@ -35,6 +35,7 @@ import { gatewayPathMatcher } from './web/routes.ts';
 import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
+import { GatewayError } from './identity/errors.ts';
 import type { Duplex } from 'node:stream';
 import { RateLimits } from './limits/rate-limits.ts';
 import { browserLimits } from './limits/browser-limits.ts';
@@ -70,6 +71,18 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * What the last error handler answers: the gateway's own errors say it themselves. Errors made
+ * by express, its router and body parsers are no class of ours: they carry `status` (and
+ * http-errors' `expose`) by express's convention, so only for them is the shape read.
+ */
+function errorAnswer(err: unknown): { status: number; shown: string | undefined } {
+  if (err instanceof GatewayError) return { status: err.status, shown: err.expose ? err.userMessage : undefined };
+  const e = err as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown } | null;
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  return { status, shown: e?.expose === true && typeof e.message === 'string' && e.message ? e.message : undefined };
+}
+
 export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const { settings, store, log } = deps;
   const metrics = new Metrics();
@@ -85,7 +98,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     secure,
     cookieSecret,
   });
-  const sessionCache = new SessionCache(store, sessions.sessionStore, sessions.cookieName, cookieSecret, {
+  const sessionCache = new SessionCache(store, sessions.sessionStore, sessions.cookie, {
     ttlMs: settings.access.cacheTtlMs,
     touchEveryMs: Math.min(60_000, (settings.session.idleTimeoutSec * 1000) / 4),
   });
@@ -105,22 +118,22 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
   const cas = new CasConnector(upstreamLimits, settings.login.casFormat);
   const apps = new TenantApps(directory, atRest, { appId: settings.login.appId, allowInsecureIdp: settings.login.allowInsecureIdp });
-  const refresh: RefreshDeps = {
+  const refresher = new Refresher({
     store,
     sessions,
     skewMs: settings.session.refreshSkewSec * 1000,
-    refresh: async (req, refreshToken) => oauth.refresh(await apps.clientFor(await apps.activeTenant(req.session.upstream!.tenantId)), refreshToken),
-  };
+    grant: async ({ tenantId, refreshToken }) => oauth.refresh(await apps.clientFor(await apps.activeTenant(tenantId)), refreshToken),
+    changes: sessionCache,
+  });
   const verifier = createVerifier({
     publicUrl: settings.publicUrl,
     cache: sessionCache,
     sessions,
     tokens,
-    refresh,
+    refresher,
     trust: proxyaddr.compile(settings.trustedProxies),
     rules: new AccessRules(settings.access.rules, settings.access.caseSensitivePaths),
     returnTo,
-    absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
     metrics,
     log: log.child({ module: 'verify' }),
   });
@@ -203,9 +216,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
         onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
       })
     : null;
-  // proxy mode: app traffic takes the forward-auth path, not express-session
+  // proxy mode: app traffic takes the forward-auth path
   if (proxyMode) app.use(proxyMode.middleware);
-  app.use(sessions.middleware);
   const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log, metrics });
   if (consoleOn) {
     app.use(
@@ -238,7 +250,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       oauth,
       cas,
       apps,
-      refresh,
+      refresher,
       returnTo,
       log: log.child({ module: 'login' }),
       metrics,
@@ -249,11 +261,10 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     res.status(404).json({ error: 'not_found', error_description: `no route for ${req.method} ${req.path}` });
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string };
-    const status = e.status ?? e.statusCode ?? 500;
+    const { status, shown } = errorAnswer(err);
     if (status >= 500) log.error({ err, path: req.path }, 'request failed');
     if (res.headersSent) return;
-    res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: e.expose && e.message ? e.message : 'the request could not be handled' });
+    res.status(status).json({ error: status >= 500 ? 'server_error' : 'bad_request', error_description: shown ?? 'the request could not be handled' });
   });
 
   const logRequest = settings.ops.accessLog ? accessLog(log.child({ module: 'access' })) : null;

@@ -2,7 +2,8 @@
 // functions, the sync and audit logs, the signing keys and the metrics. The JSON API and the pages
 // both call these, so they always say the same thing.
 import type { Directory } from '../directory/directory.ts';
-import type { Namespace, OrgRecord, TenantRecord, UserRecord } from '../directory/model.ts';
+import type { OrgRecord, TenantRecord, UserRecord } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { AuditEvent, Store } from '../store/store.ts';
 import type { KeyManager } from '../delivery/keys.ts';
@@ -196,7 +197,7 @@ export class Console {
   async liveSessions(ns: Namespace, tenantId: string, userName?: string): Promise<SessionSummary[]> {
     const out: SessionSummary[] = [];
     for (const sid of await this.d.sessions.sessionIds(ns, tenantId, userName)) {
-      const s = await this.d.sessions.byId(sid);
+      const s = await this.d.sessions.load(sid);
       if (!s) continue;
       const c = s.identity.claims;
       // an index can only point at sessions of its tenant, but a record is the authority
@@ -232,7 +233,7 @@ export class Console {
   async endSession(handle: string): Promise<{ ended: boolean; session?: SessionSummary }> {
     const sid = this.d.handles.sessionId(handle);
     if (!sid) return { ended: false };
-    const s = await this.d.sessions.byId(sid);
+    const s = await this.d.sessions.load(sid);
     if (!s) return { ended: false };
     const c = s.identity.claims;
     const { ended } = await this.d.sessions.revise([sid], async () => null);

@@ -3,7 +3,7 @@
 // HTML-escaped. State-changing forms carry the session's CSRF token and answer with a redirect
 // back to the page they came from.
 import type { Request, Response, Router } from 'express';
-import type { Namespace } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 import { documentHtml, escapeHtml, pageLanguage } from '../web/pages.ts';
 import { translate, type Lang, type MessageKey } from '../web/i18n.ts';
 import type { Console, SessionSummary } from './console.ts';

@@ -1,7 +1,7 @@
 // Reading the console's query and path parameters: bounded strings, a namespace, a limit and the
 // sync and audit filters. Anything else is a BadRequest (400), never a 500.
 import type { Request } from 'express';
-import type { Namespace } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 import { INTERFACES } from './console.ts';
 
 export const isApi = (req: Request) => req.path === '/api' || req.path.startsWith('/api/');

@@ -1,7 +1,7 @@
 // Optional per-path rules: the first rule whose prefix matches the request's canonical path
 // decides. Paths and prefixes are compared in canonical form (src/web/canonical-path.ts),
 // case-insensitively unless access.caseSensitivePaths: apps route /Admin like /admin.
-import type { IdentityClaims } from '../login/identity.ts';
+import type { IdentityClaims } from '../identity/identity.ts';
 import { canonicalPath, foldCase, type CanonicalPath } from '../web/canonical-path.ts';
 
 export interface AccessRule {

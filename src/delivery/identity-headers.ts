@@ -2,7 +2,7 @@
 // bytes that node refuses outside Latin-1 (ERR_INVALID_CHAR) and that proxies read as Latin-1,
 // so every value that needs it is percent-encoded UTF-8: decodeURIComponent() always gives the
 // claim back, and plain ASCII values (without "%") are sent unchanged.
-import type { IdentityClaims } from '../login/identity.ts';
+import type { IdentityClaims } from '../identity/identity.ts';
 
 /** percent-encoded UTF-8 of one character (a lone surrogate becomes U+FFFD instead of throwing) */
 function pct(ch: string): string {

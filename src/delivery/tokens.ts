@@ -3,7 +3,7 @@
 // (/auth/verify, the proxy) does not sign on every request.
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { IdentityClaims } from '../login/identity.ts';
+import type { IdentityClaims } from '../identity/identity.ts';
 import type { KeyManager } from './keys.ts';
 
 export interface TokenIssuerOptions {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { DemoStartError, startDemo } from './demo.ts';
 import { DirectoryHeldError } from '../ops/directory-lock.ts';
+import { StoreUnavailableError } from '../store/store.ts';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`demo: ${message}\n`);
@@ -20,7 +21,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a 
 
 const demo = await startDemo({ port, ...(values.store ? { store: values.store } : {}) }).catch((e: unknown) => {
   if (e instanceof DemoStartError || e instanceof DirectoryHeldError) fail(e.message, 1);
-  if ((e as Error)?.name === 'StoreUnavailableError') fail(`cannot open the store ${values.store ?? ''}: ${(e as Error).message}`, 1);
+  if (e instanceof StoreUnavailableError) fail(`cannot open the store ${values.store ?? ''}: ${(e as Error).message}`, 1);
   throw e;
 });
 

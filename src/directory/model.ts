@@ -1,8 +1,6 @@
 // The identity model as stored. Records are JSON documents in the store, versioned by the
 // marketplace's body timeStamp (yyyyMMddHHmmssSSS, fixed width, so string order = time order).
-
-/** production data and seller debug data (testFlag 1) never mix */
-export type Namespace = 'prod' | 'debug';
+import type { Namespace } from '../identity/identity.ts';
 
 export interface TenantRecord {
   tenantId: string;

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { Store } from '../store/store.ts';
-import type { IdentityClaims, UpstreamIdentity } from './identity.ts';
+import type { IdentityClaims, UpstreamIdentity } from '../identity/identity.ts';
 import { renderPage } from '../web/pages.ts';
 import type { Lang } from '../web/i18n.ts';
 

@@ -2,7 +2,7 @@
 // with an explicit format. The ticket is checked before any network call and never retried.
 import { casIdentityFields, checkTicketSyntax, MAX_CAS_RESPONSE_BYTES, parseCasResponse, casFailure } from './cas-response.ts';
 import { LoginError } from './errors.ts';
-import { compact, type UpstreamIdentity } from './identity.ts';
+import { compact, type UpstreamIdentity } from '../identity/identity.ts';
 import { fetchCapped, type UpstreamLimits } from './upstream-http.ts';
 import { msg } from '../web/i18n.ts';
 

@@ -1,6 +1,7 @@
 // CAS 3.0 /p3/serviceValidate answers (spec §5.2), XML or JSON, read into one shape. Pure: the
 // caller fetches (with a size cap) and turns a failure into a CasError with casFailure().
 import { parseStringPromise, processors } from 'xml2js';
+import { GatewayError } from '../identity/errors.ts';
 import { msg, text as inLanguage, type Msg } from '../web/i18n.ts';
 
 export const MAX_CAS_RESPONSE_BYTES = 64 * 1024;
@@ -29,11 +30,12 @@ const KNOWN = new Map<string, { status: 400 | 502; shown: Msg }>([
   ['USER_MISMATCH', { status: 502, shown: msg('cas.userMismatch') }],
 ]);
 
-export class CasError extends Error {
+export class CasError extends GatewayError {
   override readonly name = 'CasError';
   readonly status: 400 | 502;
+  readonly expose = true;
   /** safe to show to the person: what went wrong and what to do */
-  readonly shown: Msg;
+  override readonly shown: Msg;
   /** the same in English (JSON, logs) */
   readonly userMessage: string;
   constructor(

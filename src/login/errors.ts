@@ -1,6 +1,7 @@
 // Typed sign-in failures. Each carries the HTTP status, a message that may be shown to the
 // person (what went wrong, what to do; a catalogue key, so the page shows it in the reader's
 // language), and whether a retry link makes sense. The log gets `cause`.
+import { GatewayError } from '../identity/errors.ts';
 import { text, type Msg } from '../web/i18n.ts';
 
 export type LoginErrorCode =
@@ -38,13 +39,14 @@ const STATUS: Record<LoginErrorCode, number> = {
   session_expired: 401,
 };
 
-export class LoginError extends Error {
+export class LoginError extends GatewayError {
   override readonly name = 'LoginError';
   readonly status: number;
+  readonly expose = true;
   constructor(
     readonly code: LoginErrorCode,
     /** safe to show to the person */
-    readonly shown: Msg,
+    override readonly shown: Msg,
     options: { cause?: unknown; retry?: boolean; status?: number } = {},
   ) {
     const userMessage = text('en', shown);

@@ -4,7 +4,7 @@
 import * as client from 'openid-client';
 import { z } from 'zod';
 import { LoginError } from './errors.ts';
-import { compact, type UpstreamIdentity, type UpstreamTokens } from './identity.ts';
+import { compact, type UpstreamIdentity, type UpstreamTokens } from '../identity/identity.ts';
 import { deadline, readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
 import { msg } from '../web/i18n.ts';
 

@@ -2,7 +2,7 @@
 // The marketplace's authorization (authSync) decides; OneAccess only proves who they are.
 import type { UserRecord, TenantRecord } from '../directory/model.ts';
 import { LoginError } from './errors.ts';
-import { compact, type IdentityClaims, type UpstreamIdentity } from './identity.ts';
+import { compact, type IdentityClaims, type UpstreamIdentity } from '../identity/identity.ts';
 import { msg } from '../web/i18n.ts';
 
 export interface SignInPolicy {

@@ -3,7 +3,7 @@
 // duration. Never a body, a header value or a secret. Records share the audit log and its
 // retention (AUDIT_MAX_ROWS); reading scans the newest `window` audit records.
 import type { AuditEvent, Store } from '../store/store.ts';
-import type { Namespace } from '../directory/model.ts';
+import type { Namespace } from '../identity/identity.ts';
 
 export const SYNC_ACTION = 'sync';
 

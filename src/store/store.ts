@@ -11,6 +11,7 @@
 // Every promise resolves only once the change is durable for that adapter (embedded: committed
 // with fsync; redis: acknowledged by the server) and rejects with StoreUnavailableError when the
 // backend cannot answer within its deadline.
+import { GatewayError } from '../identity/errors.ts';
 
 export interface Doc {
   id: string;
@@ -106,8 +107,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export class StoreUnavailableError extends Error {
+/** The store did not answer (or, below, did not confirm): the caller answers "retry", never "done". */
+export class StoreUnavailableError extends GatewayError {
   override readonly name: string = 'StoreUnavailableError';
+  readonly status = 503;
+  readonly code: string = 'store_unavailable';
+  /** the message names the backend and its failure: for the log only */
+  readonly expose = false;
+  readonly userMessage = 'the store does not answer; retry in a moment';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

@@ -13,7 +13,7 @@ import { jwksRouter } from '../../src/delivery/jwks-route.ts';
 import { rotateKeysCommand } from '../../src/delivery/keys-cli.ts';
 import { KEYS_COLLECTION, KeyManager, type KeyManagerOptions } from '../../src/delivery/keys.ts';
 import { TokenIssuer } from '../../src/delivery/tokens.ts';
-import type { IdentityClaims } from '../../src/login/identity.ts';
+import type { IdentityClaims } from '../../src/identity/identity.ts';
 import { openStore } from '../../src/store/index.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { openRedisStore } from '../../src/store/redis.ts';

@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from '
 import { deriveKey, SecretBox } from '../../src/directory/secret-box.ts';
 import { KeyManager, type SigningAlg } from '../../src/delivery/keys.ts';
 import { sidFor, TokenIssuer } from '../../src/delivery/tokens.ts';
-import type { IdentityClaims } from '../../src/login/identity.ts';
+import type { IdentityClaims } from '../../src/identity/identity.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 
 const T0 = Date.parse('2025-03-01T00:00:00Z');

@@ -1,5 +1,8 @@
-// The one identity shape both connectors return, and the claims the gateway hands on.
-import type { Namespace } from '../directory/model.ts';
+// The shapes every side shares: what OneAccess said about a person (one shape for both
+// protocols), the claims the gateway hands on, and what a session holds. Depends on nothing.
+
+/** production data and seller debug data (testFlag 1) never mix */
+export type Namespace = 'prod' | 'debug';
 
 export type Protocol = 'oauth' | 'cas';
 
