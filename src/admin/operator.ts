@@ -6,8 +6,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import type { Sessions } from '../session/sessions.ts';
-import { readCookie } from '../session/cookies.ts';
+import { readCookie } from '../web/cookies.ts';
 
 export interface Operator {
   kind: 'token' | 'token-session' | 'tenant-admin';
@@ -69,7 +70,7 @@ export class OperatorAuth {
       return { status: 401, error: 'invalid_token' };
     }
     const consoleId = readCookie(req, this.cookieName);
-    if (consoleId && this.tokenEnabled && (await this.store.touchTemp(this.key(consoleId), this.opts.idleSec * 1000))) {
+    if (consoleId && this.tokenEnabled && (await keysOf(this.store).touch(this.key(consoleId), this.opts.idleSec * 1000))) {
       return { kind: 'token-session', actor: 'operator:token', label: 'token', csrf: this.csrfFor(`console:${consoleId}`) };
     }
     const s = await this.sessions.current(req);
@@ -78,7 +79,7 @@ export class OperatorAuth {
     const who = `${c.user_name} (${c.tenant_code ?? c.tenant})`;
     // the session's identity follows the directory (role changes reach live sessions), so this is today's role
     if (s.identity.ns !== 'prod' || c.role !== 'admin' || !this.tenants.has(c.tenant)) return { status: 403, error: 'not_an_operator', who };
-    return { kind: 'tenant-admin', actor: `user:${c.sub}`, label: `${c.name ?? c.user_name} · ${c.tenant_code ?? c.tenant}`, csrf: this.csrfFor(`gateway:${req.sessionID}`) };
+    return { kind: 'tenant-admin', actor: `user:${c.sub}`, label: `${c.name ?? c.user_name} · ${c.tenant_code ?? c.tenant}`, csrf: this.csrfFor(`gateway:${this.sessions.sidOf(req)}`) };
   }
 
   /** state-changing calls with a session must carry its CSRF token (header X-CSRF-Token or form field csrf) */
@@ -93,20 +94,20 @@ export class OperatorAuth {
   async signInWithToken(res: Response, given: string): Promise<boolean> {
     if (!this.tokenEnabled || !sameSecret(given, this.opts.token)) return false;
     const id = randomBytes(32).toString('base64url');
-    await this.store.putTemp(this.key(id), JSON.stringify({ at: Date.now() }), this.opts.idleSec * 1000);
+    await keysOf(this.store).put(this.key(id), { at: Date.now() }, this.opts.idleSec * 1000);
     res.cookie(this.cookieName, id, { httpOnly: true, sameSite: 'strict', secure: this.opts.secure, path: '/admin' });
     return true;
   }
 
   async signOut(req: Request, res: Response): Promise<void> {
     const id = readCookie(req, this.cookieName);
-    if (id) await this.store.deleteTemp([this.key(id)]);
+    if (id) await keysOf(this.store).delete(this.key(id));
     res.clearCookie(this.cookieName, { httpOnly: true, sameSite: 'strict', secure: this.opts.secure, path: '/admin' });
   }
 
-  private key(consoleId: string): string {
+  private key(consoleId: string) {
     // the cookie value itself is never a store key
-    return `admin-session:${sha256(consoleId).toString('base64url')}`;
+    return keyspace.consoleSession.key(sha256(consoleId).toString('base64url'));
   }
 
   private csrfFor(sessionKey: string): string {

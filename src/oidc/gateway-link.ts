@@ -8,9 +8,8 @@
 import type { Request } from 'express';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import type { ActiveSession, Sessions } from '../session/sessions.ts';
-
-const grantKey = (grantId: string) => `oidc:grant-session:${grantId}`;
 
 export class GatewayLinks {
   constructor(
@@ -21,17 +20,17 @@ export class GatewayLinks {
 
   async bind(grantId: string, gatewaySid: string, session: ActiveSession): Promise<void> {
     const ttlMs = session.createdAt + this.absoluteTimeoutMs - Date.now();
-    if (ttlMs > 0) await this.store.putTemp(grantKey(grantId), gatewaySid, ttlMs);
+    if (ttlMs > 0) await keysOf(this.store).put(keyspace.oidcGrantSession.key(grantId), gatewaySid, ttlMs);
   }
 
   boundTo(grantId: string): Promise<string | null> {
-    return this.store.getTemp(grantKey(grantId));
+    return keysOf(this.store).get(keyspace.oidcGrantSession.key(grantId));
   }
 
   /** the live gateway session behind a grant, or null */
   async sessionOf(grantId: string): Promise<{ sid: string; session: ActiveSession } | null> {
     const sid = await this.boundTo(grantId);
-    const session = sid === null ? null : await this.sessions.byId(sid);
+    const session = sid === null ? null : await this.sessions.load(sid);
     return sid !== null && session ? { sid, session } : null;
   }
 
@@ -53,12 +52,12 @@ export class GatewayLinks {
     const active = await this.sessions.current(req);
     // no gateway session, or another person's: the login check asks for a sign-in anyway
     if (!active || active.identity.claims.sub !== grant.accountId) return grant;
-    if ((await this.boundTo(grantId)) === req.sessionID) return grant;
+    if ((await this.boundTo(grantId)) === this.sessions.sidOf(req)) return grant;
     const renewed = new ctx.oidc.provider.Grant({ accountId: grant.accountId, clientId });
     const scope = grant.getOIDCScope();
     if (scope) renewed.addOIDCScope(scope);
     const renewedId = await renewed.save();
-    await this.bind(renewedId, req.sessionID, active);
+    await this.bind(renewedId, this.sessions.sidOf(req)!, active);
     session.grantIdFor(clientId, renewedId);
     return renewed;
   }
