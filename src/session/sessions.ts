@@ -91,7 +91,11 @@ export class Sessions {
       resave: false,
       saveUninitialized: false,
       rolling: false,
-      unset: 'destroy',
+      // 'keep': sessions end only through end() (Session.destroy). With 'destroy', a request whose
+      // record could not be read (the store late or failing over: req.session never loaded) deleted
+      // the record when its error answer ended, once the store took the DEL: a live session lost
+      // (test/session/session-read-failed.test.ts, the Sentinel chaos test)
+      unset: 'keep',
       proxy: undefined, // follows express 'trust proxy'
       cookie: { httpOnly: true, sameSite: 'lax', secure: settings.secure, path: '/', maxAge: settings.absoluteTimeoutSec * 1000 },
     });
