@@ -11,7 +11,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { TenantRecord } from '../directory/model.ts';
 import type { Sessions } from '../session/sessions.ts';
-import { resolveReturnTo, type ReturnToPolicy } from '../delivery/return-to.ts';
+import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import { hasLogoutUrl, hasSingleLogout, hasTenantChooser, type CallbackRequest, type Connector } from '../identity/connector.ts';
 import type { Protocol } from '../identity/identity.ts';
 import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
@@ -22,7 +22,8 @@ import { sendError, sendPage, pageLanguage } from '../web/pages.ts';
 import { noteTenant } from '../ops/access-log.ts';
 import type { AccountSwitches } from './account-switch.ts';
 import type { SignIn } from './sign-in.ts';
-import { ensureFresh, type RefreshDeps } from './refresh.ts';
+import type { Refresher } from '../session/refresh.ts';
+import { SessionError } from '../session/errors.ts';
 import type { Tenants } from './tenants.ts';
 import type { LoginTransaction, Transactions } from './transactions.ts';
 import { msg } from '../web/i18n.ts';
@@ -38,7 +39,7 @@ export interface LoginDeps {
   tenants: Tenants;
   connectors: Connectors;
   signIn: SignIn;
-  refresh: RefreshDeps;
+  refresher: Refresher;
   returnTo: ReturnToPolicy;
   log: Logger;
   metrics: Metrics;
@@ -241,7 +242,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const current = await d.sessions.current(req);
-      const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
+      const pending = current ? await d.switches.take(body.switch, d.sessions.sidOf(req)!) : null;
       if (!current || !pending) throw new LoginError('invalid_state', msg('refusal.switchExpired'));
       if (body.choice !== 'continue') {
         d.metrics.logins.inc({ outcome: 'switch_declined', protocol: pending.id.protocol });
@@ -259,8 +260,8 @@ export function loginRouter(d: LoginDeps): express.Router {
     res.set('Cache-Control', 'no-store');
     const signedOut = `${base}/signed-out`;
     const target = resolveReturnTo(req.query.return_to ?? (req.body as Record<string, unknown> | undefined)?.return_to, { ...d.returnTo, fallback: signedOut });
-    const held = await d.sessions.end(req);
-    res.clearCookie(d.sessions.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.sessions.cookieName.startsWith('__Host-') });
+    const held = await d.sessions.endCurrent(req);
+    res.clearCookie(d.sessions.cookieName, d.sessions.cookie.clearOptions());
     if (!held) {
       res.redirect(303, target);
       return;
@@ -320,15 +321,15 @@ export function loginRouter(d: LoginDeps): express.Router {
         res.status(401).json({ error: 'unauthenticated', error_description: 'no gateway session', login_url: `${base}/login` });
         return;
       }
-      await ensureFresh(req, d.refresh);
-      const now = await d.sessions.current(req);
+      const sid = d.sessions.sidOf(req)!;
+      const now = d.refresher.due(s) ? d.sessions.activeOf(await d.refresher.ensureFresh(sid)) : s;
       if (!now) {
         res.status(401).json({ error: 'unauthenticated', error_description: 'the session has ended', login_url: `${base}/login` });
         return;
       }
       res.json({ ...now.identity.claims, expires_at: new Date(now.expiresAt).toISOString() });
     } catch (e) {
-      if (e instanceof LoginError) {
+      if (e instanceof LoginError || e instanceof SessionError) {
         res.status(e.status === 401 ? 401 : e.status).json({ error: e.code, error_description: e.userMessage, login_url: `${base}/login` });
         return;
       }

@@ -80,16 +80,18 @@ export class SignIn {
       await this.askBeforeSwitch(req, res, current.identity.claims, claims, { id, tenantId: tenant.tenantId, ...(a.appId ? { appId: a.appId } : {}), returnTo: a.returnTo });
       return;
     }
-    await d.sessions.establish(req, { ns, claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(a.appId ? { appId: a.appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
-    const settled = await settleSignIn(req, { directory: d.directory, sessions: d.sessions, policy: d.policy });
+    const established = await d.sessions.establishFor(req, { ns, claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(a.appId ? { appId: a.appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
+    const settled = await settleSignIn(established, { directory: d.directory, sessions: d.sessions, policy: d.policy });
     if (!settled) throw new LoginError('not_authorized', msg('refusal.withdrawnDuringSignIn'));
     try {
-      await a.alongside?.(req.sessionID);
+      await a.alongside?.(established.sid);
     } catch (e) {
       // no half sign-in: a session whose companion record is missing is ended, and the retry page shown
-      await d.sessions.end(req).catch(() => undefined);
+      await d.sessions.end(established.sid, established.session).catch(() => undefined);
       throw e;
     }
+    // the browser learns of the session only now that every part of it is stored
+    d.sessions.setCookie(req, res, established);
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await this.audit('login.success', this.userTarget(tenant.tenantId, claims.user_name), { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
@@ -109,7 +111,7 @@ export class SignIn {
       res.status(409).json({ error: 'account_switch', error_description: `This browser is signed in as ${current.user_name}; the sign-in answer is for another person. Open it in a browser page to choose.` });
       return;
     }
-    const handle = await d.switches.park(req.sessionID, pending);
+    const handle = await d.switches.park(d.sessions.sidOf(req)!, pending);
     res.type('html').send(switchPage(pageLanguage(req), current, next, `${d.publicUrl}/login`, handle));
   }
 }

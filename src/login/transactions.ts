@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace } from '../store/keyspace.ts';
 import type { Protocol } from '../identity/identity.ts';
-import { readCookie } from '../session/cookies.ts';
+import { readCookie } from '../web/cookies.ts';
 
 export interface LoginTransaction {
   protocol: Protocol;

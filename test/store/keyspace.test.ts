@@ -174,9 +174,6 @@ const PENDING: Record<string, string> = {
   'src/oidc/gateway-link.ts': 'being converted (seam-wiring)',
   'src/oidc/interaction.ts': 'being converted (seam-wiring)',
   'src/oidc/store-adapter.ts': 'being converted (seam-wiring)',
-  'src/login/refresh.ts': 'after the refresh move to src/session (seam-session)',
-  'src/session/port-session-store.ts': 'after the src/session rewrite (seam-session)',
-  'src/session/sessions.ts': 'after the src/session rewrite (seam-session)',
 };
 
 function sourceFiles(dir: string): string[] {
