@@ -247,7 +247,7 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
         if (recording) push(routes, 'fast /auth/verify', performance.now() - t0);
       });
       const uri = req.headers['x-forwarded-uri'];
-      gw.verifier.decide({ cookie: req.headers.cookie, path: () => canonicalPath(typeof uri === 'string' ? uri : ''), loginUrl: () => `${base}/login` }).then(
+      Promise.resolve(gw.verifier.decide({ sid: gw.sessions.sidOf(req), path: () => canonicalPath(typeof uri === 'string' ? uri : ''), loginUrl: () => `${base}/login` })).then(
         (v) => {
           gw.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(v.status) });
           if (v.ok) res.writeHead(200, { 'Cache-Control': 'no-store', ...v.headers }).end();

@@ -48,7 +48,7 @@ async function run(kind: 'embedded' | 'redis', n: number, redisUrl: string): Pro
     }
     const ms = await push('Acme Renamed Ltd');
     const sample = await gw.sessions.sessionIds('prod', 't1');
-    const renamed = (await gw.sessions.byId(sample[0]!))?.identity.claims.tenant_name;
+    const renamed = (await gw.sessions.load(sample[0]!))?.identity.claims.tenant_name;
     if (renamed !== 'Acme Renamed Ltd') throw new Error(`the rename did not reach the sessions (${renamed})`);
     return `| ${kind} | ${n} | ${ms.toFixed(0)} | ${(ms / n).toFixed(2)} |`;
   } finally {

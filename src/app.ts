@@ -20,9 +20,9 @@ import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
 import { reviseSessions } from './login/live-identity.ts';
-import { returnToPolicyFromSettings } from './delivery/return-to.ts';
+import { returnToPolicyFromSettings } from './web/return-to.ts';
 import { TenantApps } from './login/tenant-apps.ts';
-import type { RefreshDeps } from './login/refresh.ts';
+import { Refresher } from './session/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
 import { KeyManager, keySetAlgs } from './delivery/keys.ts';
 import { TokenIssuer } from './delivery/tokens.ts';
@@ -97,7 +97,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     secure,
     cookieSecret,
   });
-  const sessionCache = new SessionCache(store, sessions.sessionStore, sessions.cookieName, cookieSecret, {
+  const sessionCache = new SessionCache(store, sessions.sessionStore, sessions.cookie, {
     ttlMs: settings.access.cacheTtlMs,
     touchEveryMs: Math.min(60_000, (settings.session.idleTimeoutSec * 1000) / 4),
   });
@@ -117,22 +117,22 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
   const cas = new CasConnector(upstreamLimits, settings.login.casFormat);
   const apps = new TenantApps(directory, atRest, { appId: settings.login.appId, allowInsecureIdp: settings.login.allowInsecureIdp });
-  const refresh: RefreshDeps = {
+  const refresher = new Refresher({
     store,
     sessions,
     skewMs: settings.session.refreshSkewSec * 1000,
-    refresh: async (req, refreshToken) => oauth.refresh(await apps.clientFor(await apps.activeTenant(req.session.upstream!.tenantId)), refreshToken),
-  };
+    grant: async ({ tenantId, refreshToken }) => oauth.refresh(await apps.clientFor(await apps.activeTenant(tenantId)), refreshToken),
+    changes: sessionCache,
+  });
   const verifier = createVerifier({
     publicUrl: settings.publicUrl,
     cache: sessionCache,
     sessions,
     tokens,
-    refresh,
+    refresher,
     trust: proxyaddr.compile(settings.trustedProxies),
     rules: new AccessRules(settings.access.rules, settings.access.caseSensitivePaths),
     returnTo,
-    absoluteTimeoutMs: settings.session.absoluteTimeoutSec * 1000,
     metrics,
     log: log.child({ module: 'verify' }),
   });
@@ -214,9 +214,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
         onError: (err) => log.warn({ err }, 'proxy: the app did not answer'),
       })
     : null;
-  // proxy mode: app traffic takes the forward-auth path, not express-session
+  // proxy mode: app traffic takes the forward-auth path
   if (proxyMode) app.use(proxyMode.middleware);
-  app.use(sessions.middleware);
   const oidc = await mountOidc(app, { settings, store, sessions, keys, cookieSecret, log, metrics });
   if (consoleOn) {
     app.use(
@@ -249,7 +248,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       oauth,
       cas,
       apps,
-      refresh,
+      refresher,
       returnTo,
       log: log.child({ module: 'login' }),
       metrics,

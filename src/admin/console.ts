@@ -197,7 +197,7 @@ export class Console {
   async liveSessions(ns: Namespace, tenantId: string, userName?: string): Promise<SessionSummary[]> {
     const out: SessionSummary[] = [];
     for (const sid of await this.d.sessions.sessionIds(ns, tenantId, userName)) {
-      const s = await this.d.sessions.byId(sid);
+      const s = await this.d.sessions.load(sid);
       if (!s) continue;
       const c = s.identity.claims;
       // an index can only point at sessions of its tenant, but a record is the authority
@@ -233,7 +233,7 @@ export class Console {
   async endSession(handle: string): Promise<{ ended: boolean; session?: SessionSummary }> {
     const sid = this.d.handles.sessionId(handle);
     if (!sid) return { ended: false };
-    const s = await this.d.sessions.byId(sid);
+    const s = await this.d.sessions.load(sid);
     if (!s) return { ended: false };
     const c = s.identity.claims;
     const { ended } = await this.d.sessions.revise([sid], async () => null);

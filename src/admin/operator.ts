@@ -7,7 +7,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
 import type { Sessions } from '../session/sessions.ts';
-import { readCookie } from '../session/cookies.ts';
+import { readCookie } from '../web/cookies.ts';
 
 export interface Operator {
   kind: 'token' | 'token-session' | 'tenant-admin';
@@ -78,7 +78,7 @@ export class OperatorAuth {
     const who = `${c.user_name} (${c.tenant_code ?? c.tenant})`;
     // the session's identity follows the directory (role changes reach live sessions), so this is today's role
     if (s.identity.ns !== 'prod' || c.role !== 'admin' || !this.tenants.has(c.tenant)) return { status: 403, error: 'not_an_operator', who };
-    return { kind: 'tenant-admin', actor: `user:${c.sub}`, label: `${c.name ?? c.user_name} · ${c.tenant_code ?? c.tenant}`, csrf: this.csrfFor(`gateway:${req.sessionID}`) };
+    return { kind: 'tenant-admin', actor: `user:${c.sub}`, label: `${c.name ?? c.user_name} · ${c.tenant_code ?? c.tenant}`, csrf: this.csrfFor(`gateway:${this.sessions.sidOf(req)}`) };
   }
 
   /** state-changing calls with a session must carry its CSRF token (header X-CSRF-Token or form field csrf) */

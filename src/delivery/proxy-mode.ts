@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { createAppProxy, type AppProxy } from './proxy.ts';
-import { forwarded } from './forwarded.ts';
+import { forwarded } from '../web/forwarded.ts';
 import type { createVerifier } from './verify.ts';
 import type { SessionCache } from '../session/session-cache.ts';
 import { sendError, wantsJson } from '../web/pages.ts';
@@ -55,12 +55,12 @@ export function createProxyMode(d: ProxyModeDeps) {
       // the same canonical path as forward-auth: the request target exactly as the browser sent it
       const path = () => canonicalPath(req.url ?? '');
       if (!res) {
-        const v = await d.verifier.decide({ cookie: req.headers.cookie, path, loginUrl: () => loginFor(req.url ?? '/') });
+        const v = await d.verifier.decide({ sid: d.sessions.sessionId(req.headers.cookie), path, loginUrl: () => loginFor(req.url ?? '/') });
         return v.ok ? { headers: v.headers } : { handled: true, status: v.status };
       }
       const r = req as Request;
       const w = res as Response;
-      const v = await d.verifier.decide({ cookie: r.headers.cookie, path, loginUrl: () => loginFor(r.originalUrl), slow: { req: r, res: w } });
+      const v = await d.verifier.decide({ sid: d.sessions.sessionId(r.headers.cookie), path, loginUrl: () => loginFor(r.originalUrl) });
       if (v.ok) return { headers: v.headers };
       // from here on the gateway answers, not the app
       setSecurityHeaders(w);

@@ -10,7 +10,7 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpH
 import type { Socket } from 'node:net';
 import { documentHtml, escapeHtml, pageLanguage } from '../web/pages.ts';
 import { translate } from '../web/i18n.ts';
-import { isGatewayCookie, withoutCookies } from '../session/cookies.ts';
+import { isGatewayCookie, withoutCookies } from '../web/cookies.ts';
 import { SECURITY_HEADERS } from '../web/security-headers.ts';
 
 export const IDENTITY_HEADERS: readonly string[] = [

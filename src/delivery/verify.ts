@@ -1,24 +1,26 @@
 // GET /auth/verify: the forward-auth check behind nginx auth_request, Traefik ForwardAuth, Caddy
 // forward_auth and Envoy ext_authz. The hot path of every page the app serves: served on plain
-// node:http ahead of express (fast()), the cookie is checked in memory, the session comes from a
-// short in-process snapshot (one store read on a miss), and the identity token and the answer's
-// headers are cached per session, so the usual answer is synchronous. Only an upstream token
-// about to expire, or ?redirect=true, goes through express (and express-session for the refresh).
+// node:http ahead of express (fast()), the cookie is parsed and checked once, in memory; the
+// session comes from a short in-process snapshot (one store read on a miss), and the identity
+// token and the answer's headers are cached per session, so the usual answer is synchronous.
+// One decision (decide()) for every caller — the fast path, the express route (?redirect=true,
+// and apps that mount the express app directly) and proxy mode — including a due refresh of the
+// upstream token, which runs here, request-free, on the record already read.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { SessionData } from 'express-session';
+import type { Request, Response } from 'express';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { SessionCache } from '../session/session-cache.ts';
 import type { Sessions } from '../session/sessions.ts';
-import { LoginError } from '../login/errors.ts';
-import { ensureFresh, type RefreshDeps } from '../login/refresh.ts';
+import type { Refresher } from '../session/refresh.ts';
+import { SessionError } from '../session/errors.ts';
+import { isLive, type SessionRecord } from '../session/record.ts';
 import type { AccessRules } from './access-rules.ts';
 import { canonicalPath, type CanonicalPath } from '../web/canonical-path.ts';
-import { forwarded, originalRequest, peerIsTrusted, type OriginalRequest } from './forwarded.ts';
+import { originalRequest, type OriginalRequest } from '../web/forwarded.ts';
 import { identityHeaders } from './identity-headers.ts';
-import { resolveReturnTo, type ReturnToPolicy } from './return-to.ts';
+import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
 import type { IdentityClaims } from '../identity/identity.ts';
 
@@ -27,20 +29,28 @@ export interface VerifyDeps {
   cache: SessionCache;
   sessions: Sessions;
   tokens: TokenIssuer;
-  refresh: RefreshDeps;
+  refresher: Refresher;
   /** express's compiled 'trust proxy' function */
   trust: (addr: string, i: number) => boolean;
   rules: AccessRules;
   returnTo: ReturnToPolicy;
-  absoluteTimeoutMs: number;
   metrics: Metrics;
   log: Logger;
 }
 
 export type Verdict =
-  | { ok: true; headers: Record<string, string> }
+  /** headers: the identity headers; response: the complete 200 answer's (no-store included) */
+  | { ok: true; headers: Record<string, string>; response: OutgoingHttpHeaders }
   /** 400: the path cannot be judged by the access rules (forward-auth answers it as 403) */
   | { ok: false; status: 400 | 401 | 403 | 503; reason: string; loginUrl?: string };
+
+export interface DecideInput {
+  /** the session id the request's cookie names (SessionCache.sessionId), parsed once by the caller */
+  sid: string | null;
+  /** the original path, for the access rules (computed only when there are rules) */
+  path: () => CanonicalPath;
+  loginUrl: () => string;
+}
 
 const VERIFY = '/auth/verify';
 
@@ -68,11 +78,11 @@ export function pathOf(f: OriginalRequest): CanonicalPath {
   return canonicalPath(f.uri);
 }
 
-function runMiddleware(mw: RequestHandler, req: Request, res: Response): Promise<void> {
-  return new Promise((resolve, reject) => mw(req, res, ((err?: unknown) => (err ? reject(err) : resolve())) as NextFunction));
-}
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as Promise<T> | undefined)?.then === 'function';
 
 export function createVerifier(d: VerifyDeps) {
+  const absoluteMs = d.sessions.timeouts.absoluteMs;
+
   const loginUrl = (f: OriginalRequest): string => {
     if (f.uri) {
       const original = `${f.proto}://${f.host}${f.uri}`;
@@ -82,122 +92,83 @@ export function createVerifier(d: VerifyDeps) {
     return `${d.publicUrl}/login`;
   };
 
-  const refreshSkewMs = d.refresh.skewMs;
-  const needsRefresh = (s: SessionData) => !!s.upstream?.tokens && s.upstream.tokens.expiresAt - refreshSkewMs <= Date.now();
-
-  interface DecideInput {
-    cookie: string | undefined;
-    /** the original path, for the access rules (computed only when there are rules) */
-    path: () => CanonicalPath;
-    loginUrl: () => string;
-    /** express request and response, for the slow (refresh) path */
-    slow?: { req: Request; res: Response };
-    /** without `slow`: answer 'fallback' when a refresh is due (the caller retries through express); otherwise skip the refresh */
-    fallbackOnRefresh?: boolean;
-  }
-
-  async function decide(input: DecideInput & { fallbackOnRefresh: true }): Promise<Verdict | 'fallback'>;
-  async function decide(input: DecideInput): Promise<Verdict>;
-  async function decide(input: DecideInput): Promise<Verdict | 'fallback'> {
-    const sid = d.cache.sessionId(input.cookie);
-    let s: SessionData | null = null;
-    if (sid) {
-      try {
-        s = await d.cache.get(sid);
-      } catch (e) {
-        d.log.error({ err: e }, 'forward-auth: the session store does not answer');
-        return { ok: false, status: 503, reason: 'the session store does not answer' };
-      }
-    }
-    if (s && (!s.identity || !s.createdAt || Date.now() >= s.createdAt + d.absoluteTimeoutMs)) s = null;
-    if (s && sid && !input.slow && input.fallbackOnRefresh && needsRefresh(s)) return 'fallback';
-    if (s && sid && input.slow && needsRefresh(s)) {
-      const { req, res } = input.slow;
-      try {
-        await runMiddleware(d.sessions.middleware, req, res);
-        await ensureFresh(req, d.refresh);
-        s = req.session?.identity ? req.session : null;
-      } catch (e) {
-        if (!(e instanceof LoginError)) d.log.warn({ err: e }, 'forward-auth: refresh failed');
-        s = null;
-      }
-      d.cache.invalidate(sid);
-    }
-    if (!s || !sid) return { ok: false, status: 401, reason: 'no gateway session', loginUrl: input.loginUrl() };
-    const claims = s.identity!.claims;
-    const refusal = d.rules.check(input.path, claims);
-    if (refusal) return { ok: false, ...refusal };
-    const token = await d.tokens.tokenFor(sid, claims);
-    return { ok: true, headers: identityHeaders(claims, token) };
-  }
-
-  /** /auth/verify: the original request is described by trusted forwarded headers (or the URL, Envoy) */
-  const verdict = (req: Request, res: Response) => {
-    const f = withAppendedPath(forwarded(req), req.originalUrl, peerIsTrusted(req));
-    return decide({ cookie: req.headers.cookie, path: () => pathOf(f), loginUrl: () => loginUrl(f), slow: { req, res } });
-  };
-
-  const ALLOWED = { outcome: 'allowed' };
-  const JSON_NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-
-  /** per session: the complete 200 headers for its current token (bounded; rebuilt when the token changes) */
-  const answers = new Map<string, { token: string; claims: IdentityClaims; headers: OutgoingHttpHeaders }>();
-  function okHeaders(sid: string, claims: IdentityClaims, token: string): OutgoingHttpHeaders {
+  /** per session: its identity headers and the complete 200 answer for its current token (bounded; rebuilt when the token changes) */
+  const answers = new Map<string, { token: string; claims: IdentityClaims; verdict: Verdict & { ok: true } }>();
+  function allowed(sid: string, claims: IdentityClaims, token: string): Verdict {
     let a = answers.get(sid);
     if (!a || a.token !== token || a.claims !== claims) {
-      a = { token, claims, headers: { 'cache-control': 'no-store', ...identityHeaders(claims, token) } };
+      const headers = identityHeaders(claims, token);
+      a = { token, claims, verdict: { ok: true, headers, response: { 'cache-control': 'no-store', ...headers } } };
       if (answers.size >= 20_000) answers.delete(answers.keys().next().value!);
+      answers.delete(sid);
       answers.set(sid, a);
     }
-    return a.headers;
+    return a.verdict;
+  }
+
+  const noSession = (input: DecideInput): Verdict => ({ ok: false, status: 401, reason: 'no gateway session', loginUrl: input.loginUrl() });
+
+  /** the decision once the session's record is known and fresh; synchronous when its token is cached */
+  function judge(input: DecideInput, s: SessionRecord | null): Verdict | Promise<Verdict> {
+    const sid = input.sid;
+    if (!sid || !isLive(s, absoluteMs)) return noSession(input);
+    const claims = s.identity.claims;
+    const refusal = d.rules.check(input.path, claims);
+    if (refusal) return { ok: false, ...refusal };
+    const token = d.tokens.peek(sid, claims);
+    if (token) return allowed(sid, claims, token);
+    return d.tokens.tokenFor(sid, claims).then((t) => allowed(sid, claims, t));
+  }
+
+  async function withRecord(input: DecideInput & { sid: string }, known: SessionRecord | null | undefined): Promise<Verdict> {
+    let s: SessionRecord | null;
+    try {
+      s = known === undefined ? await d.cache.get(input.sid) : known;
+    } catch (e) {
+      d.log.error({ err: e }, 'forward-auth: the session store does not answer');
+      return { ok: false, status: 503, reason: 'the session store does not answer' };
+    }
+    if (isLive(s, absoluteMs) && d.refresher.due(s)) {
+      try {
+        s = await d.refresher.ensureFresh(input.sid, s);
+        d.cache.remember(input.sid, s);
+      } catch (e) {
+        if (!(e instanceof SessionError)) d.log.warn({ err: e }, 'forward-auth: refresh failed');
+        d.cache.invalidate(input.sid);
+        s = null;
+      }
+    }
+    return judge(input, s);
   }
 
   /**
-   * The hot path on plain node:http, ahead of express: /auth/verify (and /auth/verify/<path>, Envoy).
-   * Answers synchronously when the session snapshot and its token are cached (the usual case).
-   * false = express must answer instead (a refresh is due, ?redirect=true, other routes).
+   * The one decision: the session the cookie names (snapshot, else one store read), its refresh
+   * when due (on that record, not read again), the access rules, the identity token.
+   * Synchronous when the snapshot is warm, fresh and its token cached (the usual case).
    */
-  function fast(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
-    const url = req.url ?? '';
-    // ?redirect=true on the plain form is answered by express; an appended path's query is the app's
-    if (!(url === VERIFY || (url.startsWith(`${VERIFY}?`) && !url.includes('redirect=')) || appendedPath(url) !== undefined)) return false;
-    // the original request is parsed only when needed: for access rules, or for a refusal's login URL
-    let f: OriginalRequest | undefined;
-    const original = (): OriginalRequest => {
-      if (!f) {
-        const addr = req.socket.remoteAddress;
-        const trusted = !!addr && d.trust(addr, 0);
-        f = withAppendedPath(originalRequest(req, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
-      }
-      return f;
-    };
-    const sid = d.cache.sessionId(req.headers.cookie);
-    const s = sid ? d.cache.peek(sid) : undefined;
-    if (sid && s?.identity && s.createdAt && Date.now() < s.createdAt + d.absoluteTimeoutMs && !needsRefresh(s) && !d.rules.check(() => pathOf(original()), s.identity.claims)) {
-      const token = d.tokens.peek(sid, s.identity.claims);
-      if (token) {
-        d.metrics.verify.inc(ALLOWED);
-        res.writeHead(200, okHeaders(sid, s.identity.claims, token)).end();
-        return true;
-      }
-    }
-    return fastAsync(req, res, original);
+  function decide(input: DecideInput): Verdict | Promise<Verdict> {
+    if (!input.sid) return noSession(input);
+    const s = d.cache.peek(input.sid);
+    if (s === undefined || (isLive(s, absoluteMs) && d.refresher.due(s))) return withRecord({ ...input, sid: input.sid }, s);
+    return judge(input, s);
   }
 
-  async function fastAsync(req: IncomingMessage, res: ServerResponse, original: () => OriginalRequest): Promise<boolean> {
-    const v = await decide({ cookie: req.headers.cookie, path: () => pathOf(original()), loginUrl: () => loginUrl(original()), fallbackOnRefresh: true });
-    if (v === 'fallback') return false;
-    if (v.ok) {
-      d.metrics.verify.inc(ALLOWED);
-      res.writeHead(200, { 'cache-control': 'no-store', ...v.headers }).end();
-      return true;
-    }
-    const status = forwardAuthStatus(v);
-    d.metrics.verify.inc({ outcome: String(status) });
-    const body = JSON.stringify(refusalBody(v));
-    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, 'x-auth-request-login-url': v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
-    return true;
+  /** the original request as the (trusted) proxy described it, parsed once per check */
+  function originalOf(req: IncomingMessage, url: string): OriginalRequest {
+    const addr = req.socket.remoteAddress;
+    const trusted = !!addr && d.trust(addr, 0);
+    return withAppendedPath(originalRequest(req, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
   }
+
+  /** the decision for a forward-auth request: one cookie parse, forwarded headers parsed at most once */
+  function check(req: IncomingMessage, url: string): Verdict | Promise<Verdict> {
+    let f: OriginalRequest | undefined;
+    const original = () => (f ??= originalOf(req, url));
+    return decide({ sid: d.cache.sessionId(req.headers.cookie), path: () => pathOf(original()), loginUrl: () => loginUrl(original()) });
+  }
+
+  const JSON_NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+  const ALLOWED = { outcome: 'allowed' };
 
   /** proxies understand only 401 and 403 from a forward-auth check: a path that cannot be judged is refused as 403 */
   const forwardAuthStatus = (v: Extract<Verdict, { ok: false }>) => (v.status === 400 ? 403 : v.status);
@@ -206,16 +177,47 @@ export function createVerifier(d: VerifyDeps) {
     return { error: v.status === 401 ? 'unauthenticated' : v.status === 403 || v.status === 400 ? 'forbidden' : 'unavailable', error_description: v.reason, ...(v.loginUrl ? { login_url: v.loginUrl } : {}) };
   }
 
+  function send(req: IncomingMessage, res: ServerResponse, v: Verdict): void {
+    if (v.ok) {
+      d.metrics.verify.inc(ALLOWED);
+      res.writeHead(200, v.response).end();
+      return;
+    }
+    const status = forwardAuthStatus(v);
+    d.metrics.verify.inc({ outcome: String(status) });
+    const body = JSON.stringify(refusalBody(v));
+    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, 'x-auth-request-login-url': v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /**
+   * The hot path on plain node:http, ahead of express: /auth/verify (and /auth/verify/<path>, Envoy).
+   * false = express must answer instead (?redirect=true, other routes).
+   */
+  function fast(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean> {
+    const url = req.url ?? '';
+    // ?redirect=true on the plain form is answered by express; an appended path's query is the app's
+    if (!(url === VERIFY || (url.startsWith(`${VERIFY}?`) && !url.includes('redirect=')) || appendedPath(url) !== undefined)) return false;
+    const v = check(req, url);
+    if (!isPromise(v)) {
+      send(req, res, v);
+      return true;
+    }
+    return v.then((verdict) => {
+      send(req, res, verdict);
+      return true;
+    });
+  }
+
+  /** the express route: the same check; ?redirect=true turns a 401 into a 302 (Traefik, Caddy) */
   const handler = async (req: Request, res: Response): Promise<void> => {
     res.set('Cache-Control', 'no-store');
-    const v = await verdict(req, res);
+    const v = await check(req, req.originalUrl);
     d.metrics.verify.inc({ outcome: v.ok ? 'allowed' : String(forwardAuthStatus(v)) });
     if (v.ok) {
       res.set(v.headers).status(200).end();
       return;
     }
     if (v.loginUrl) res.set('X-Auth-Request-Login-Url', v.loginUrl);
-    // for proxies that cannot turn a 401 into a redirect themselves (Traefik, Caddy): opt in with ?redirect=true
     if (v.loginUrl && req.query.redirect === 'true') {
       res.redirect(302, v.loginUrl);
       return;
@@ -223,5 +225,5 @@ export function createVerifier(d: VerifyDeps) {
     res.status(forwardAuthStatus(v)).json(refusalBody(v));
   };
 
-  return { decide, verdict, handler, fast };
+  return { decide, handler, fast };
 }

@@ -3,6 +3,7 @@
 // and deletes leave tombstones so a late, older "add" cannot bring a record back.
 import { createHmac } from 'node:crypto';
 import type { AuditEvent, Doc, DocWrite, Store } from '../store/store.ts';
+import { mapInSlices } from './slices.ts';
 import { col, type AppRecord, type OrgRecord, type TenantRecord, type UserRecord } from './model.ts';
 import type { Namespace } from '../identity/identity.ts';
 
@@ -151,8 +152,9 @@ export class Directory {
     // cancel keeps the last known profile; read the current records once, in one round trip
     const needCurrent = changes.some((ch) => ch.op === 'cancel');
     const current = needCurrent ? await this.store.getDocs(c, names) : [];
-    const subs = names.map((n) => this.accountId(ns, tenantId, n));
-    const writes: DocWrite[] = changes.map((ch, i) => {
+    // in slices: thousands of HMACs and JSON texts must not hold the event loop in one go
+    const subs = await mapInSlices(names, (n) => this.accountId(ns, tenantId, n));
+    const writes: DocWrite[] = await mapInSlices(changes, (ch, i) => {
       const userName = names[i]!;
       const sub = subs[i]!;
       if (ch.op === 'delete') return { col: c, id: userName, version, value: null };
@@ -204,7 +206,7 @@ export class Directory {
     const c = col.org(ns, tenantId);
     const listed = new Set(orgs.map((o) => o.orgCode));
     const existing = await this.store.listDocs(c);
-    const writes: DocWrite[] = orgs.map((o) => ({ col: c, id: o.orgCode, version, value: JSON.stringify(o) }));
+    const writes: DocWrite[] = await mapInSlices(orgs, (o) => ({ col: c, id: o.orgCode, version, value: JSON.stringify(o) }));
     // the version condition protects a department that a newer singleOrgSync added meanwhile
     for (const d of existing) if (d.value !== null && !listed.has(d.id)) writes.push({ col: c, id: d.id, version, value: null });
     const flags = await this.store.write(writes, [this.audit('orgs.replace', `${ns}/orgs/${tenantId}`, { ...detail, orgs: orgs.length })]);

@@ -3,11 +3,10 @@
 // decision as at sign-in (over what OneAccess said then); a session whose person may no longer
 // sign in ends. Runs on the instance that received the push, before it answers; the others drop
 // their snapshots through the store's publish/subscribe (Sessions.revise).
-import type { Request } from 'express';
 import type { Directory, DirectoryEffect } from '../directory/directory.ts';
 import type { TenantRecord, UserRecord } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
-import type { ActiveSession, Sessions, UpstreamProfile } from '../session/sessions.ts';
+import type { ActiveSession, Established, Sessions, UpstreamProfile } from '../session/sessions.ts';
 import { LoginError } from './errors.ts';
 import { compact, type SessionIdentity, type UpstreamIdentity } from '../identity/identity.ts';
 import { decideSignIn, type SignInPolicy } from './policy.ts';
@@ -71,19 +70,19 @@ export async function reviseSessions(effects: readonly DirectoryEffect[], d: Liv
  * stored record on, pushes find the session themselves. Answers the identity the session now has,
  * or null when the person may no longer sign in (the session is ended).
  */
-export async function settleSignIn(req: Request, d: LiveIdentityDeps): Promise<SessionIdentity | null> {
-  const s = await d.sessions.current(req);
-  if (!s) return null;
+export async function settleSignIn(e: Established, d: LiveIdentityDeps): Promise<SessionIdentity | null> {
+  const s = e.session;
   const { ns, claims } = s.identity;
   const [tenant, user] = await Promise.all([d.directory.getTenant(ns, claims.tenant), d.directory.getUser(ns, claims.tenant, claims.user_name)]);
   const next = reviseIdentity(s, tenant, user, d.directory, d.policy);
   if (!next) {
-    await d.sessions.end(req);
+    await d.sessions.end(e.sid, s);
     return null;
   }
   if (same(next, s.identity)) return s.identity;
-  req.session.identity = next;
-  await d.sessions.save(req);
+  e.record.identity = next;
+  e.session.identity = next;
+  await d.sessions.write(e.sid, e.record);
   return next;
 }
 

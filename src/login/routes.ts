@@ -11,7 +11,7 @@ import type { Directory } from '../directory/directory.ts';
 import type { TenantRecord } from '../directory/model.ts';
 import type { TenantApps } from './tenant-apps.ts';
 import type { Sessions } from '../session/sessions.ts';
-import { resolveReturnTo, type ReturnToPolicy } from '../delivery/return-to.ts';
+import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
 import { CasLogoutError, CasTickets, logoutRequestTicket } from './cas-logout.ts';
 import type { CasConnector } from './cas-connector.ts';
@@ -23,7 +23,8 @@ import { noteTenant } from '../ops/access-log.ts';
 import { switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
 import { profileOf, settleSignIn } from './live-identity.ts';
 import { decideSignIn } from './policy.ts';
-import { ensureFresh, type RefreshDeps } from './refresh.ts';
+import type { Refresher } from '../session/refresh.ts';
+import { SessionError } from '../session/errors.ts';
 import { idpBaseUrl, type TenantResolver } from './tenant.ts';
 import type { Transactions } from './transactions.ts';
 import { msg } from '../web/i18n.ts';
@@ -39,7 +40,7 @@ export interface LoginDeps {
   oauth: OAuthConnector;
   cas: CasConnector;
   apps: TenantApps;
-  refresh: RefreshDeps;
+  refresher: Refresher;
   returnTo: ReturnToPolicy;
   log: Logger;
   metrics: Metrics;
@@ -110,7 +111,7 @@ export function loginRouter(d: LoginDeps): express.Router {
     appId: string | undefined,
     bound: boolean,
     /** what must be stored with the new session before the browser is told it is signed in */
-    alongside?: () => Promise<unknown>,
+    alongside?: (sid: string) => Promise<unknown>,
   ): Promise<void> {
     res.locals.tenant = tenant.tenantId;
     res.locals.user = id.userName;
@@ -127,16 +128,18 @@ export function loginRouter(d: LoginDeps): express.Router {
       await askBeforeSwitch(req, res, current.identity.claims, claims, { id, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), returnTo });
       return;
     }
-    await d.sessions.establish(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
-    const settled = await settleSignIn(req, { directory, sessions: d.sessions, policy: settings.login });
+    const established = await d.sessions.establishFor(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
+    const settled = await settleSignIn(established, { directory, sessions: d.sessions, policy: settings.login });
     if (!settled) throw new LoginError('not_authorized', msg('refusal.withdrawnDuringSignIn'));
     try {
-      await alongside?.();
+      await alongside?.(established.sid);
     } catch (e) {
       // no half sign-in: a session whose companion record is missing is ended, and the retry page shown
-      await d.sessions.end(req).catch(() => undefined);
+      await d.sessions.end(established.sid, established.session).catch(() => undefined);
       throw e;
     }
+    // the browser learns of the session only now that every part of it is stored
+    d.sessions.setCookie(req, res, established);
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
     await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
@@ -155,7 +158,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       res.status(409).json({ error: 'account_switch', error_description: `This browser is signed in as ${current.user_name}; the sign-in answer is for another person. Open it in a browser page to choose.` });
       return;
     }
-    const handle = await d.switches.park(req.sessionID, pending);
+    const handle = await d.switches.park(d.sessions.sidOf(req)!, pending);
     res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login`, handle));
   }
 
@@ -267,7 +270,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       // a service ticket is bound to no browser: anyone's ticket can be opened here
       // signed in with this ticket (not parked on the switch page): single logout can name it
       const ticket = String(req.query.ticket);
-      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false, casTickets ? () => casTickets.remember(tenantId, ticket, req.sessionID) : undefined);
+      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false, casTickets ? (sid) => casTickets.remember(tenantId, ticket, sid) : undefined);
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
 
@@ -315,7 +318,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const current = await d.sessions.current(req);
-      const pending = current ? await d.switches.take(body.switch, req.sessionID) : null;
+      const pending = current ? await d.switches.take(body.switch, d.sessions.sidOf(req)!) : null;
       if (!current || !pending) throw new LoginError('invalid_state', msg('refusal.switchExpired'));
       if (body.choice !== 'continue') {
         d.metrics.logins.inc({ outcome: 'switch_declined', protocol: pending.id.protocol });
@@ -333,8 +336,8 @@ export function loginRouter(d: LoginDeps): express.Router {
     res.set('Cache-Control', 'no-store');
     const signedOut = `${base}/signed-out`;
     const target = resolveReturnTo(req.query.return_to ?? (req.body as Record<string, unknown> | undefined)?.return_to, { ...d.returnTo, fallback: signedOut });
-    const held = await d.sessions.end(req);
-    res.clearCookie(d.sessions.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.sessions.cookieName.startsWith('__Host-') });
+    const held = await d.sessions.endCurrent(req);
+    res.clearCookie(d.sessions.cookieName, d.sessions.cookie.clearOptions());
     if (!held) {
       res.redirect(303, target);
       return;
@@ -395,15 +398,15 @@ export function loginRouter(d: LoginDeps): express.Router {
         res.status(401).json({ error: 'unauthenticated', error_description: 'no gateway session', login_url: `${base}/login` });
         return;
       }
-      await ensureFresh(req, d.refresh);
-      const now = await d.sessions.current(req);
+      const sid = d.sessions.sidOf(req)!;
+      const now = d.refresher.due(s) ? d.sessions.activeOf(await d.refresher.ensureFresh(sid)) : s;
       if (!now) {
         res.status(401).json({ error: 'unauthenticated', error_description: 'the session has ended', login_url: `${base}/login` });
         return;
       }
       res.json({ ...now.identity.claims, expires_at: new Date(now.expiresAt).toISOString() });
     } catch (e) {
-      if (e instanceof LoginError) {
+      if (e instanceof LoginError || e instanceof SessionError) {
         res.status(e.status === 401 ? 401 : e.status).json({ error: e.code, error_description: e.userMessage, login_url: `${base}/login` });
         return;
       }

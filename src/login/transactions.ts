@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
 import type { Protocol } from '../identity/identity.ts';
-import { readCookie } from '../session/cookies.ts';
+import { readCookie } from '../web/cookies.ts';
 
 export interface LoginTransaction {
   protocol: Protocol;

@@ -6,6 +6,7 @@ import type { ApplyResult, Directory, UserChange } from '../directory/directory.
 import { appAad } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { SecretBox } from '../directory/secret-box.ts';
+import { mapInSlices } from '../directory/slices.ts';
 import { decryptClientSecret } from './client-secret.ts';
 import { RESULT, SyncError } from './errors.ts';
 import type { SyncKind, SyncMessage } from './messages.ts';
@@ -68,7 +69,7 @@ export async function applySync<K extends SyncKind>(kind: K, message: SyncMessag
     }
     case 'authSync': {
       const m = message as SyncMessage<'authSync'>;
-      const changes: UserChange[] = m.userList.map((u) => {
+      const changes: UserChange[] = await mapInSlices(m.userList, (u): UserChange => {
         if (m.flag === 0) return { op: 'delete', userName: u.userName };
         if (m.flag === 3) return { op: 'cancel', userName: u.userName };
         const { userName, name, orgCode, role, enabled, position, employeeCode, employeeType, mobile, email, workPlace, entryDate } = u;

@@ -227,6 +227,26 @@ export const SYNC_SCHEMAS = {
 export type SyncKind = keyof typeof SYNC_SCHEMAS;
 export type SyncMessage<K extends SyncKind> = z.output<(typeof SYNC_SCHEMAS)[K]>;
 
+/**
+ * A verified body's plain form checked against its interface's schema: the validated message or
+ * the problem in words, plus the tenant it names (for the sync log and the access log) even when
+ * it is invalid. Plain data only, so a verification worker can hand it to the main thread.
+ */
+export type CheckedMessage = {
+  /** the body's tenantId when it is a string of at most 64 characters */
+  tenantId?: string;
+  /** whether the body's testFlag says seller debug data (1 or "1") */
+  debug: boolean;
+} & ({ ok: true; data: unknown } | { ok: false; message: string });
+
+export function checkMessage(kind: SyncKind, plain: unknown): CheckedMessage {
+  const body = plain && typeof plain === 'object' ? (plain as Record<string, unknown>) : null;
+  const tenant = body && typeof body.tenantId === 'string' && body.tenantId.length <= 64 ? { tenantId: body.tenantId } : {};
+  const debug = body?.testFlag === 1 || body?.testFlag === '1';
+  const parsed = SYNC_SCHEMAS[kind].safeParse(plain);
+  return parsed.success ? { ...tenant, debug, ok: true, data: parsed.data } : { ...tenant, debug, ok: false, message: describeIssues(parsed.error) };
+}
+
 /** the first problem, phrased with its field path: `userList[3].enable must be "true" or "false"` */
 export function describeIssues(error: z.ZodError): string {
   const issues = error.issues.slice(0, 5).map((i) => {

@@ -8,11 +8,10 @@ import { StoreNotReplicatedError, StoreUnavailableError, type Store } from '../s
 import type { DirectoryEffect } from '../directory/directory.ts';
 import { toPlain } from './canonical-json.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
-import { describeIssues, SYNC_SCHEMAS, type SyncKind } from './messages.ts';
+import { checkMessage, SYNC_SCHEMAS, type CheckedMessage, type SyncKind, type SyncMessage } from './messages.ts';
 import { applySync, type ApplyContext } from './apply.ts';
 import { noteTenant } from '../ops/access-log.ts';
 import { checkHeaders, rememberNonce, verifySignedBody, type SignedHeaders, type WindowSettings } from './verify.ts';
-import { parseJson, type JsonNode } from './canonical-json.ts';
 import { QueueFullError, type Lease, type VerifyPool } from './verify-pool.ts';
 import type { Limit } from '../limits/rate-limits.ts';
 import proxyaddr from 'proxy-addr';
@@ -149,37 +148,37 @@ export function syncRouter(deps: SyncDeps): express.Router {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (raw.length === 0) throw new SyncError(RESULT.invalidParam, 'param is invalid: the body is empty');
     const h = ctx.headers;
-    let root: JsonNode;
+    // a large body is parsed, verified, put in plain form and checked against its schema in a
+    // verification worker (verify-pool.ts): the main thread gets back the validated message only
+    let checked: CheckedMessage;
     try {
       if (raw.length > deps.largeBytes) {
         const lease = ctx.lease ?? (await deps.pool.acquire());
         try {
-          await lease.verify(raw, h, settings.maxJsonNodes);
+          checked = await lease.verify(raw, h, settings.maxJsonNodes, kind);
         } finally {
           lease.release();
         }
-        // verified: only now is the body worth parsing here
-        root = parseJson(raw);
       } else {
-        root = verifySignedBody(raw, h, settings.kitAccessKey, settings.maxJsonNodes);
+        checked = checkMessage(kind, toPlain(verifySignedBody(raw, h, settings.kitAccessKey, settings.maxJsonNodes)));
       }
     } catch (e) {
       if (e instanceof SyncError || e instanceof QueueFullError) await countFailure(ctx.client);
       throw e instanceof QueueFullError ? new SyncError(RESULT.innerError, 'other inner error: too many large pushes at once; nothing was saved, please retry') : e;
     }
+    // a signed body uses up its nonce even when its message is invalid
     await rememberNonce(store, h.nonce, settings);
-    const plain = toPlain(root) as Record<string, unknown> | null;
-    if (plain && typeof plain === 'object' && typeof plain.tenantId === 'string' && plain.tenantId.length <= 64) {
-      ctx.tenantId = plain.tenantId;
-      ctx.ns = namespaceOf(plain.testFlag === 1 || plain.testFlag === '1' ? 1 : 0);
+    if (checked.tenantId !== undefined) {
+      ctx.tenantId = checked.tenantId;
+      ctx.ns = namespaceOf(checked.debug ? 1 : 0);
     }
-    const parsed = SYNC_SCHEMAS[kind].safeParse(plain);
-    if (!parsed.success) throw new SyncError(RESULT.invalidParam, describeIssues(parsed.error));
-    const result = await applySync(kind, parsed.data, deps.apply);
+    if (!checked.ok) throw new SyncError(RESULT.invalidParam, checked.message);
+    const message = checked.data as SyncMessage<typeof kind>;
+    const result = await applySync(kind, message, deps.apply);
     if (result.effects.length && deps.onEffects) {
       await deps.onEffects(result.effects).catch((e: unknown) => log.error({ err: e, kind }, 'sync committed, but acting on its effects failed'));
     }
-    const tenantId = (parsed.data as { tenantId: string }).tenantId;
+    const tenantId = (message as { tenantId: string }).tenantId;
     const msg = result.stale ? `success. (${result.stale} older change(s) ignored: newer data is stored)` : 'success.';
     return { code: RESULT.success, msg, tenantId };
   }

@@ -1,20 +1,25 @@
 // Bounded, off-thread verification of large pushes. x-sign covers a canonical re-serialization of
-// the body, so checking it means parsing first: up to ~200 ms of CPU for a 2 MiB body. Anyone can
+// the body, so checking it means parsing first: up to ~200 ms of CPU for a 2 MiB body, and as
+// much again for its plain form and schema. A worker does all of it and answers the validated
+// message (a structured clone), so a big push's parse never runs on the main thread. Anyone can
 // send such a body, so large ones are verified in worker threads, `concurrency` at a time, and a
 // slot is taken before the body is read: at most `concurrency` large bodies are in memory, at
 // most `queue` more wait (unread, held back by TCP), and the rest are refused at once.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../store/worker-thread.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import type { SignedHeaders } from './verify.ts';
+import type { CheckedMessage, SyncKind } from './messages.ts';
 
 export interface VerifyJob {
   id: number;
   raw: Uint8Array;
   headers: SignedHeaders;
   maxNodes: number;
+  kind: SyncKind;
 }
 
-export type VerifyAnswer = { id: number; ok: true } | { id: number; ok: false; resultCode: ResultCode; message: string };
+export type VerifyAnswer = { id: number; ok: true; checked: CheckedMessage } | { id: number; ok: false; resultCode: ResultCode; message: string };
 
 export interface PoolSettings {
   concurrency: number;
@@ -54,7 +59,7 @@ export class VerifyPool {
     const slot = this.free.pop() ?? (await this.wait());
     let released = false;
     return {
-      verify: (raw, headers, maxNodes) => this.run(slot, raw, headers, maxNodes),
+      verify: (raw, headers, maxNodes, kind) => this.run(slot, raw, headers, maxNodes, kind),
       release: () => {
         if (released) return;
         released = true;
@@ -70,23 +75,21 @@ export class VerifyPool {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private async run(slot: Slot, raw: Buffer, headers: SignedHeaders, maxNodes: number): Promise<void> {
+  private async run(slot: Slot, raw: Buffer, headers: SignedHeaders, maxNodes: number, kind: SyncKind): Promise<CheckedMessage> {
     if (this.closed) throw new SyncError(RESULT.innerError, 'other inner error: the gateway is shutting down');
     const worker = (slot.worker ??= this.spawn(slot));
     const id = this.nextId++;
     const answer = await new Promise<VerifyAnswer>((resolve) => {
       slot.pending.set(id, { resolve });
-      worker.postMessage({ id, raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes } satisfies VerifyJob);
+      worker.postMessage({ id, raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes, kind } satisfies VerifyJob);
     });
     if (!answer.ok) throw new SyncError(answer.resultCode, answer.message);
+    return answer.checked;
   }
 
   private spawn(slot: Slot): Worker {
     const opts = { workerData: { accessKey: this.accessKey }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
-    // under tsx (how the gateway runs) a worker must register the TypeScript loader itself
-    const worker = WORKER.pathname.endsWith('.ts')
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER.href)}); })`, { ...opts, eval: true })
-      : new Worker(WORKER, opts);
+    const worker = startWorker(WORKER, opts);
     worker.unref();
     worker.on('message', (a: VerifyAnswer) => {
       slot.pending.get(a.id)?.resolve(a);
@@ -110,6 +113,7 @@ export class VerifyPool {
 }
 
 export interface Lease {
-  verify(raw: Buffer, headers: SignedHeaders, maxNodes: number): Promise<void>;
+  /** verifies x-sign (SyncError when it fails) and answers the body checked against `kind`'s schema */
+  verify(raw: Buffer, headers: SignedHeaders, maxNodes: number, kind: SyncKind): Promise<CheckedMessage>;
   release(): void;
 }

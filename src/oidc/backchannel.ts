@@ -155,7 +155,7 @@ export class BackchannelLogout {
   private async sweep(): Promise<void> {
     const gone: string[] = [];
     for (const sid of await this.store.members(TRACKED)) {
-      if (!(await this.sessions.byId(sid))) gone.push(sid);
+      if (!(await this.sessions.load(sid))) gone.push(sid);
     }
     if (gone.length) await this.ended(gone);
   }

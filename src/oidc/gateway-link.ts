@@ -31,7 +31,7 @@ export class GatewayLinks {
   /** the live gateway session behind a grant, or null */
   async sessionOf(grantId: string): Promise<{ sid: string; session: ActiveSession } | null> {
     const sid = await this.boundTo(grantId);
-    const session = sid === null ? null : await this.sessions.byId(sid);
+    const session = sid === null ? null : await this.sessions.load(sid);
     return sid !== null && session ? { sid, session } : null;
   }
 
@@ -53,12 +53,12 @@ export class GatewayLinks {
     const active = await this.sessions.current(req);
     // no gateway session, or another person's: the login check asks for a sign-in anyway
     if (!active || active.identity.claims.sub !== grant.accountId) return grant;
-    if ((await this.boundTo(grantId)) === req.sessionID) return grant;
+    if ((await this.boundTo(grantId)) === this.sessions.sidOf(req)) return grant;
     const renewed = new ctx.oidc.provider.Grant({ accountId: grant.accountId, clientId });
     const scope = grant.getOIDCScope();
     if (scope) renewed.addOIDCScope(scope);
     const renewedId = await renewed.save();
-    await this.bind(renewedId, req.sessionID, active);
+    await this.bind(renewedId, this.sessions.sidOf(req)!, active);
     session.grantIdFor(clientId, renewedId);
     return renewed;
   }

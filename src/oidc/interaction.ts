@@ -69,7 +69,7 @@ export function interactionHandler(d: InteractionDeps): RequestHandler {
     const grant = new provider.Grant({ accountId: sub, clientId: String(details.params.client_id) });
     grant.addOIDCScope(typeof details.params.scope === 'string' ? details.params.scope : 'openid');
     const grantId = await grant.save();
-    await d.links.bind(grantId, req.sessionID, active);
+    await d.links.bind(grantId, d.sessions.sidOf(req)!, active);
     d.log.info({ sub, client: details.params.client_id }, 'OIDC sign-in');
     await provider.interactionFinished(req, res, { login: { accountId: sub, ts: Math.floor(active.createdAt / 1000) }, consent: { grantId } }, { mergeWithLastSubmission: false });
   }

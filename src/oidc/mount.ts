@@ -80,7 +80,7 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
       // endpoint and must leave the (new) gateway session alone
       if (oidc?.route !== 'end_session_confirm' || !oidc.params?.logout || ctx.status !== 303) return;
       if (ctx.response.get('location').startsWith(`${issuer}/auth/`)) return;
-      const ended = await sessions.end(ctx.req as Request);
+      const ended = await sessions.endCurrent(ctx.req as Request);
       if (ended) log.info({ sub: ended.identity.claims.sub }, 'RP-initiated logout ended the gateway session');
     });
     provider.on('server_error', (ctx, err) => log.error({ err, route: (ctx.oidc as OIDCContext | undefined)?.route }, 'OIDC provider failed'));

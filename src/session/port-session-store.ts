@@ -2,8 +2,12 @@
 // server, Sentinel or Cluster); the session record stays server-side only.
 import session, { type SessionData } from 'express-session';
 import type { Store } from '../store/store.ts';
+import { keyspace, keysOf, type Keyspace, type ValueOf } from '../store/keyspace.ts';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+/** the record as the keyspace stores it: express-session's Cookie is written as its JSON */
+const stored = (sess: SessionData): ValueOf<typeof keyspace.session> => sess as unknown as ValueOf<typeof keyspace.session>;
 
 /** last-seen times are kept to the minute */
 const SEEN_EVERY_MS = 60_000;
@@ -12,31 +16,28 @@ const SEEN_MAX = 20_000;
 export class PortSessionStore extends session.Store {
   /** session id -> when this instance last wrote its last-seen time */
   private readonly seenWritten = new Map<string, number>();
+  private readonly keys: Keyspace;
 
   constructor(
-    private readonly store: Store,
-    private readonly prefix: string,
+    store: Store,
     /** the record's time to live is the idle timeout: every touch starts it again */
     private readonly idleMs: number,
   ) {
     super();
+    this.keys = keysOf(store);
   }
 
   override get(sid: string, cb: Callback<SessionData | null>): void {
-    this.store.getTemp(this.prefix + sid).then(
-      (v) => cb(undefined, v ? (JSON.parse(v) as SessionData) : null),
+    // the record schema checks what was read; express-session's Cookie member is its own
+    this.keys.get(keyspace.session.key(sid)).then(
+      (v) => cb(undefined, v as SessionData | null),
       (e: unknown) => cb(e),
     );
   }
 
   /** epoch ms of the session's latest use (to the minute), for the console; null before its first touch */
   async lastSeen(sid: string): Promise<number | null> {
-    const v = await this.store.getTemp(this.seenKey(sid));
-    return v ? Number(v) : null;
-  }
-
-  private seenKey(sid: string): string {
-    return `seen:${sid}`;
+    return this.keys.get(keyspace.sessionSeen.key(sid));
   }
 
   /**
@@ -50,11 +51,11 @@ export class PortSessionStore extends session.Store {
     if (this.seenWritten.size >= SEEN_MAX) this.seenWritten.delete(this.seenWritten.keys().next().value!);
     this.seenWritten.delete(sid);
     this.seenWritten.set(sid, now);
-    this.store.putTemp(this.seenKey(sid), String(now), this.idleMs).catch(() => undefined);
+    this.keys.put(keyspace.sessionSeen.key(sid), now, this.idleMs).catch(() => undefined);
   }
 
   override set(sid: string, sess: SessionData, cb?: Callback): void {
-    this.store.putTemp(this.prefix + sid, JSON.stringify(sess), this.idleMs).then(
+    this.keys.put(keyspace.session.key(sid), stored(sess), this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
@@ -62,20 +63,20 @@ export class PortSessionStore extends session.Store {
 
   /** new records for live sessions, keeping their idle time to live (a directory change is not activity); false where one has ended */
   replace(records: ReadonlyArray<readonly [sid: string, sess: SessionData]>): Promise<boolean[]> {
-    return this.store.replaceTemps(records.map(([sid, sess]) => [this.prefix + sid, JSON.stringify(sess)] as const));
+    return this.keys.replace(records.map(([sid, sess]) => [keyspace.session.key(sid), stored(sess)] as const));
   }
 
   override touch(sid: string, _sess: SessionData, cb?: Callback): void {
     // TTL only: a touch never rewrites the record, so it cannot undo a concurrent token refresh
     this.seen(sid);
-    this.store.touchTemp(this.prefix + sid, this.idleMs).then(
+    this.keys.touch(keyspace.session.key(sid), this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
   }
 
   override destroy(sid: string, cb?: Callback): void {
-    this.store.deleteTemp([this.prefix + sid, this.seenKey(sid)]).then(
+    this.keys.delete(keyspace.session.key(sid), keyspace.sessionSeen.key(sid)).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );

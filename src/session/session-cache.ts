@@ -4,9 +4,9 @@
 // identity) are dropped at once on every instance through the store's publish/subscribe; nothing
 // is served from a snapshot older than ttlMs.
 import type { SessionData, Store as SessionStore } from 'express-session';
-import signature from 'cookie-signature';
 import type { Store } from '../store/store.ts';
-import { SESSION_CHANGED_CHANNEL, SESSION_ENDED_CHANNEL } from './sessions.ts';
+import type { SessionCookie } from '../web/cookies.ts';
+import { keyspace, keysOf } from '../store/keyspace.ts';
 
 interface Entry {
   data: SessionData | null;
@@ -24,8 +24,8 @@ export interface SessionCacheOptions {
 
 export class SessionCache {
   private readonly entries = new Map<string, Entry>();
-  /** signed cookie value -> session id: the HMAC check runs once per cookie, not per request */
-  private readonly unsigned = new Map<string, string>();
+  /** session id -> the epoch of its latest announced change (bounded): lets a refresh see a revision that overlapped it */
+  private readonly changes = new Map<string, number>();
   /** reads under way: concurrent misses for one session share one store read */
   private readonly reading = new Map<string, Promise<SessionData | null>>();
   /** counts invalidations: a read that overlapped one is answered but not cached */
@@ -39,8 +39,7 @@ export class SessionCache {
   constructor(
     private readonly store: Store,
     private readonly sessionStore: SessionStore,
-    private readonly cookieName: string,
-    private readonly cookieSecret: string,
+    private readonly cookie: SessionCookie,
     private readonly opts: SessionCacheOptions,
   ) {
     this.ttlMs = opts.ttlMs ?? 5_000;
@@ -48,18 +47,22 @@ export class SessionCache {
   }
 
   async start(): Promise<void> {
-    const drop = (msg: string) => {
-      try {
-        for (const sid of JSON.parse(msg) as string[]) {
-          this.invalidate(sid);
-          for (const fn of this.dropped) fn(sid);
-        }
-      } catch {
-        this.epoch += 1;
-        this.entries.clear();
+    const keys = keysOf(this.store);
+    const drop = (sids: string[]) => {
+      for (const sid of sids) {
+        this.invalidate(sid);
+        if (this.changes.size >= this.max) this.changes.delete(this.changes.keys().next().value!);
+        this.changes.delete(sid);
+        this.changes.set(sid, this.epoch);
+        for (const fn of this.dropped) fn(sid);
       }
     };
-    for (const channel of [SESSION_ENDED_CHANNEL, SESSION_CHANGED_CHANNEL]) this.unsubscribe.push(await this.store.subscribe(channel, drop));
+    // a message that cannot be read: every snapshot may be stale
+    const dropAll = () => {
+      this.epoch += 1;
+      this.entries.clear();
+    };
+    for (const channel of [keyspace.sessionEnded, keyspace.sessionChanged]) this.unsubscribe.push(await keys.subscribe(channel, drop, dropAll));
   }
 
   /** calls `fn` with the id of every session that ends or whose identity changes, on any instance; returns the unsubscribe */
@@ -75,27 +78,15 @@ export class SessionCache {
 
   /** the session id from the Cookie header, if its signature is valid */
   sessionId(cookieHeader: string | undefined): string | null {
-    if (!cookieHeader) return null;
-    const prefix = `${this.cookieName}=`;
-    for (const part of cookieHeader.split(';')) {
-      const p = part.trim();
-      if (!p.startsWith(prefix)) continue;
-      let raw: string;
-      try {
-        raw = decodeURIComponent(p.slice(prefix.length));
-      } catch {
-        return null;
-      }
-      if (!raw.startsWith('s:')) return null;
-      const known = this.unsigned.get(raw);
-      if (known !== undefined) return known;
-      const sid = signature.unsign(raw.slice(2), this.cookieSecret);
-      if (sid === false) return null;
-      if (this.unsigned.size >= this.max) this.unsigned.delete(this.unsigned.keys().next().value!);
-      this.unsigned.set(raw, sid);
-      return sid;
-    }
-    return null;
+    return this.cookie.sessionId(cookieHeader);
+  }
+
+  /**
+   * Changes whenever a change or end of this session is announced (any instance). A caller that
+   * holds a record across a slow step compares it before and after: unequal means re-read.
+   */
+  version(sid: string): number {
+    return this.changes.get(sid) ?? 0;
   }
 
   private read(sid: string): Promise<SessionData | null> {
@@ -141,6 +132,14 @@ export class SessionCache {
     }
     this.touch(sid, e);
     return e.data;
+  }
+
+  /** this instance just wrote the session's record: the snapshot is that record, no read needed */
+  remember(sid: string, data: SessionData): void {
+    this.invalidate(sid);
+    const now = Date.now();
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(sid, { data, until: now + this.ttlMs, touchedAt: now });
   }
 
   invalidate(sid: string): void {

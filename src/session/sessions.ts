@@ -1,45 +1,26 @@
-// Gateway sessions: express-session with an opaque random id in the cookie and everything else
+// Gateway sessions, request-free: a session is named by its id, and every caller (sign-in routes,
+// forward-auth, OIDC provider, console, directory changes) uses the same few operations over the
+// store port, for every adapter. An opaque random id in the cookie and everything else
 // server-side; a new id at every sign-in; indexes from user and tenant to their sessions so a
 // deprovisioning sync ends them all at once, and a directory change (role, name, tenant rename)
 // rewrites the identity of every session it concerns (revise, announced on
-// SESSION_CHANGED_CHANNEL so every instance drops its snapshots).
+// keyspace.sessionChanged so every instance drops its snapshots).
 // Timeouts: the cookie lives for the absolute timeout (forward-auth answers never reach the
 // browser, so a rolling cookie would expire under an active user); the idle timeout is the
 // server-side record's time to live, restarted by TTL-only touches; the absolute end is checked
-// against createdAt.
-import session, { type SessionData } from 'express-session';
-import type { Request, RequestHandler } from 'express';
+// against createdAt (record.ts).
+// The browser side (the cookie of a request, one read per request) is the last section.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
+import { keyspace, keysOf, type Keyspace, type SetKey } from '../store/keyspace.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
-import type { Namespace } from '../identity/identity.ts';
-import type { Protocol, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
+import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
+import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
-import { readCookie } from './cookies.ts';
+import { activeOf, isLive, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
 
-/** what OneAccess said about the person at sign-in: the fallback when the directory has no value */
-export interface UpstreamProfile {
-  name?: string;
-  email?: string;
-  mobile?: string;
-  orgCode?: string;
-}
-
-export interface UpstreamSession {
-  protocol: Protocol;
-  tenantId: string;
-  appId?: string;
-  tokens?: UpstreamTokens;
-  profile?: UpstreamProfile;
-}
-
-declare module 'express-session' {
-  interface SessionData {
-    identity?: SessionIdentity;
-    upstream?: UpstreamSession;
-    /** epoch ms of sign-in, for the absolute timeout */
-    createdAt?: number;
-  }
-}
+export type { ActiveSession, SessionRecord, UpstreamProfile, UpstreamSession } from './record.ts';
 
 export interface SessionSettings {
   idleTimeoutSec: number;
@@ -49,86 +30,72 @@ export interface SessionSettings {
   cookieSecret: string;
 }
 
-export interface ActiveSession {
-  identity: SessionIdentity;
-  upstream?: UpstreamSession;
-  createdAt: number;
-  expiresAt: number;
+/** a sign-in that is stored: its id, record, and the Set-Cookie value that hands it to the browser */
+export interface Established {
+  sid: string;
+  record: SessionRecord;
+  session: ActiveSession;
+  setCookie: string;
 }
 
-export const SESSION_ENDED_CHANNEL = 'session-ended';
-/** session ids (JSON array) whose record was rewritten: snapshots of them are stale */
-export const SESSION_CHANGED_CHANNEL = 'session-changed';
+/** the channel of ended sessions, for subscribers outside src/session (OIDC back-channel logout) */
+export const SESSION_ENDED_CHANNEL = keyspace.sessionEnded.name;
 
 /** sessions revised per store write and per announcement */
 const REVISE_BATCH = 500;
 
-const userIndex = (ns: Namespace, tenantId: string, userName: string) => `idx:user:${ns}:${tenantId}:${userName}`;
-const tenantIndex = (ns: Namespace, tenantId: string) => `idx:tenant:${ns}:${tenantId}`;
+const userIndex = (ns: Namespace, tenantId: string, userName: string) => keyspace.userSessions.key(ns, tenantId, userName);
+const tenantIndex = (ns: Namespace, tenantId: string) => keyspace.tenantSessions.key(ns, tenantId);
 
-function promisify(fn: (cb: (err?: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+/** express-session's id: 24 random bytes, base64url */
+const newSessionId = () => randomBytes(24).toString('base64url');
+
+function callback<T>(fn: (cb: (err?: unknown, v?: T) => void) => void): Promise<T | undefined> {
+  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-/** a session store the store port cannot reach counts as "no session" only for reads */
+interface Loaded {
+  sid: string;
+  record: SessionRecord | null;
+}
+
 export class Sessions {
-  readonly middleware: RequestHandler;
   readonly sessionStore: PortSessionStore;
-  readonly cookieName: string;
+  readonly cookie: SessionCookie;
+  readonly timeouts: Timeouts;
+  /** per browser request: its session, read once however many handlers ask */
+  private readonly requests = new WeakMap<IncomingMessage, Promise<Loaded | null>>();
+  private readonly keys: Keyspace;
 
-  constructor(
-    private readonly store: Store,
-    private readonly settings: SessionSettings,
-  ) {
-    this.cookieName = settings.secure ? '__Host-bridge' : 'bridge.sid';
-    const idleMs = settings.idleTimeoutSec * 1000;
+  constructor(store: Store, settings: SessionSettings) {
+    this.keys = keysOf(store);
+    this.timeouts = { idleMs: settings.idleTimeoutSec * 1000, absoluteMs: settings.absoluteTimeoutSec * 1000 };
+    this.cookie = new SessionCookie({ secure: settings.secure, secret: settings.cookieSecret, maxAgeMs: this.timeouts.absoluteMs });
     // on the store port for every adapter: single Redis, Sentinel and Cluster alike
-    this.sessionStore = new PortSessionStore(store, 'sess:', idleMs);
-    this.middleware = session({
-      name: this.cookieName,
-      secret: settings.cookieSecret,
-      store: this.sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      // 'keep': sessions end only through end() (Session.destroy). With 'destroy', a request whose
-      // record could not be read (the store late or failing over: req.session never loaded) deleted
-      // the record when its error answer ended, once the store took the DEL: a live session lost
-      // (test/session/session-read-failed.test.ts, the Sentinel chaos test)
-      unset: 'keep',
-      proxy: undefined, // follows express 'trust proxy'
-      cookie: { httpOnly: true, sameSite: 'lax', secure: settings.secure, path: '/', maxAge: settings.absoluteTimeoutSec * 1000 },
-    });
+    this.sessionStore = new PortSessionStore(store, this.timeouts.idleMs);
   }
 
-  /** the signed-in identity, or null (expired sessions are destroyed here) */
-  async current(req: Request): Promise<ActiveSession | null> {
-    const s = req.session;
-    if (!s?.identity || !s.createdAt) return null;
-    const active = this.active(s);
-    if (!active) await this.end(req);
-    return active;
+  get cookieName(): string {
+    return this.cookie.name;
   }
 
-  private active(s: SessionData): ActiveSession | null {
-    if (!s.identity || !s.createdAt) return null;
-    const absoluteEnd = s.createdAt + this.settings.absoluteTimeoutSec * 1000;
-    if (Date.now() >= absoluteEnd) return null;
-    const idleEnd = Date.now() + this.settings.idleTimeoutSec * 1000;
-    return { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: Math.min(idleEnd, absoluteEnd) };
+  /** the stored record (one store read); null when there is none */
+  async read(sid: string): Promise<SessionRecord | null> {
+    return (await callback<SessionRecord | null>((cb) => this.sessionStore.get(sid, cb))) ?? null;
   }
 
-  /**
-   * A session by its id, read from the store (no request needed): for the OIDC provider's token
-   * and userinfo endpoints, which must see directory changes as they land. null when it has ended.
-   */
-  async byId(sid: string): Promise<ActiveSession | null> {
-    const s = await this.read(sid);
-    return s ? this.active(s) : null;
+  /** the signed-in session with this id, or null when it has ended (one store read, no touch) */
+  async load(sid: string): Promise<ActiveSession | null> {
+    return activeOf(await this.read(sid), this.timeouts);
   }
 
-  private read(sid: string): Promise<SessionData | null> {
-    return new Promise((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null))));
+  activeOf(record: SessionRecord | null | undefined): ActiveSession | null {
+    return activeOf(record, this.timeouts);
+  }
+
+  /** restarts the idle timeout (a TTL-only touch, never a rewrite); not waited for by the caller's answer */
+  touch(sid: string, record: SessionRecord): Promise<void> {
+    return callback((cb) => this.sessionStore.touch(sid, record, cb)).then(() => undefined);
   }
 
   /** epoch ms of the session's latest use (sign-in or a request), when known */
@@ -138,7 +105,53 @@ export class Sessions {
 
   /** the ids of the live sessions of a user, or of everyone in a tenant (index entries may outlive their session) */
   sessionIds(ns: Namespace, tenantId: string, userName?: string): Promise<string[]> {
-    return this.store.members(userName === undefined ? tenantIndex(ns, tenantId) : userIndex(ns, tenantId, userName));
+    return this.keys.members(userName === undefined ? tenantIndex(ns, tenantId) : userIndex(ns, tenantId, userName));
+  }
+
+  /**
+   * Sign-in: a fresh session id (the one it replaces, if any, is gone everywhere), the identity,
+   * the indexes, the record, written once. A write the store refuses — down, or not confirmed by
+   * BRIDGE_REDIS_WAIT_REPLICAS replicas — throws, and nothing hands out a cookie for it.
+   */
+  async establish(identity: SessionIdentity, upstream: UpstreamSession, replacing: string | null = null): Promise<Established> {
+    if (replacing) {
+      await this.destroy(replacing);
+      // the replaced session is over everywhere (forward-auth snapshots, OIDC)
+      await this.announceEnded([replacing]);
+    }
+    const sid = newSessionId();
+    const attrs = this.cookie.attributes();
+    const record: SessionRecord = { cookie: attrs, identity, upstream, createdAt: Date.now() };
+    const { ns, claims } = identity;
+    await this.keys.add(userIndex(ns, claims.tenant, claims.user_name), sid, this.timeouts.absoluteMs);
+    await this.keys.add(tenantIndex(ns, claims.tenant), sid, this.timeouts.absoluteMs);
+    await this.write(sid, record);
+    return { sid, record, session: activeOf(record, this.timeouts)!, setCookie: this.cookie.setCookie(sid, attrs) };
+  }
+
+  /** stores the whole record (its idle time to live starts again) */
+  async write(sid: string, record: SessionRecord): Promise<void> {
+    await callback((cb) => this.sessionStore.set(sid, record, cb));
+  }
+
+  /** new upstream tokens for a live session, keeping its idle time to live; null when it has ended meanwhile */
+  async replaceTokens(sid: string, record: SessionRecord, tokens: UpstreamTokens): Promise<SessionRecord | null> {
+    const next: SessionRecord = { ...record, upstream: { ...record.upstream!, tokens } };
+    const [stored] = await this.sessionStore.replace([[sid, next]]);
+    return stored ? next : null;
+  }
+
+  /**
+   * Ends a session (logout, a refused refresh, single logout): the record is gone and every
+   * instance is told. `held`: the session as the caller already read it (saves a read).
+   * Returns what it held, or null when there was no signed-in session.
+   */
+  async end(sid: string, held?: ActiveSession | null): Promise<ActiveSession | null> {
+    const was = held !== undefined ? held : activeOf(await this.read(sid).catch(() => null), this.timeouts);
+    await this.destroy(sid);
+    await this.announceEnded([sid]);
+    if (was) await this.keys.remove(userIndex(was.identity.ns, was.identity.claims.tenant, was.identity.claims.user_name), sid).catch(() => {});
+    return was ? { ...was, expiresAt: Date.now() } : null;
   }
 
   /**
@@ -154,19 +167,19 @@ export class Sessions {
     for (let i = 0; i < all.length; i += REVISE_BATCH) {
       const batch = all.slice(i, i + REVISE_BATCH);
       const records = await Promise.all(batch.map((sid) => this.read(sid)));
-      const rewrites: Array<[string, SessionData]> = [];
+      const rewrites: Array<[string, SessionRecord]> = [];
       const gone: string[] = [];
       for (const [j, sid] of batch.entries()) {
         const s = records[j];
-        const active = s && this.active(s);
+        const active = activeOf(s, this.timeouts);
         if (!s || !active) continue;
         const next = await decide(active);
         if (next === undefined) continue;
         if (next === null) {
           const { ns, claims } = active.identity;
-          await this.destroyById(sid);
-          await this.store.removeMember(userIndex(ns, claims.tenant, claims.user_name), sid);
-          await this.store.removeMember(tenantIndex(ns, claims.tenant), sid);
+          await this.destroy(sid);
+          await this.keys.remove(userIndex(ns, claims.tenant, claims.user_name), sid);
+          await this.keys.remove(tenantIndex(ns, claims.tenant), sid);
           gone.push(sid);
           continue;
         }
@@ -176,7 +189,7 @@ export class Sessions {
       // a session that ended meanwhile stays ended
       const stored = rewrites.length ? await this.sessionStore.replace(rewrites) : [];
       const rewritten = rewrites.filter((_, k) => stored[k]).map(([sid]) => sid);
-      if (rewritten.length) await this.store.publish(SESSION_CHANGED_CHANNEL, JSON.stringify(rewritten)).catch(() => undefined);
+      if (rewritten.length) await this.keys.publish(keyspace.sessionChanged, rewritten).catch(() => undefined);
       await this.announceEnded(gone);
       changed += rewritten.length;
       ended += gone.length;
@@ -184,84 +197,98 @@ export class Sessions {
     return { changed, ended };
   }
 
-  /**
-   * sign-in: a fresh session id (the old session, if any, is gone), the identity, the indexes.
-   * The record is written here, once (express-session sees it saved and does not write again):
-   * a write the store refuses — down, or not confirmed by BRIDGE_REDIS_WAIT_REPLICAS replicas —
-   * throws before any cookie is handed out (express-session would still send the response).
-   */
-  async establish(req: Request, identity: SessionIdentity, upstream: UpstreamSession): Promise<void> {
-    // without a session cookie the id is new and unknown to anyone: nothing to fixate, nothing to delete
-    if (readCookie(req, this.cookieName)) {
-      const previous = req.sessionID;
-      await promisify((cb) => req.session.regenerate(cb));
-      // the replaced session is over everywhere (forward-auth snapshots, OIDC)
-      await this.announceEnded([previous]);
-    }
-    req.session.identity = identity;
-    req.session.upstream = upstream;
-    req.session.createdAt = Date.now();
-    const ttl = this.settings.absoluteTimeoutSec * 1000;
-    const { ns, claims } = identity;
-    try {
-      await this.store.addMember(userIndex(ns, claims.tenant, claims.user_name), req.sessionID, ttl);
-      await this.store.addMember(tenantIndex(ns, claims.tenant), req.sessionID, ttl);
-      await this.save(req);
-    } catch (e) {
-      // back to an empty session: express-session then sets no cookie and saves nothing later
-      delete req.session.identity;
-      delete req.session.upstream;
-      delete req.session.createdAt;
-      throw e;
-    }
-  }
-
-  /** persist changes made to req.session now (e.g. refreshed tokens) */
-  save(req: Request): Promise<void> {
-    return promisify((cb) => req.session.save(cb));
-  }
-
-  reload(req: Request): Promise<void> {
-    return promisify((cb) => req.session.reload(cb));
-  }
-
-  /** logout: destroy the session; returns what it held */
-  async end(req: Request): Promise<ActiveSession | null> {
-    const s = req.session;
-    if (!s) return null;
-    const sid = req.sessionID;
-    const held = s.identity && s.createdAt ? { identity: s.identity, ...(s.upstream ? { upstream: s.upstream } : {}), createdAt: s.createdAt, expiresAt: Date.now() } : null;
-    await promisify((cb) => s.destroy(cb));
-    await this.announceEnded([sid]);
-    if (held) await this.store.removeMember(userIndex(held.identity.ns, held.identity.claims.tenant, held.identity.claims.user_name), sid).catch(() => {});
-    return held;
-  }
-
-  private destroyById(sid: string): Promise<void> {
-    return promisify((cb) => this.sessionStore.destroy(sid, cb));
-  }
-
-  /** tells every instance's caches (forward-auth, tokens) that these sessions are gone */
-  private async announceEnded(sids: string[]): Promise<void> {
-    if (sids.length) await this.store.publish(SESSION_ENDED_CHANNEL, JSON.stringify(sids)).catch(() => undefined);
-  }
-
   /** deprovisioning: end every session the effects concern; returns how many */
   async endFor(effects: readonly DirectoryEffect[]): Promise<number> {
-    const indexes = new Set<string>();
+    const indexes = new Map<string, SetKey<string>>();
+    const add = (k: SetKey<string>) => indexes.set(k.key, k);
     for (const e of effects) {
-      if (e.kind === 'user-revoked') indexes.add(userIndex(e.ns, e.tenantId, e.userName));
-      else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) indexes.add(tenantIndex(e.ns, e.tenantId));
+      if (e.kind === 'user-revoked') add(userIndex(e.ns, e.tenantId, e.userName));
+      else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) add(tenantIndex(e.ns, e.tenantId));
     }
     const ended: string[] = [];
-    for (const idx of indexes) {
-      for (const sid of await this.store.members(idx)) {
-        await this.destroyById(sid);
-        await this.store.removeMember(idx, sid);
+    for (const idx of indexes.values()) {
+      for (const sid of await this.keys.members(idx)) {
+        await this.destroy(sid);
+        await this.keys.remove(idx, sid);
         ended.push(sid);
       }
     }
     await this.announceEnded(ended);
     return ended.length;
+  }
+
+  private async destroy(sid: string): Promise<void> {
+    await callback((cb) => this.sessionStore.destroy(sid, cb));
+  }
+
+  /** tells every instance's caches (forward-auth, tokens) that these sessions are gone */
+  private async announceEnded(sids: string[]): Promise<void> {
+    if (sids.length) await this.keys.publish(keyspace.sessionEnded, sids).catch(() => undefined);
+  }
+
+  // ---- the browser side: a request's session cookie ----
+
+  /** the session id a browser request's cookie names, if its signature is valid */
+  sidOf(req: IncomingMessage): string | null {
+    return this.cookie.sessionId(req.headers.cookie);
+  }
+
+  private loaded(req: IncomingMessage): Promise<Loaded | null> {
+    let p = this.requests.get(req);
+    if (!p) {
+      const sid = this.sidOf(req);
+      p = sid ? this.read(sid).then((record) => ({ sid, record })) : Promise.resolve(null);
+      this.requests.set(req, p);
+      // a failed read is not remembered: the next handler asks the store again
+      p.catch(() => this.requests.delete(req));
+    }
+    return p;
+  }
+
+  /**
+   * The signed-in session of a browser request, or null. Read once per request; its use restarts
+   * the idle timeout; a session past its absolute end is ended here.
+   */
+  async current(req: IncomingMessage): Promise<ActiveSession | null> {
+    const l = await this.loaded(req);
+    if (!l?.record) return null;
+    const active = activeOf(l.record, this.timeouts);
+    if (active) {
+      this.touch(l.sid, l.record).catch(() => undefined);
+      return active;
+    }
+    if (l.record.identity && l.record.createdAt) {
+      this.requests.set(req, Promise.resolve({ sid: l.sid, record: null }));
+      await this.end(l.sid, null);
+    }
+    return null;
+  }
+
+  /** the request's session id, only when it names a signed-in session */
+  async currentId(req: IncomingMessage): Promise<string | null> {
+    return (await this.current(req)) ? this.sidOf(req) : null;
+  }
+
+  /** sign-in from a browser request: its previous session (if any) is replaced */
+  async establishFor(req: IncomingMessage, identity: SessionIdentity, upstream: UpstreamSession): Promise<Established> {
+    const e = await this.establish(identity, upstream, this.sidOf(req));
+    this.requests.set(req, Promise.resolve({ sid: e.sid, record: e.record }));
+    return e;
+  }
+
+  /** hands a stored sign-in to the browser; as express-session did, a Secure cookie only over https (req.secure follows 'trust proxy') */
+  setCookie(req: IncomingMessage & { secure?: boolean }, res: ServerResponse, e: Established): void {
+    if (this.cookie.secure && !(req.socket as { encrypted?: boolean }).encrypted && req.secure !== true) return;
+    const prev = res.getHeader('Set-Cookie');
+    res.setHeader('Set-Cookie', prev === undefined ? [e.setCookie] : [...(Array.isArray(prev) ? prev : [String(prev)]), e.setCookie]);
+  }
+
+  /** logout from a browser request: ends its session; returns what it held */
+  async endCurrent(req: IncomingMessage): Promise<ActiveSession | null> {
+    const l = await this.loaded(req).catch(() => null);
+    const sid = l?.sid ?? this.sidOf(req);
+    if (!sid) return null;
+    this.requests.set(req, Promise.resolve({ sid, record: null }));
+    return this.end(sid, l ? activeOf(l.record, this.timeouts) : undefined);
   }
 }

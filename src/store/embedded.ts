@@ -1,6 +1,18 @@
 // Single-node store in one SQLite file (better-sqlite3). Durable: WAL with synchronous=FULL, so
 // every statement or transaction is fsynced before its promise resolves.
 //
+// better-sqlite3 is synchronous: a statement runs on the calling thread. A big write (a push of
+// thousands of users or departments: bigWriteRows documents or more) would hold the event loop
+// for its statements and its commit's fsync, so it runs on a writer thread with its own
+// connection instead (embedded-writer.ts), still as one transaction: all or nothing, answered
+// only once committed. Its writes are handed over in parts with a turn of the event loop
+// between them. WAL lets this connection keep reading the last committed state meanwhile; this
+// connection's own changes (temps, sets, small writes, the sweep) wait until the big write has
+// committed, in order, rather than block the loop on SQLite's busy wait for its lock. Chosen over
+// slicing the transaction on this thread: a transaction left open across turns of the event loop
+// would take in every other change made meanwhile on the same connection (acknowledged before
+// they are durable, lost with a rollback), and the commit's fsync cannot be sliced.
+//
 // Two processes opening the same directory is safe but not the intended use: SQLite's file locks
 // serialise the writers (a writer waits up to BUSY_TIMEOUT_MS, then the call rejects with
 // StoreUnavailableError), but publish/subscribe only reaches subscribers in the same process.
@@ -10,6 +22,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AUDIT_MAX_ROWS, StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
 import { LocalBus } from './local-bus.ts';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './worker-thread.ts';
+import type { WriterReply, WriterRequest } from './embedded-writer.ts';
 
 const SCHEMA_VERSION = 1;
 const BUSY_TIMEOUT_MS = 5000;
@@ -19,6 +34,16 @@ const SWEEP_BATCH = 1000;
 /** event-loop time one slice of a sweep may take; the next slice runs on the next turn */
 const SWEEP_SLICE_MS = 20;
 export const EMBEDDED_FILE = 'bridge.db';
+/** writes of at least this many documents run on the writer thread */
+export const BIG_WRITE_ROWS = 500;
+/** documents handed to the writer thread per message (one turn of the event loop each) */
+const WRITER_PART = 500;
+const WRITER = new URL('./embedded-writer.ts', import.meta.url);
+
+export interface EmbeddedOptions {
+  /** writes of at least this many documents go to the writer thread; default BIG_WRITE_ROWS */
+  bigWriteRows?: number;
+}
 
 const SCHEMA = `
 CREATE TABLE docs (col TEXT NOT NULL, id TEXT NOT NULL, version TEXT NOT NULL, value TEXT, PRIMARY KEY (col, id));
@@ -41,14 +66,14 @@ interface DocRow {
 }
 
 /** Opens (creating if needed) the store in `dir`: the directory is created 0700, the file 0600. */
-export function openEmbeddedStore(dir: string): EmbeddedStore {
+export function openEmbeddedStore(dir: string, opts: EmbeddedOptions = {}): EmbeddedStore {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, EMBEDDED_FILE);
   // Create the file ourselves so it never exists with the umask's mode; SQLite gives the -wal and
   // -shm files the same mode as the database file.
   closeSync(openSync(file, 'a', 0o600));
   chmodSync(file, 0o600);
-  return new EmbeddedStore(file);
+  return new EmbeddedStore(file, opts);
 }
 
 export class EmbeddedStore implements Store {
@@ -59,8 +84,19 @@ export class EmbeddedStore implements Store {
   private sweeping = false;
   private readonly sql: Statements;
   private readonly tx: ReturnType<typeof transactions>;
+  private readonly bigWriteRows: number;
+  private writer: WriterThread | null = null;
+  /** the big writes queued or in progress, one after another */
+  private bigWrites: Promise<unknown> = Promise.resolve();
+  /** set while a big write is queued or in progress: this connection's changes wait for it */
+  private gate: Promise<void> | null = null;
+  private closing = false;
 
-  constructor(file: string) {
+  constructor(
+    private readonly file: string,
+    opts: EmbeddedOptions = {},
+  ) {
+    this.bigWriteRows = opts.bigWriteRows ?? BIG_WRITE_ROWS;
     try {
       // `timeout` is SQLite's busy_timeout: how long to wait for another connection's lock
       this.db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
@@ -96,8 +132,34 @@ export class EmbeddedStore implements Store {
   }
 
   async write(writes: readonly DocWrite[], audit: readonly AuditEvent[] = []): Promise<boolean[]> {
+    if (writes.length >= this.bigWriteRows) return this.writeOffThread(writes, audit);
     // IMMEDIATE takes the write lock up front, so a second process cannot slip in between read and write
-    return this.run('write', () => this.tx.write.immediate(writes, audit));
+    return this.change('write', () => this.tx.write.immediate(writes, audit));
+  }
+
+  /** a big write on the writer thread, after the big writes before it; this connection's changes wait */
+  private writeOffThread(writes: readonly DocWrite[], audit: readonly AuditEvent[]): Promise<boolean[]> {
+    const job = this.bigWrites.then(() => {
+      if (this.closing) throw new StoreUnavailableError('embedded store could not write: it is closing');
+      this.writer ??= new WriterThread(this.file, () => (this.writer = null));
+      return this.writer.write(writes, audit, () => this.closing);
+    });
+    const settled = job.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.bigWrites = settled;
+    const gate: Promise<void> = settled.then(() => {
+      if (this.gate === gate) this.gate = null;
+    });
+    this.gate = gate;
+    return job;
+  }
+
+  /** a change on this connection: at once, or once the big writes queued before it are done */
+  private async change<T>(what: string, fn: () => T): Promise<T> {
+    while (this.gate) await this.gate;
+    return this.run(what, fn);
   }
 
   async listAudit(limit: number): Promise<AuditEvent[]> {
@@ -106,7 +168,7 @@ export class EmbeddedStore implements Store {
   }
 
   async putTemp(key: string, value: string, ttlMs: number, opts: PutOptions = {}): Promise<boolean> {
-    return this.run('putTemp', () => {
+    return this.change('putTemp', () => {
       const now = Date.now();
       const row = { key, value, expiresAt: now + ttlMs, now };
       if (opts.ifAbsent) return this.sql.putTempIfAbsent.run(row).changes === 1;
@@ -120,30 +182,30 @@ export class EmbeddedStore implements Store {
   }
 
   async takeTemp(key: string): Promise<string | null> {
-    return this.run('takeTemp', () => {
+    return this.change('takeTemp', () => {
       const row = this.sql.takeTemp.get(key);
       return row && row.expires_at > Date.now() ? row.value : null;
     });
   }
 
   async deleteTemp(keys: readonly string[]): Promise<void> {
-    this.run('deleteTemp', () => this.tx.deleteTemps(keys));
+    await this.change('deleteTemp', () => this.tx.deleteTemps(keys));
   }
 
   async replaceTemps(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<boolean[]> {
     if (entries.length === 0) return [];
-    return this.run('replaceTemps', () => this.tx.replaceTemps.immediate(entries));
+    return this.change('replaceTemps', () => this.tx.replaceTemps.immediate(entries));
   }
 
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {
-    return this.run('touchTemp', () => {
+    return this.change('touchTemp', () => {
       const now = Date.now();
       return this.sql.touchTemp.run(now + ttlMs, key, now).changes === 1;
     });
   }
 
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
-    this.run('addMember', () => this.tx.addMember.immediate(setKey, member, ttlMs));
+    await this.change('addMember', () => this.tx.addMember.immediate(setKey, member, ttlMs));
   }
 
   async members(setKey: string): Promise<string[]> {
@@ -151,7 +213,7 @@ export class EmbeddedStore implements Store {
   }
 
   async removeMember(setKey: string, member: string): Promise<void> {
-    this.run('removeMember', () => this.tx.removeMember.immediate(setKey, member));
+    await this.change('removeMember', () => this.tx.removeMember.immediate(setKey, member));
   }
 
   publish(channel: string, message: string): Promise<void> {
@@ -166,9 +228,15 @@ export class EmbeddedStore implements Store {
     this.run('ping', () => this.sql.ping.get());
   }
 
+  /**
+   * A big write still handing over its parts is abandoned (rejects, nothing of it is kept); one
+   * already committing is waited for.
+   */
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweeper);
     this.bus.close();
+    await this.writer?.close();
     if (this.db.open) this.db.close();
   }
 
@@ -191,10 +259,11 @@ export class EmbeddedStore implements Store {
   }
 
   private sweepInSlices(): void {
-    if (this.sweeping) return;
+    // a big write holds the write lock: sweep next time rather than wait for it on the loop
+    if (this.sweeping || this.gate) return;
     this.sweeping = true;
     const slice = () => {
-      if (!this.db.open || this.sweep(SWEEP_SLICE_MS)) this.sweeping = false;
+      if (!this.db.open || this.gate || this.sweep(SWEEP_SLICE_MS)) this.sweeping = false;
       else setImmediate(slice);
     };
     slice();
@@ -207,6 +276,86 @@ export class EmbeddedStore implements Store {
     } catch (err) {
       throw unavailable(what, err);
     }
+  }
+}
+
+/** the main thread's side of embedded-writer.ts: one big write at a time */
+class WriterThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (r: WriterReply) => void }>();
+  /** big writes whose commit was sent: close() waits for their answer */
+  private readonly committing = new Set<Promise<WriterReply>>();
+  private nextId = 1;
+  private gone: string | null = null;
+
+  constructor(file: string, onExit: () => void) {
+    this.worker = startWorker(WRITER, { workerData: { file, busyTimeoutMs: BUSY_TIMEOUT_MS } });
+    this.worker.unref();
+    this.worker.on('message', (r: WriterReply) => {
+      this.pending.get(r.id)?.resolve(r);
+      this.pending.delete(r.id);
+    });
+    const fail = (why: string) => {
+      if (this.gone) return;
+      // its connection is closed with the thread: an uncommitted write is rolled back
+      this.gone = why;
+      onExit();
+      for (const [id, p] of this.pending) p.resolve({ id, ok: false, code: 'SQLITE_IOERR', message: why });
+      this.pending.clear();
+    };
+    this.worker.on('error', (err) => fail(`the writer thread failed: ${err.message}`));
+    this.worker.on('exit', () => fail('the writer thread stopped'));
+  }
+
+  private send(m: WriterRequest): void {
+    this.worker.postMessage(m);
+  }
+
+  private answer(id: number): Promise<WriterReply> {
+    return new Promise((resolve) => this.pending.set(id, { resolve }));
+  }
+
+  async write(writes: readonly DocWrite[], audit: readonly AuditEvent[], abandoned: () => boolean): Promise<boolean[]> {
+    if (this.gone) throw new StoreUnavailableError(`embedded store could not write: ${this.gone}`);
+    const id = this.nextId++;
+    let early: WriterReply | null = null;
+    const answer = this.answer(id);
+    void answer.then((r) => (early = r));
+    for (let i = 0; i < writes.length; i += WRITER_PART) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (early) break; // the writer failed: it ignores the rest
+      if (abandoned()) {
+        this.send({ id, op: 'rollback' });
+        this.pending.delete(id);
+        throw new StoreUnavailableError('embedded store could not write: it was closed during the write (nothing was kept)');
+      }
+      this.send({ id, op: 'part', writes: writes.slice(i, i + WRITER_PART) });
+    }
+    if (!early) {
+      this.send({ id, op: 'commit', audit: [...audit] });
+      this.committing.add(answer);
+    }
+    const r = await answer;
+    this.committing.delete(answer);
+    if (r.ok) {
+      if (r.applied.length !== writes.length) throw new Error(`embedded writer answered ${r.applied.length} decisions for ${writes.length} writes`);
+      return r.applied;
+    }
+    throw unavailable('write', new Database.SqliteError(r.message, r.code ?? 'SQLITE_ERROR'));
+  }
+
+  /** waits for commits under way, rolls back anything else, ends the thread */
+  async close(): Promise<void> {
+    await Promise.all(this.committing);
+    if (!this.gone) {
+      const id = this.nextId++;
+      const closed = this.answer(id);
+      this.send({ id, op: 'close' });
+      const timer = setTimeout(() => void this.worker.terminate(), BUSY_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timer);
+    }
+    await this.worker.terminate();
   }
 }
 

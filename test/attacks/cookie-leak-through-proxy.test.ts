@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { isGatewayCookie, withoutCookies } from '../../src/session/cookies.ts';
+import { isGatewayCookie, withoutCookies } from '../../src/web/cookies.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { upgradeStatus } from '../helpers/upgrade.ts';

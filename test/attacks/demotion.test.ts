@@ -137,7 +137,7 @@ function demotionSuite(name: string, open: () => Promise<Instances>): void {
 
       // the session record itself carries the new identity: what the OIDC provider reads (Sessions.byId)
       const sid = decodeURIComponent(victim.cookie(env.base, 'bridge.sid')!).slice(2).split('.')[0]!;
-      const record = await env.gw.sessions.byId(sid);
+      const record = await env.gw.sessions.load(sid);
       assert.equal(record?.identity.claims.role, 'user');
       assert.equal(record?.identity.claims.name, '张三丰');
 
@@ -431,7 +431,7 @@ describe('a directory change is not activity', () => {
     const sid = decodeURIComponent(b.cookie(env.base, 'bridge.sid')!).slice(2).split('.')[0]!;
     await new Promise((r) => setTimeout(r, 1200));
     await env.sync('authSync', { instanceId: 'inst-t-acme', tenantId: 't-acme', appId: 'app-1', userList: [synced({ userName: 'idler', name: 'Idler', role: 'user' })], currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
-    assert.equal((await env.gw.sessions.byId(sid))?.identity.claims.role, 'user', 'the push reached the session');
+    assert.equal((await env.gw.sessions.load(sid))?.identity.claims.role, 'user', 'the push reached the session');
     // 2 s after the last activity, whatever the push did
     await new Promise((r) => setTimeout(r, Math.max(0, signedIn + 2400 - Date.now())));
     assert.equal((await fetch(`${env.base}/auth/session`, { headers: { cookie, accept: 'application/json' } })).status, 401);

@@ -27,6 +27,19 @@ storeConformance('embedded', async () => {
   };
 });
 
+// every write on the writer thread (the path of big pushes), under the same contract
+storeConformance('embedded, every write on the writer thread', async () => {
+  const dir = freshDir();
+  const store = openEmbeddedStore(dir, { bigWriteRows: 1 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 describe('embedded store', () => {
   it('openStore("embedded:<dir>") resolves a relative dir against the working directory', async () => {
     const dir = freshDir();
@@ -148,5 +161,113 @@ describe('embedded store', () => {
     } finally {
       await store.close();
     }
+  });
+
+  describe('big writes (the writer thread)', () => {
+    const docs = (n: number, version: string, tag: string) => Array.from({ length: n }, (_, i) => ({ col: 'orgs', id: `d${i}`, version, value: JSON.stringify({ name: `${tag}${i}` }) }));
+
+    it('keep the event loop turning: no gap over 100 ms while 50,000 documents are written', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        const writes = docs(50_000, '1', 'a');
+        let longest = 0;
+        let last = performance.now();
+        const probe = setInterval(() => {
+          const t = performance.now();
+          longest = Math.max(longest, t - last);
+          last = t;
+        }, 2);
+        const flags = await store.write(writes, [{ at: new Date().toISOString(), actor: 'test', action: 'big', target: 'orgs' }]);
+        clearInterval(probe);
+        longest = Math.max(longest, performance.now() - last);
+        assert.equal(flags.length, 50_000);
+        assert.ok(flags.every(Boolean));
+        assert.equal((await store.listDocs('orgs')).length, 50_000);
+        assert.equal((await store.listAudit(1))[0]?.action, 'big');
+        assert.ok(longest < 100, `the event loop stood still for ${longest.toFixed(0)} ms`);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('changes made during a big write wait for it and keep their order; reads see the old state until it commits', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        await store.write([{ col: 'orgs', id: 'd0', version: '0', value: '"old"' }]);
+        const big = store.write(docs(5000, '1', 'new'));
+        const during = await store.getDoc('orgs', 'd0');
+        const small = store.write([{ col: 'orgs', id: 'd0', version: '2', value: '"after"' }]);
+        const temp = store.putTemp('k', 'v', 60_000);
+        assert.equal(during?.value, '"old"');
+        assert.deepEqual(await small, [true]);
+        assert.equal((await big).filter(Boolean).length, 5000);
+        assert.equal(await temp, true);
+        // the small write came after the big one: it wins
+        assert.equal((await store.getDoc('orgs', 'd0'))?.value, '"after"');
+        assert.equal((await store.getDoc('orgs', 'd4999'))?.value, JSON.stringify({ name: 'new4999' }));
+        assert.equal(await store.getTemp('k'), 'v');
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('closed half way: the write rejects as unavailable and nothing of it is kept', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      await store.write(docs(2000, '1', 'old'));
+      const big = store.write(docs(10_000, '2', 'new'));
+      setImmediate(() => void store.close());
+      await assert.rejects(big, (e: Error) => e.name === 'StoreUnavailableError');
+      const again = openEmbeddedStore(dir);
+      try {
+        const all = await again.listDocs('orgs');
+        assert.equal(all.length, 2000);
+        assert.ok(all.every((d) => d.version === '1' && d.value!.includes('old')));
+        // and the file takes the next big write
+        assert.ok((await again.write(docs(10_000, '2', 'new'))).every(Boolean));
+        assert.equal((await again.listDocs('orgs')).length, 10_000);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('a big write acknowledged before SIGKILL survives', async () => {
+      const dir = freshDir();
+      const module = fileURLToPath(new URL('../../src/store/embedded.ts', import.meta.url));
+      const script = `
+        import { openEmbeddedStore } from ${JSON.stringify(module)};
+        const store = openEmbeddedStore(${JSON.stringify(dir)});
+        const writes = Array.from({ length: 3000 }, (_, i) => ({ col: 'orgs', id: 'd' + i, version: '1', value: '"durable"' }));
+        await store.write(writes);
+        console.log('acked');
+        setInterval(() => {}, 1000); // stay alive until killed
+      `;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (d: Buffer) => {
+            if (d.toString().includes('acked')) resolve();
+          });
+          child.once('exit', () => reject(new Error(`child exited before acking:\n${stderr}`)));
+        });
+        child.kill('SIGKILL');
+        assert.equal(await exited, 'SIGKILL');
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      const store = openEmbeddedStore(dir);
+      try {
+        const all = await store.listDocs('orgs');
+        assert.equal(all.length, 3000);
+        assert.ok(all.every((d) => d.value === '"durable"'));
+      } finally {
+        await store.close();
+      }
+    });
   });
 });

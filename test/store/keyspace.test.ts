@@ -176,10 +176,7 @@ const PENDING: Record<string, string> = {
   'src/oidc/store-adapter.ts': 'being converted (seam-wiring)',
   'src/login/account-switch.ts': 'after the src/login rewrite (seam-login)',
   'src/login/cas-logout.ts': 'after the src/login rewrite (seam-login)',
-  'src/login/refresh.ts': 'after the refresh move to src/session (seam-session)',
   'src/login/transactions.ts': 'after the src/login rewrite (seam-login)',
-  'src/session/port-session-store.ts': 'after the src/session rewrite (seam-session)',
-  'src/session/sessions.ts': 'after the src/session rewrite (seam-session)',
 };
 
 function sourceFiles(dir: string): string[] {

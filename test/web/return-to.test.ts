@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveReturnTo, returnToPolicyFromSettings, type ReturnToPolicy } from '../../src/delivery/return-to.ts';
+import { resolveReturnTo, returnToPolicyFromSettings, type ReturnToPolicy } from '../../src/web/return-to.ts';
 
 const FALLBACK = 'https://app.example.com/home';
 const policy: ReturnToPolicy = {
