@@ -5,7 +5,8 @@
 //   {prefix}doc:{col}    hash, field id -> JSON {"v": version, "val": value | null}
 //   {prefix}audit        stream, one field "e" = JSON event, trimmed to ~100000 entries
 //   {prefix}temp:{key}   string with PX expiry
-//   {prefix}set:{key}    set, PEXPIREd on every addition
+//   {prefix}set:{key}    hash, field member -> "" (PEXPIREd on every addition); a set of an
+//                        earlier version (a Redis set) is still read, added to and removed from
 //   {prefix}chan:{name}  pub/sub channel
 // One hash per collection keeps listDocs a single HGETALL, and the version next to the value lets
 // the write script decide with one HGET. One write spans the audit stream and several collection
@@ -79,6 +80,20 @@ return applied
 `;
 const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
+// A store-port set is a Redis hash whose fields are the members: on Redis 7.0 a small hash is a
+// listpack (a one-member index costs ~150 B; a one-member Redis set is a hashtable, ~260 B), and
+// most sets are small (a user's sessions). Sets written by earlier versions are Redis sets: the
+// script adds to whichever type the key holds, so they keep working until they expire.
+// KEYS[1] the set, ARGV[1] the member, ARGV[2] the time to live (ms).
+const ADD_MEMBER_SCRIPT = `
+if redis.call('TYPE', KEYS[1]).ok == 'set' then redis.call('SADD', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], '') end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;
+const ADD_MEMBER_SHA = createHash('sha1').update(ADD_MEMBER_SCRIPT).digest('hex');
+
+/** the reply of a command on a key of the other type (a set of an earlier version) */
+const isWrongType = (err: unknown) => err instanceof ErrorReply && err.message.startsWith('WRONGTYPE');
+
 /** Connects; rejects with StoreUnavailableError when Redis does not answer within connectTimeoutMs. */
 export async function openRedisStore(spec: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
   const store = new RedisStore(parseRedisSpec(spec), opts);
@@ -149,15 +164,7 @@ export class RedisStore implements Store {
       args.push(String(k + 1), w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
     }
     for (const e of audit) args.push(JSON.stringify(e));
-    const reply = await this.change('write', [keys[0]!], async () => {
-      const options = { keys, arguments: args };
-      try {
-        return await this.link.cmd.evalSha(WRITE_SHA, options);
-      } catch (err) {
-        if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-        return await this.link.cmd.eval(WRITE_SCRIPT, options);
-      }
-    });
+    const reply = await this.change('write', [keys[0]!], () => this.script(WRITE_SHA, WRITE_SCRIPT, keys, args));
     if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
     return reply.map((x) => x === 1);
   }
@@ -206,17 +213,43 @@ export class RedisStore implements Store {
 
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
     const key = this.setKey(setKey);
-    await this.change('addMember', [key], () => this.link.cmd.multi().sAdd(key, member).pExpire(key, px(ttlMs)).exec());
+    await this.change('addMember', [key], () => this.script(ADD_MEMBER_SHA, ADD_MEMBER_SCRIPT, [key], [member, String(px(ttlMs))]));
   }
 
   async members(setKey: string): Promise<string[]> {
-    return this.run('members', () => this.link.cmd.sMembers(this.setKey(setKey)));
+    const key = this.setKey(setKey);
+    return this.run('members', async () => {
+      try {
+        return await this.link.cmd.hKeys(key);
+      } catch (err) {
+        if (!isWrongType(err)) throw err;
+        return await this.link.cmd.sMembers(key);
+      }
+    });
   }
 
   async removeMember(setKey: string, member: string): Promise<void> {
-    // Redis deletes a set when its last member goes
+    // Redis deletes a hash (and a set) when its last member goes
     const key = this.setKey(setKey);
-    await this.change('removeMember', [key], () => this.link.cmd.sRem(key, member));
+    await this.change('removeMember', [key], async () => {
+      try {
+        return await this.link.cmd.hDel(key, member);
+      } catch (err) {
+        if (!isWrongType(err)) throw err;
+        return await this.link.cmd.sRem(key, member);
+      }
+    });
+  }
+
+  /** EVALSHA, or EVAL when the server does not have the script yet */
+  private async script(sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
+    const options = { keys, arguments: args };
+    try {
+      return await this.link.cmd.evalSha(sha, options);
+    } catch (err) {
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
+      return await this.link.cmd.eval(script, options);
+    }
   }
 
   async publish(channel: string, message: string): Promise<void> {
