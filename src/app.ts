@@ -30,7 +30,8 @@ import { jwksRouter } from './delivery/jwks-route.ts';
 import { createVerifier } from './delivery/verify.ts';
 import { AccessRules } from './delivery/access-rules.ts';
 import { mountOidc } from './oidc/provider.ts';
-import { createProxyMode, isGatewayPath } from './delivery/proxy-mode.ts';
+import { createProxyMode } from './delivery/proxy-mode.ts';
+import { gatewayPathMatcher } from './web/routes.ts';
 import { securityHeaders } from './web/security-headers.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
@@ -172,7 +173,8 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // read by the page renderer when neither ?lang= nor Accept-Language decides
   app.locals.uiLanguage = settings.ui.defaultLanguage;
   // the gateway's own answers get the security headers; in proxy mode the app's paths are the app's
-  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path, settings.marketplace.syncPathPrefix, consoleOn)));
+  const isGatewayPath = gatewayPathMatcher({ syncPrefix: settings.marketplace.syncPathPrefix, consoleOn });
+  app.use(securityHeaders((req) => !settings.app.proxy || isGatewayPath(req.path)));
 
   app.use(opsRouter(store, metrics, settings.ops.metricsFrom));
   app.use(
