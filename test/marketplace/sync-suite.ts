@@ -280,7 +280,7 @@ export function syncSuite(name: string, open: () => Promise<{ store: Store; clea
         assert.ok(!orgs.some((o) => o.orgName.endsWith('-bad')));
       });
 
-      it('a big push the store loses half way is not answered 000000, and leaves all or nothing', { skip: outage ? false : 'this store cannot be taken away' }, async () => {
+      it('a big push the store loses half way is not answered 000000, and leaves all or nothing', { skip: outage ? false : 'this store cannot be taken away', timeout: 120_000 }, async () => {
         const o = await outage!();
         let after: Store | null = null;
         try {
