@@ -279,15 +279,23 @@ export class RedisStore implements Store {
 
   /**
    * What the servers' settings mean for an acknowledged change, as warnings for the start-up log:
-   * fewer replicas than waitReplicas, no append-only file, an fsync policy that can lose a second.
+   * fewer replicas than waitReplicas (now, or after a failover on Sentinel and Cluster, which
+   * leaves the new primary one replica fewer), a min-replicas-to-write the primary cannot meet
+   * (it refuses writes itself), no append-only file, an fsync policy that can lose a second.
    */
   async durabilityWarnings(): Promise<string[]> {
     const warnings: string[] = [];
     const infos = (await this.run('check replication', () => this.link.onEveryPrimary(['INFO', 'replication']))) as string[];
-    const replicas = Math.min(...infos.map((info) => Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0)));
+    const counts = infos.map((info) => Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0));
+    const replicas = Math.min(...counts);
     if (this.waitReplicas > 0 && replicas < this.waitReplicas) {
       warnings.push(`BRIDGE_REDIS_WAIT_REPLICAS=${this.waitReplicas} but a primary has ${replicas} connected replica(s): every change will time out and be answered "retry"`);
+    } else if (this.waitReplicas > 0 && this.topology !== 'single' && replicas - 1 < this.waitReplicas) {
+      warnings.push(
+        `BRIDGE_REDIS_WAIT_REPLICAS=${this.waitReplicas} with ${replicas} replica(s) per primary: after a failover the new primary has ${replicas - 1}, and every change is answered "retry" until a replica is added (run ${this.waitReplicas + 1})`,
+      );
     }
+    warnings.push(...(await this.minReplicasWarnings(counts)));
     if (this.waitReplicas === 0 && this.topology !== 'single') {
       warnings.push('BRIDGE_REDIS_WAIT_REPLICAS=0: a change acknowledged just before a failover can be lost (replication is asynchronous)');
     }
@@ -313,6 +321,33 @@ export class RedisStore implements Store {
       }
     }
     return [...new Set(warnings)];
+  }
+
+  /**
+   * min-replicas-to-write M: a primary with fewer than M replicas (lagging at most
+   * min-replicas-max-lag seconds) refuses writes with NOREPLICAS, answered "retry" like a WAIT
+   * timeout. It bounds what a primary cut off from its replicas accepts, but it confirms nothing
+   * per change (WAIT does); here only the settings that would refuse every change are named.
+   */
+  private async minReplicasWarnings(counts: readonly number[]): Promise<string[]> {
+    let replies: unknown[];
+    try {
+      replies = await this.run('check min-replicas', () => this.link.onEveryPrimary(['CONFIG', 'GET', 'min-replicas-to-write']));
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      return []; // CONFIG refused: the persistence check below says so
+    }
+    const warnings: string[] = [];
+    for (const [i, reply] of replies.entries()) {
+      const min = Number(configMap(reply)['min-replicas-to-write'] ?? 0);
+      const have = counts[i] ?? 0;
+      if (min > have) {
+        warnings.push(`a primary has min-replicas-to-write ${min} but ${have} connected replica(s): it refuses every write (NOREPLICAS), each change is answered "retry"`);
+      } else if (min > 0 && this.topology !== 'single' && have - 1 < min) {
+        warnings.push(`min-replicas-to-write ${min} with ${have} replica(s) per primary: after a failover the new primary has ${have - 1} and refuses every write until a replica is added`);
+      }
+    }
+    return warnings;
   }
 
   /** Quits cleanly when Redis answers, drops the connections otherwise; never waits past the deadline. */

@@ -166,9 +166,6 @@ describe('keyspace on redis', requireBinary('redis-server', 'apt-get install -y 
 
 /** Files still spelling their keys, each waiting for a named change; this list only shrinks. */
 const PENDING: Record<string, string> = {
-  'src/login/account-switch.ts': 'after the src/login rewrite (seam-login)',
-  'src/login/cas-logout.ts': 'after the src/login rewrite (seam-login)',
-  'src/login/transactions.ts': 'after the src/login rewrite (seam-login)',
 };
 
 function sourceFiles(dir: string): string[] {
