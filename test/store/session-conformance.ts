@@ -20,7 +20,14 @@ async function listen(store: Store) {
   const changed: string[] = [];
   const keys = keysOf(store);
   const stops = [await keys.subscribe(keyspace.sessionEnded, (ids) => ended.push(...ids)), await keys.subscribe(keyspace.sessionChanged, (ids) => changed.push(...ids))];
-  return { ended, changed, stop: () => Promise.all(stops.map((s) => s())) };
+  // one after the other: the last unsubscribe may close a subscriber connection the other still needs (Cluster)
+  return {
+    ended,
+    changed,
+    stop: async () => {
+      for (const s of stops) await s();
+    },
+  };
 }
 
 async function until(what: string, check: () => boolean): Promise<void> {
