@@ -1,5 +1,6 @@
-// express-session storage on the store port, for every adapter (embedded, memory, Redis on one
-// server, Sentinel or Cluster); the session record stays server-side only.
+// Session records on the store port (keyspace.session), for every adapter (embedded, memory, Redis
+// on one server, Sentinel or Cluster), with express-session's Store interface (its record layout,
+// callbacks); the session record stays server-side only.
 import session, { type SessionData } from 'express-session';
 import type { Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace, type ValueOf } from '../store/keyspace.ts';
