@@ -6,6 +6,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { readCookie } from '../web/cookies.ts';
 
@@ -69,7 +70,7 @@ export class OperatorAuth {
       return { status: 401, error: 'invalid_token' };
     }
     const consoleId = readCookie(req, this.cookieName);
-    if (consoleId && this.tokenEnabled && (await this.store.touchTemp(this.key(consoleId), this.opts.idleSec * 1000))) {
+    if (consoleId && this.tokenEnabled && (await keysOf(this.store).touch(this.key(consoleId), this.opts.idleSec * 1000))) {
       return { kind: 'token-session', actor: 'operator:token', label: 'token', csrf: this.csrfFor(`console:${consoleId}`) };
     }
     const s = await this.sessions.current(req);
@@ -93,20 +94,20 @@ export class OperatorAuth {
   async signInWithToken(res: Response, given: string): Promise<boolean> {
     if (!this.tokenEnabled || !sameSecret(given, this.opts.token)) return false;
     const id = randomBytes(32).toString('base64url');
-    await this.store.putTemp(this.key(id), JSON.stringify({ at: Date.now() }), this.opts.idleSec * 1000);
+    await keysOf(this.store).put(this.key(id), { at: Date.now() }, this.opts.idleSec * 1000);
     res.cookie(this.cookieName, id, { httpOnly: true, sameSite: 'strict', secure: this.opts.secure, path: '/admin' });
     return true;
   }
 
   async signOut(req: Request, res: Response): Promise<void> {
     const id = readCookie(req, this.cookieName);
-    if (id) await this.store.deleteTemp([this.key(id)]);
+    if (id) await keysOf(this.store).delete(this.key(id));
     res.clearCookie(this.cookieName, { httpOnly: true, sameSite: 'strict', secure: this.opts.secure, path: '/admin' });
   }
 
-  private key(consoleId: string): string {
+  private key(consoleId: string) {
     // the cookie value itself is never a store key
-    return `admin-session:${sha256(consoleId).toString('base64url')}`;
+    return keyspace.consoleSession.key(sha256(consoleId).toString('base64url'));
   }
 
   private csrfFor(sessionKey: string): string {

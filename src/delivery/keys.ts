@@ -18,12 +18,11 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SecretBox } from '../directory/secret-box.ts';
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA';
 
 export const KEYS_COLLECTION = 'system:signing-keys';
-const KEYS_CHANNEL = 'keys-changed';
-const ROTATE_LOCK = 'signing-keys:rotating';
 const ROTATE_LOCK_MS = 60_000;
 const RELOAD_MS = 30_000;
 /** after a key stops signing: an instance that has not reloaded yet may still sign with it, and clocks differ */
@@ -116,7 +115,7 @@ export class KeyManager {
   static async open(store: Store, atRest: SecretBox, opts: KeyManagerOptions): Promise<KeyManager> {
     const km = new KeyManager(store, atRest, opts);
     // subscribe before the first load, so no change between the two is missed
-    km.unsubscribe = await store.subscribe(KEYS_CHANNEL, () => km.reloadQuietly());
+    km.unsubscribe = await keysOf(store).subscribe(keyspace.keysChanged, () => km.reloadQuietly());
     try {
       await km.reload();
       // first start, or a further algorithm new to the set: usable at once, since no relying
@@ -244,7 +243,7 @@ export class KeyManager {
     await this.reload();
     this.opts.log?.info({ kid, alg, signsFrom: new Date(signsFrom).toISOString() }, 'new token signing key published');
     // the others would also see it within RELOAD_MS; the message only makes it immediate
-    await this.store.publish(KEYS_CHANNEL, kid).catch((err: unknown) => this.opts.log?.warn({ err }, 'could not announce the new signing key'));
+    await keysOf(this.store).publish(keyspace.keysChanged, kid).catch((err: unknown) => this.opts.log?.warn({ err }, 'could not announce the new signing key'));
     return kid;
   }
 
@@ -314,7 +313,7 @@ export class KeyManager {
     }
     if (this.rotationsDue(now, atStart).length === 0) return;
     // one instance rotates; the others learn of it from the message
-    if (!(await this.store.putTemp(ROTATE_LOCK, randomUUID(), ROTATE_LOCK_MS, { ifAbsent: true }))) return;
+    if (!(await keysOf(this.store).put(keyspace.keyRotationLock.key(), randomUUID(), ROTATE_LOCK_MS, { ifAbsent: true }))) return;
     await this.reload();
     for (const { alg, reason } of this.rotationsDue(now, atStart)) {
       this.opts.log?.info({ alg, reason }, 'rotating the token signing key');

@@ -12,19 +12,11 @@ import { sendError, wantsJson } from '../web/pages.ts';
 import { msg } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
 import { setSecurityHeaders } from '../web/security-headers.ts';
+import { gatewayPathMatcher } from '../web/routes.ts';
 
-/** paths the gateway answers itself; everything else belongs to the app */
+/** paths the gateway answers itself (the declaration in src/web/routes.ts); everything else belongs to the app */
 export function isGatewayPath(path: string, syncPrefix: string, consoleOn = false): boolean {
-  return (
-    (consoleOn && (path === '/admin' || path.startsWith('/admin/'))) ||
-    /^\/(login|logout|signed-out|healthz|readyz|metrics)\/?$/.test(path) ||
-    /^\/(oauth|cas)\/callback\/?$/.test(path) ||
-    path.startsWith('/auth/') ||
-    path === '/oidc' ||
-    path.startsWith('/oidc/') ||
-    path === '/.well-known/jwks.json' ||
-    path.startsWith(`${syncPrefix}/produceAPI/`)
-  );
+  return gatewayPathMatcher({ syncPrefix, consoleOn })(path);
 }
 
 export interface ProxyModeDeps {
@@ -41,6 +33,7 @@ export interface ProxyModeDeps {
 
 export function createProxyMode(d: ProxyModeDeps) {
   const publicOrigin = new URL(d.publicUrl).origin;
+  const isGatewayPath = gatewayPathMatcher({ syncPrefix: d.syncPrefix, consoleOn: d.consoleOn ?? false });
   const loginFor = (originalUrl: string) => `${d.publicUrl}/login?return_to=${encodeURIComponent(publicOrigin + originalUrl)}`;
 
   const proxy: AppProxy = createAppProxy({
@@ -95,7 +88,7 @@ export function createProxyMode(d: ProxyModeDeps) {
 
   return {
     middleware(req: Request, res: Response, next: NextFunction): void {
-      if (isGatewayPath(req.path, d.syncPrefix, d.consoleOn)) return next();
+      if (isGatewayPath(req.path)) return next();
       proxy.handle(req, res);
     },
     upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

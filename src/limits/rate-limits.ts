@@ -7,6 +7,7 @@ import type { Settings } from '../config/load.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Store } from '../store/store.ts';
+import { keyspace } from '../store/keyspace.ts';
 
 export type LimitName = 'login' | 'login-tenant' | 'transactions' | 'callback' | 'callback-tenant' | 'oidc' | 'push-failures' | 'admin';
 
@@ -126,9 +127,9 @@ export class RateLimits {
     const redis = redisOf(store);
     const make = (name: LimitName, rate: Rate): Limit => {
       if (!l.enabled) return new Limit(name, rate.points, null, null, metrics, log);
-      const opts = { keyPrefix: `rl:${name}`, points: rate.points, duration: rate.durationSec };
+      const opts = { keyPrefix: keyspace.rateLimit.key(name), points: rate.points, duration: rate.durationSec };
       const memory = new RateLimiterMemory(opts);
-      const primary = redis ? new RateLimiterRedis({ ...opts, keyPrefix: `${redis.prefix}rl:${name}`, storeClient: redis.client, useRedisPackage: true }) : memory;
+      const primary = redis ? new RateLimiterRedis({ ...opts, keyPrefix: redis.prefix + keyspace.rateLimit.key(name), storeClient: redis.client, useRedisPackage: true }) : memory;
       return new Limit(name, rate.points, primary, memory, metrics, log);
     };
     this.login = make('login', l.login.perClient);

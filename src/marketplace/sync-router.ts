@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { StoreNotReplicatedError, StoreUnavailableError, type Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
 import { toPlain } from './canonical-json.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
@@ -113,7 +114,7 @@ export function syncRouter(deps: SyncDeps): express.Router {
       if (!isJsonContentType(req.headers['content-type'])) throw new SyncError(RESULT.invalidParam, 'param is invalid: Content-Type must be application/json');
       headers = checkHeaders(req.headers, now(), settings);
       if (!settings.kitAccessKey) throw new SyncError(RESULT.authFailed, 'token is invalid: the gateway has no kit access key configured');
-      if (await store.getTemp(`nonce:${headers.nonce}`)) throw new SyncError(RESULT.authFailed, 'token is invalid: x-nonce was already used');
+      if ((await keysOf(store).get(keyspace.syncNonce.key(headers.nonce))) !== null) throw new SyncError(RESULT.authFailed, 'token is invalid: x-nonce was already used');
     } catch (e) {
       if (!(e instanceof SyncError)) throw e;
       await countFailure(client);

@@ -1,6 +1,7 @@
 // Header checks, the replay window and x-sign verification (spec §4, §4.3). Pure except for the
 // nonce cache, which lives in the store so every instance sees the same nonces.
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import { canonicalize, parseJson, type JsonNode } from './canonical-json.ts';
 import { RESULT, SyncError } from './errors.ts';
 import { kitSignatureHex, signatureMatches } from './signature.ts';
@@ -54,6 +55,6 @@ export function verifySignedBody(raw: Buffer, h: SignedHeaders, accessKey: strin
 
 /** Remembers a nonce for as long as its timestamp could be accepted; a repeat is a replay. */
 export async function rememberNonce(store: Store, nonce: string, w: WindowSettings): Promise<void> {
-  const fresh = await store.putTemp(`nonce:${nonce}`, '1', w.replayWindowMs + w.maxFutureSkewMs + 1000, { ifAbsent: true });
+  const fresh = await keysOf(store).put(keyspace.syncNonce.key(nonce), '1', w.replayWindowMs + w.maxFutureSkewMs + 1000, { ifAbsent: true });
   if (!fresh) throw new SyncError(RESULT.authFailed, 'token is invalid: x-nonce was already used');
 }

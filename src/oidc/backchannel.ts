@@ -1,5 +1,5 @@
 // OpenID Connect Back-Channel Logout 1.0, sent from a durable outbox on the store port, for every
-// way a gateway session ends. Keys (all under oidc:bcl:):
+// way a gateway session ends. Keys (all under oidc:bcl:, families logout* in src/store/keyspace.ts):
 //   rps:<gatewaySid>   set of "<clientId> <sub> <sid>" — relying parties that redeemed a code made
 //                      in that gateway session (clients with backchannel_logout_uri only)
 //   tracked            set of gateway session ids that have such relying parties
@@ -14,7 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Store } from '../store/store.ts';
-import { SESSION_ENDED_CHANNEL, type Sessions } from '../session/sessions.ts';
+import { keysOf, keyspace, type Keyspace, type ValueOf } from '../store/keyspace.ts';
+import type { Sessions } from '../session/sessions.ts';
 import type { KeyManager, SigningAlg } from '../delivery/keys.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -36,20 +37,13 @@ export interface BackchannelOptions {
   sessionTtlMs: number;
 }
 
-interface Entry {
-  clientId: string;
-  sub: string;
-  sid?: string;
-  createdAt: number;
-  attempts: number;
-  nextAt: number;
-}
+type Entry = ValueOf<typeof keyspace.logoutEntry>;
 
-const TRACKED = 'oidc:bcl:tracked';
-const OUTBOX = 'oidc:bcl:outbox';
-const rpsKey = (gatewaySid: string) => `oidc:bcl:rps:${gatewaySid}`;
-const entryKey = (id: string) => `oidc:bcl:entry:${id}`;
-const lockKey = (id: string) => `oidc:bcl:sending:${id}`;
+const TRACKED = keyspace.logoutTracked.key();
+const OUTBOX = keyspace.logoutOutbox.key();
+const rpsKey = (gatewaySid: string) => keyspace.logoutRelyingParties.key(gatewaySid);
+const entryKey = (id: string) => keyspace.logoutEntry.key(id);
+const lockKey = (id: string) => keyspace.logoutSending.key(id);
 const RETRY_FOR_MS = 24 * 3600_000;
 /** tracking outlives the sessions it tracks, so the sweeper sees every one of them end */
 const TRACK_MARGIN_MS = 24 * 3600_000;
@@ -62,31 +56,26 @@ export class BackchannelLogout {
   private running: Promise<void> = Promise.resolve();
   private lastSweep = 0;
   private tickQueued = false;
+  private readonly store: Keyspace;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly sessions: Sessions,
     private readonly keys: KeyManager,
     private readonly clients: ReadonlyMap<string, BackchannelClient>,
     private readonly opts: BackchannelOptions,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.store = keysOf(store);
+  }
 
   private count(outcome: 'queued' | 'delivered' | 'retry' | 'given_up', by = 1): void {
     this.metrics?.backchannelLogouts.inc({ outcome }, by);
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.store.subscribe(SESSION_ENDED_CHANNEL, (message) => {
-      let sids: string[];
-      try {
-        sids = JSON.parse(message) as string[];
-      } catch {
-        return;
-      }
-      this.enqueueRun(() => this.ended(sids));
-    });
+    this.unsubscribe = await this.store.subscribe(keyspace.sessionEnded, (sids) => this.enqueueRun(() => this.ended(sids)));
     this.timer = setInterval(() => this.queueTick(), Math.min(this.opts.sweepMs, 1000)).unref();
     // entries left by an earlier run (a restart) go out at once
     this.queueTick();
@@ -112,8 +101,8 @@ export class BackchannelLogout {
   async track(gatewaySid: string, rp: { clientId: string; sub: string; sid?: string | undefined }): Promise<void> {
     if (!this.clients.has(rp.clientId)) return;
     const ttlMs = this.opts.sessionTtlMs + TRACK_MARGIN_MS;
-    await this.store.addMember(rpsKey(gatewaySid), [rp.clientId, rp.sub, rp.sid ?? ''].join(' '), ttlMs);
-    await this.store.addMember(TRACKED, gatewaySid, ttlMs);
+    await this.store.add(rpsKey(gatewaySid), rp, ttlMs);
+    await this.store.add(TRACKED, gatewaySid, ttlMs);
   }
 
   /** these gateway sessions ended: every relying party of theirs gets a logout token */
@@ -122,16 +111,15 @@ export class BackchannelLogout {
       const rps = await this.store.members(rpsKey(gatewaySid));
       // most sessions have no such relying party: nothing to write for them
       if (rps.length === 0) continue;
-      for (const member of rps) {
-        const [clientId = '', sub = '', sid = ''] = member.split(' ');
+      for (const { clientId, sub, sid } of rps) {
         // one entry per relying party session, whichever instance gets here first
         const id = `${gatewaySid}.${clientId}.${sid || sub}`;
         const entry: Entry = { clientId, sub, ...(sid ? { sid } : {}), createdAt: Date.now(), attempts: 0, nextAt: 0 };
-        await this.store.putTemp(entryKey(id), JSON.stringify(entry), RETRY_FOR_MS, { ifAbsent: true });
-        await this.store.addMember(OUTBOX, id, RETRY_FOR_MS);
+        await this.store.put(entryKey(id), entry, RETRY_FOR_MS, { ifAbsent: true });
+        await this.store.add(OUTBOX, id, RETRY_FOR_MS);
       }
-      for (const member of rps) await this.store.removeMember(rpsKey(gatewaySid), member);
-      await this.store.removeMember(TRACKED, gatewaySid);
+      for (const member of rps) await this.store.remove(rpsKey(gatewaySid), member);
+      await this.store.remove(TRACKED, gatewaySid);
       this.count('queued', rps.length);
       this.log.info({ relyingParties: rps.length }, 'gateway session ended: back-channel logout queued');
     }
@@ -163,18 +151,17 @@ export class BackchannelLogout {
   private async deliver(): Promise<void> {
     const now = Date.now();
     for (const id of await this.store.members(OUTBOX)) {
-      const raw = await this.store.getTemp(entryKey(id));
-      if (raw === null) {
-        await this.store.removeMember(OUTBOX, id);
+      const entry = await this.store.get(entryKey(id));
+      if (entry === null) {
+        await this.store.remove(OUTBOX, id);
         continue;
       }
-      const entry = JSON.parse(raw) as Entry;
       if (entry.nextAt > now) continue;
-      if (!(await this.store.putTemp(lockKey(id), randomUUID(), this.opts.timeoutMs + 5000, { ifAbsent: true }))) continue;
+      if (!(await this.store.put(lockKey(id), randomUUID(), this.opts.timeoutMs + 5000, { ifAbsent: true }))) continue;
       try {
         await this.send(id, entry);
       } finally {
-        await this.store.deleteTemp([lockKey(id)]);
+        await this.store.delete(lockKey(id));
       }
     }
   }
@@ -183,8 +170,8 @@ export class BackchannelLogout {
     const client = this.clients.get(entry.clientId);
     const problem = client ? await this.post(client, entry) : 'client no longer configured';
     if (problem === null) {
-      await this.store.deleteTemp([entryKey(id)]);
-      await this.store.removeMember(OUTBOX, id);
+      await this.store.delete(entryKey(id));
+      await this.store.remove(OUTBOX, id);
       this.count('delivered');
       this.log.info({ client: entry.clientId, attempts: entry.attempts + 1 }, 'back-channel logout delivered');
       return;
@@ -192,13 +179,13 @@ export class BackchannelLogout {
     const attempts = entry.attempts + 1;
     const nextAt = Date.now() + Math.min(1000 * 2 ** attempts, MAX_BACKOFF_MS);
     if (!client || nextAt - entry.createdAt > RETRY_FOR_MS) {
-      await this.store.deleteTemp([entryKey(id)]);
-      await this.store.removeMember(OUTBOX, id);
+      await this.store.delete(entryKey(id));
+      await this.store.remove(OUTBOX, id);
       this.count('given_up');
       this.log.error({ client: entry.clientId, attempts, problem }, 'back-channel logout given up');
       return;
     }
-    await this.store.putTemp(entryKey(id), JSON.stringify({ ...entry, attempts, nextAt }), Math.max(entry.createdAt + RETRY_FOR_MS - Date.now(), 1000));
+    await this.store.put(entryKey(id), { ...entry, attempts, nextAt }, Math.max(entry.createdAt + RETRY_FOR_MS - Date.now(), 1000));
     this.count('retry');
     this.log.warn({ client: entry.clientId, attempts, problem, retryAt: new Date(nextAt).toISOString() }, 'back-channel logout failed; will retry');
   }

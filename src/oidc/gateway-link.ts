@@ -8,9 +8,8 @@
 import type { Request } from 'express';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import type { ActiveSession, Sessions } from '../session/sessions.ts';
-
-const grantKey = (grantId: string) => `oidc:grant-session:${grantId}`;
 
 export class GatewayLinks {
   constructor(
@@ -21,11 +20,11 @@ export class GatewayLinks {
 
   async bind(grantId: string, gatewaySid: string, session: ActiveSession): Promise<void> {
     const ttlMs = session.createdAt + this.absoluteTimeoutMs - Date.now();
-    if (ttlMs > 0) await this.store.putTemp(grantKey(grantId), gatewaySid, ttlMs);
+    if (ttlMs > 0) await keysOf(this.store).put(keyspace.oidcGrantSession.key(grantId), gatewaySid, ttlMs);
   }
 
   boundTo(grantId: string): Promise<string | null> {
-    return this.store.getTemp(grantKey(grantId));
+    return keysOf(this.store).get(keyspace.oidcGrantSession.key(grantId));
   }
 
   /** the live gateway session behind a grant, or null */

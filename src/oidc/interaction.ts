@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { errors, type Interaction, type Provider } from 'oidc-provider';
 import type { ActiveSession, Sessions } from '../session/sessions.ts';
 import type { Store } from '../store/store.ts';
+import { keysOf, keyspace } from '../store/keyspace.ts';
 import type { Logger } from '../ops/logger.ts';
 import { sendError } from '../web/pages.ts';
 import { msg } from '../web/i18n.ts';
@@ -41,10 +42,10 @@ export function interactionHandler(d: InteractionDeps): RequestHandler {
    */
   async function mustSignIn(details: Interaction, active: ActiveSession | null): Promise<boolean> {
     if (!details.prompt.reasons.some((r) => REAUTHENTICATE.has(r))) return !active;
-    const key = `oidc:reauthenticate:${details.uid}`;
-    const asked = await d.store.getTemp(key);
-    if (asked !== null) return !active || active.createdAt < Number(asked);
-    await d.store.putTemp(key, String(Date.now()), Math.max(details.exp * 1000 - Date.now(), 1000));
+    const key = keyspace.oidcReauthenticate.key(details.uid);
+    const asked = await keysOf(d.store).get(key);
+    if (asked !== null) return !active || active.createdAt < asked;
+    await keysOf(d.store).put(key, Date.now(), Math.max(details.exp * 1000 - Date.now(), 1000));
     return true;
   }
 

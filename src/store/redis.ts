@@ -5,7 +5,8 @@
 //   {prefix}doc:{col}    hash, field id -> JSON {"v": version, "val": value | null}
 //   {prefix}audit        stream, one field "e" = JSON event, trimmed to ~100000 entries
 //   {prefix}temp:{key}   string with PX expiry
-//   {prefix}set:{key}    set, PEXPIREd on every addition
+//   {prefix}set:{key}    hash, field member -> "" (PEXPIREd on every addition); a set of an
+//                        earlier version (a Redis set) is still read, added to and removed from
 //   {prefix}chan:{name}  pub/sub channel
 // One hash per collection keeps listDocs a single HGETALL, and the version next to the value lets
 // the write script decide with one HGET. One write spans the audit stream and several collection
@@ -79,6 +80,20 @@ return applied
 `;
 const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
+// A store-port set is a Redis hash whose fields are the members: on Redis 7.0 a small hash is a
+// listpack (a one-member index costs ~150 B; a one-member Redis set is a hashtable, ~260 B), and
+// most sets are small (a user's sessions). Sets written by earlier versions are Redis sets: the
+// script adds to whichever type the key holds, so they keep working until they expire.
+// KEYS[1] the set, ARGV[1] the member, ARGV[2] the time to live (ms).
+const ADD_MEMBER_SCRIPT = `
+if redis.call('TYPE', KEYS[1]).ok == 'set' then redis.call('SADD', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], '') end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;
+const ADD_MEMBER_SHA = createHash('sha1').update(ADD_MEMBER_SCRIPT).digest('hex');
+
+/** the reply of a command on a key of the other type (a set of an earlier version) */
+const isWrongType = (err: unknown) => err instanceof ErrorReply && err.message.startsWith('WRONGTYPE');
+
 /** Connects; rejects with StoreUnavailableError when Redis does not answer within connectTimeoutMs. */
 export async function openRedisStore(spec: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
   const store = new RedisStore(parseRedisSpec(spec), opts);
@@ -149,15 +164,7 @@ export class RedisStore implements Store {
       args.push(String(k + 1), w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
     }
     for (const e of audit) args.push(JSON.stringify(e));
-    const reply = await this.change('write', [keys[0]!], async () => {
-      const options = { keys, arguments: args };
-      try {
-        return await this.link.cmd.evalSha(WRITE_SHA, options);
-      } catch (err) {
-        if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-        return await this.link.cmd.eval(WRITE_SCRIPT, options);
-      }
-    });
+    const reply = await this.change('write', [keys[0]!], () => this.script(WRITE_SHA, WRITE_SCRIPT, keys, args));
     if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
     return reply.map((x) => x === 1);
   }
@@ -206,17 +213,43 @@ export class RedisStore implements Store {
 
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
     const key = this.setKey(setKey);
-    await this.change('addMember', [key], () => this.link.cmd.multi().sAdd(key, member).pExpire(key, px(ttlMs)).exec());
+    await this.change('addMember', [key], () => this.script(ADD_MEMBER_SHA, ADD_MEMBER_SCRIPT, [key], [member, String(px(ttlMs))]));
   }
 
   async members(setKey: string): Promise<string[]> {
-    return this.run('members', () => this.link.cmd.sMembers(this.setKey(setKey)));
+    const key = this.setKey(setKey);
+    return this.run('members', async () => {
+      try {
+        return await this.link.cmd.hKeys(key);
+      } catch (err) {
+        if (!isWrongType(err)) throw err;
+        return await this.link.cmd.sMembers(key);
+      }
+    });
   }
 
   async removeMember(setKey: string, member: string): Promise<void> {
-    // Redis deletes a set when its last member goes
+    // Redis deletes a hash (and a set) when its last member goes
     const key = this.setKey(setKey);
-    await this.change('removeMember', [key], () => this.link.cmd.sRem(key, member));
+    await this.change('removeMember', [key], async () => {
+      try {
+        return await this.link.cmd.hDel(key, member);
+      } catch (err) {
+        if (!isWrongType(err)) throw err;
+        return await this.link.cmd.sRem(key, member);
+      }
+    });
+  }
+
+  /** EVALSHA, or EVAL when the server does not have the script yet */
+  private async script(sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
+    const options = { keys, arguments: args };
+    try {
+      return await this.link.cmd.evalSha(sha, options);
+    } catch (err) {
+      if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
+      return await this.link.cmd.eval(script, options);
+    }
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -246,15 +279,23 @@ export class RedisStore implements Store {
 
   /**
    * What the servers' settings mean for an acknowledged change, as warnings for the start-up log:
-   * fewer replicas than waitReplicas, no append-only file, an fsync policy that can lose a second.
+   * fewer replicas than waitReplicas (now, or after a failover on Sentinel and Cluster, which
+   * leaves the new primary one replica fewer), a min-replicas-to-write the primary cannot meet
+   * (it refuses writes itself), no append-only file, an fsync policy that can lose a second.
    */
   async durabilityWarnings(): Promise<string[]> {
     const warnings: string[] = [];
     const infos = (await this.run('check replication', () => this.link.onEveryPrimary(['INFO', 'replication']))) as string[];
-    const replicas = Math.min(...infos.map((info) => Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0)));
+    const counts = infos.map((info) => Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0));
+    const replicas = Math.min(...counts);
     if (this.waitReplicas > 0 && replicas < this.waitReplicas) {
       warnings.push(`BRIDGE_REDIS_WAIT_REPLICAS=${this.waitReplicas} but a primary has ${replicas} connected replica(s): every change will time out and be answered "retry"`);
+    } else if (this.waitReplicas > 0 && this.topology !== 'single' && replicas - 1 < this.waitReplicas) {
+      warnings.push(
+        `BRIDGE_REDIS_WAIT_REPLICAS=${this.waitReplicas} with ${replicas} replica(s) per primary: after a failover the new primary has ${replicas - 1}, and every change is answered "retry" until a replica is added (run ${this.waitReplicas + 1})`,
+      );
     }
+    warnings.push(...(await this.minReplicasWarnings(counts)));
     if (this.waitReplicas === 0 && this.topology !== 'single') {
       warnings.push('BRIDGE_REDIS_WAIT_REPLICAS=0: a change acknowledged just before a failover can be lost (replication is asynchronous)');
     }
@@ -280,6 +321,33 @@ export class RedisStore implements Store {
       }
     }
     return [...new Set(warnings)];
+  }
+
+  /**
+   * min-replicas-to-write M: a primary with fewer than M replicas (lagging at most
+   * min-replicas-max-lag seconds) refuses writes with NOREPLICAS, answered "retry" like a WAIT
+   * timeout. It bounds what a primary cut off from its replicas accepts, but it confirms nothing
+   * per change (WAIT does); here only the settings that would refuse every change are named.
+   */
+  private async minReplicasWarnings(counts: readonly number[]): Promise<string[]> {
+    let replies: unknown[];
+    try {
+      replies = await this.run('check min-replicas', () => this.link.onEveryPrimary(['CONFIG', 'GET', 'min-replicas-to-write']));
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      return []; // CONFIG refused: the persistence check below says so
+    }
+    const warnings: string[] = [];
+    for (const [i, reply] of replies.entries()) {
+      const min = Number(configMap(reply)['min-replicas-to-write'] ?? 0);
+      const have = counts[i] ?? 0;
+      if (min > have) {
+        warnings.push(`a primary has min-replicas-to-write ${min} but ${have} connected replica(s): it refuses every write (NOREPLICAS), each change is answered "retry"`);
+      } else if (min > 0 && this.topology !== 'single' && have - 1 < min) {
+        warnings.push(`min-replicas-to-write ${min} with ${have} replica(s) per primary: after a failover the new primary has ${have - 1} and refuses every write until a replica is added`);
+      }
+    }
+    return warnings;
   }
 
   /** Quits cleanly when Redis answers, drops the connections otherwise; never waits past the deadline. */

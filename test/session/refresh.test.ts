@@ -56,10 +56,10 @@ describe('Refresher', () => {
     assert.equal(refresher.due(e.record), true);
     const next = await refresher.ensureFresh(e.sid, e.record);
     assert.deepEqual(calls, [{ ns: 'prod', tenantId: 't-1', refreshToken: 'rt-1' }]);
-    assert.equal(next.upstream?.tokens?.accessToken, 'new-1');
+    assert.equal(next.upstream?.tokens?.refreshToken, 'rt-2');
     assert.deepEqual(next.identity, identity());
     const stored = await sessions.read(e.sid);
-    assert.equal(stored?.upstream?.tokens?.accessToken, 'new-1');
+    assert.equal(stored?.upstream?.tokens?.refreshToken, 'rt-2');
     assert.equal(stored?.createdAt, e.record.createdAt);
     assert.equal(await keysOf(store).get(keyspace.refreshLock.key(e.sid)), null, 'the lock is released');
   });
@@ -73,7 +73,7 @@ describe('Refresher', () => {
     release();
     const results = await all;
     assert.equal(calls.length, 1);
-    assert.ok(results.every((r) => r.upstream?.tokens?.accessToken === 'new-1'));
+    assert.ok(results.every((r) => r.upstream?.tokens?.refreshToken === 'rt-2'));
   });
 
   it('OneAccess refuses the refresh token: the session ends, SessionError session_expired', async () => {
@@ -122,7 +122,7 @@ describe('Refresher', () => {
     assert.equal(next.identity?.claims.role, 'admin');
     const stored = await sessions.read(e.sid);
     assert.equal(stored?.identity?.claims.role, 'admin');
-    assert.equal(stored?.upstream?.tokens?.accessToken, 'new-1');
+    assert.equal(stored?.upstream?.tokens?.refreshToken, 'rt-2');
   });
 
   it('without word of changes the refresh would overwrite that change (why `changes` is passed)', async () => {
@@ -141,7 +141,7 @@ describe('Refresher', () => {
     await keysOf(store).put(keyspace.refreshLock.key(e.sid), 'other', 15_000, { ifAbsent: true });
     setTimeout(() => void sessions.replaceTokens(e.sid, e.record, fresh(9)), 120);
     const next = await refresher.ensureFresh(e.sid, e.record);
-    assert.equal(next.upstream?.tokens?.accessToken, 'new-9');
+    assert.equal(next.upstream?.tokens?.refreshToken, 'rt-10');
     assert.equal(calls.length, 0);
   });
 

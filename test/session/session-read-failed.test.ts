@@ -1,8 +1,9 @@
 // A request whose session record cannot be read (the store does not answer in time, as during a
 // Redis failover) is answered with an error, and the session stays: the request knew nothing of
-// the session, so it must not end it. express-session with `unset: 'destroy'` deleted the record
-// when such a response ended (req.session was never loaded), and the DEL reached Redis once it
-// answered again: the Sentinel chaos test's "acknowledged but lost" session.
+// the session, so it must not end it. With express-session mounted and `unset: 'destroy'`, such a
+// request deleted the record when its error answer ended (req.session was never loaded), and the
+// DEL reached Redis once it answered again: the Sentinel chaos test's "acknowledged but lost"
+// session. Sessions no longer go through express-session's middleware; this keeps it so.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openRedisStore, type RedisStore } from '../../src/store/redis.ts';

@@ -55,6 +55,21 @@ describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTop
     }
   });
 
+  it('start-up warnings: WAIT 2 or min-replicas-to-write 2 with two replicas is named as refusing every change after a failover', async () => {
+    const two = await openRedisStore(set!.url, { keyPrefix: 'warn:', waitReplicas: 2 });
+    const primary = await set!.primary();
+    await redisCli(primary, 'CONFIG', 'SET', 'min-replicas-to-write', '2');
+    try {
+      const w = await two.durabilityWarnings();
+      assert.ok(w.some((x) => /WAIT_REPLICAS=2 with 2 replica\(s\) per primary: after a failover the new primary has 1/.test(x)), w.join('\n'));
+      assert.ok(w.some((x) => /min-replicas-to-write 2 with 2 replica\(s\) per primary: after a failover the new primary has 1/.test(x)), w.join('\n'));
+      assert.ok(!w.some((x) => /connected replica/.test(x)), w.join('\n'));
+    } finally {
+      await redisCli(primary, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
+      await two.close();
+    }
+  });
+
   it('a database number in the spec selects that database', async () => {
     const store = await openStore(`${set!.url}/3`, { redis: { keyPrefix: 'db:' } });
     try {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openRedisStore, type RedisStore } from '../../src/store/redis.ts';
-import { StoreNotReplicatedError } from '../../src/store/store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError } from '../../src/store/store.ts';
 import { Browser, hiddenInput } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { KIT_KEY } from '../helpers/gateway.ts';
@@ -70,6 +70,18 @@ describe('BRIDGE_REDIS_WAIT_REPLICAS=1 on a primary with one replica', needRedis
     const warnings = await store.durabilityWarnings();
     assert.ok(!warnings.some((w) => /replica/.test(w) && /WAIT_REPLICAS=1/.test(w)), warnings.join('\n'));
     assert.ok(warnings.some((w) => /appendonly no/.test(w)), warnings.join('\n'));
+  });
+
+  it('min-replicas-to-write above the connected replicas: a start-up warning, and the primary refuses changes ("retry")', async () => {
+    await redisCli(primary!.port, 'CONFIG', 'SET', 'min-replicas-to-write', '2');
+    try {
+      const warnings = await store.durabilityWarnings();
+      assert.ok(warnings.some((w) => /min-replicas-to-write 2 but 1 connected replica\(s\): it refuses every write/.test(w)), warnings.join('\n'));
+      await assert.rejects(store.putTemp('k-min', 'v', 60_000), (e: Error) => e instanceof StoreUnavailableError && /NOREPLICAS/.test(e.message));
+    } finally {
+      await redisCli(primary!.port, 'CONFIG', 'SET', 'min-replicas-to-write', '0');
+    }
+    assert.ok(!(await store.durabilityWarnings()).some((w) => /min-replicas/.test(w)), 'positive control: min-replicas-to-write 0 is not named');
   });
 
   it('a sign-in that reached OneAccess before the replica stalled gets the retry page and no session cookie', async () => {

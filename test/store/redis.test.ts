@@ -51,6 +51,59 @@ describe('redis', needRedis, () => {
       await store.close();
     }
   });
+
+  it('keeps a set as a small hash (listpack): a one-member index costs well under a Redis set', async () => {
+    assert.ok(redis);
+    const prefix = `sets:${randomUUID()}:`;
+    const store = await openRedisStore(redis.url, { keyPrefix: prefix });
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const member = 'Xy3fG5hJ8kL0mN2pQ4rS6tU8vW0xY2zA';
+      await store.addMember('idx:user:prod:t-corp000:user000000', member, 60_000);
+      const key = `${prefix}set:idx:user:prod:t-corp000:user000000`;
+      assert.equal(await raw.type(key), 'hash');
+      assert.equal(await raw.objectEncoding(key), 'listpack');
+      assert.deepEqual(await raw.hKeys(key), [member]);
+      const ttl = await raw.pTTL(key);
+      assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
+      // the same member as a Redis set, for comparison (what earlier versions wrote)
+      await raw.sAdd(`${key}:as-set`, member);
+      await raw.pExpire(`${key}:as-set`, 60_000);
+      const asHash = Number(await raw.memoryUsage(key));
+      const asSet = Number(await raw.memoryUsage(`${key}:as-set`));
+      assert.ok(asHash + 80 <= asSet, `hash ${asHash} B, set ${asSet} B`);
+    } finally {
+      raw.destroy();
+      await store.close();
+    }
+  });
+
+  it('still reads, adds to and removes from a set an earlier version wrote as a Redis set', async () => {
+    assert.ok(redis);
+    const prefix = `legacy:${randomUUID()}:`;
+    const store = await openRedisStore(redis.url, { keyPrefix: prefix });
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    try {
+      const key = `${prefix}set:idx:tenant:prod:t-1`;
+      await raw.sAdd(key, ['sid-1', 'sid-2']);
+      await raw.pExpire(key, 60_000);
+      assert.deepEqual((await store.members('idx:tenant:prod:t-1')).sort(), ['sid-1', 'sid-2']);
+      await store.addMember('idx:tenant:prod:t-1', 'sid-3', 120_000);
+      assert.equal(await raw.type(key), 'set');
+      assert.ok((await raw.pTTL(key)) > 60_000);
+      await store.removeMember('idx:tenant:prod:t-1', 'sid-1');
+      assert.deepEqual((await store.members('idx:tenant:prod:t-1')).sort(), ['sid-2', 'sid-3']);
+      await store.removeMember('idx:tenant:prod:t-1', 'sid-2');
+      await store.removeMember('idx:tenant:prod:t-1', 'sid-3');
+      assert.equal(await raw.exists(key), 0);
+      assert.deepEqual(await store.members('idx:tenant:prod:t-1'), []);
+    } finally {
+      raw.destroy();
+      await store.close();
+    }
+  });
 });
 
 it('describeStore hides the password of a redis URL', () => {
