@@ -18,7 +18,7 @@ import type { DirectoryEffect } from '../directory/directory.ts';
 import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
-import { activeOf, isLive, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
+import { activeOf, isLive, newRecord, sessionTokens, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
 
 export type { ActiveSession, SessionRecord, UpstreamProfile, UpstreamSession } from './record.ts';
 
@@ -121,7 +121,7 @@ export class Sessions {
     }
     const sid = newSessionId();
     const attrs = this.cookie.attributes();
-    const record: SessionRecord = { cookie: attrs, identity, upstream, createdAt: Date.now() };
+    const record = newRecord(identity, upstream);
     const { ns, claims } = identity;
     await this.keys.add(userIndex(ns, claims.tenant, claims.user_name), sid, this.timeouts.absoluteMs);
     await this.keys.add(tenantIndex(ns, claims.tenant), sid, this.timeouts.absoluteMs);
@@ -136,7 +136,7 @@ export class Sessions {
 
   /** new upstream tokens for a live session, keeping its idle time to live; null when it has ended meanwhile */
   async replaceTokens(sid: string, record: SessionRecord, tokens: UpstreamTokens): Promise<SessionRecord | null> {
-    const next: SessionRecord = { ...record, upstream: { ...record.upstream!, tokens } };
+    const next: SessionRecord = { ...record, upstream: { ...record.upstream!, tokens: sessionTokens(tokens) } };
     const [stored] = await this.sessionStore.replace([[sid, next]]);
     return stored ? next : null;
   }

@@ -199,8 +199,9 @@ export const pendingSwitchSchema = z.looseObject({
 });
 
 /**
- * A gateway session's record (src/session/). express-session writes its own `cookie` member
- * next to the gateway's; the record is loose so whatever else it writes survives a rewrite.
+ * A gateway session's record (src/session/record.ts). Records of earlier versions carry
+ * express-session's own `cookie` member next to the gateway's; the record is loose so whatever
+ * else one holds survives a rewrite.
  */
 export const sessionRecordSchema = z.looseObject({
   cookie: z.looseObject({}).optional(),
@@ -210,7 +211,8 @@ export const sessionRecordSchema = z.looseObject({
       protocol,
       tenantId: z.string(),
       appId: z.string().optional(),
-      tokens: upstreamTokens.optional(),
+      // a session keeps the refresh token and the expiry; records of earlier versions also the access token
+      tokens: upstreamTokens.extend({ accessToken: z.string().optional() }).optional(),
       profile: z.looseObject({ name: z.string().optional(), email: z.string().optional(), mobile: z.string().optional(), orgCode: z.string().optional() }).optional(),
     })
     .optional(),
