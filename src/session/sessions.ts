@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace, type SetKey } from '../store/keyspace.ts';
-import type { DirectoryEffect } from '../directory/directory.ts';
 import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
@@ -29,6 +28,14 @@ export interface SessionSettings {
   secure: boolean;
   cookieSecret: string;
 }
+
+/**
+ * What a directory change says, as far as sessions care (the directory's DirectoryEffect is
+ * structurally one of these): a person's or a tenant's sessions may end.
+ */
+export type SessionEffect =
+  | { kind: 'user-revoked' | 'user-changed'; ns: Namespace; tenantId: string; userName: string }
+  | { kind: 'tenant-changed' | 'app-changed'; ns: Namespace; tenantId: string; removed: boolean };
 
 /** a sign-in that is stored: its id, record, and the Set-Cookie value that hands it to the browser */
 export interface Established {
@@ -198,7 +205,7 @@ export class Sessions {
   }
 
   /** deprovisioning: end every session the effects concern; returns how many */
-  async endFor(effects: readonly DirectoryEffect[]): Promise<number> {
+  async endFor(effects: readonly SessionEffect[]): Promise<number> {
     const indexes = new Map<string, SetKey<string>>();
     const add = (k: SetKey<string>) => indexes.set(k.key, k);
     for (const e of effects) {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AuditEvent, DocWrite, Store } from '../../src/store/store.ts';
+import { sessionConformance } from './session-conformance.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -315,5 +316,7 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
     it('ping resolves', async () => {
       await store.ping();
     });
+
+    sessionConformance(() => store);
   });
 }
