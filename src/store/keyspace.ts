@@ -267,7 +267,7 @@ export const keyspace = {
     lifetime: 'session.idleTimeoutSec, restarted by every touch',
   }),
   sessionSeen: temp('seen:', (sid: string) => sid, 'number', z.number(), {
-    about: 'when a session was last used (epoch ms, to the minute), for the console',
+    about: 'when a session was last used (epoch ms, to the minute): written by earlier versions only (the console now reads the record\'s time to live); deleted with its session',
     pattern: 'seen:<sid>',
     lifetime: 'session.idleTimeoutSec, like the record',
   }),
@@ -440,6 +440,11 @@ export class Keyspace {
 
   touch(k: TempKey<unknown>, ttlMs: number): Promise<boolean> {
     return this.store.touchTemp(k.key, ttlMs);
+  }
+
+  /** the key's remaining time to live in ms; null when it does not exist */
+  ttl(k: TempKey<unknown>): Promise<number | null> {
+    return this.store.tempTtl(k.key);
   }
 
   replace<V>(entries: ReadonlyArray<readonly [TempKey<V>, V]>): Promise<boolean[]> {
