@@ -4,12 +4,20 @@
 // no DOCTYPE or entities, prefixes stripped); anything else is refused and changes nothing.
 // Sign-ins remember ticket -> gateway session, per tenant, for the session's absolute lifetime
 // (keyspace.casTicket).
+import { GatewayError } from '../identity/errors.ts';
 import type { Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace } from '../store/keyspace.ts';
 import { CAS_TICKET_RE, parseCasXml } from './cas-response.ts';
 
-export class CasLogoutError extends Error {
+/** a logoutRequest that names no sign-in: refused (400), and the reason may be told to the sender */
+export class CasLogoutError extends GatewayError {
   override readonly name = 'CasLogoutError';
+  readonly status = 400;
+  readonly code = 'invalid_request';
+  readonly expose = true;
+  get userMessage(): string {
+    return this.message;
+  }
 }
 
 /** the service ticket a logoutRequest names */

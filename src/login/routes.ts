@@ -15,7 +15,8 @@ import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import { hasLogoutUrl, hasSingleLogout, hasTenantChooser, type CallbackRequest, type Connector } from '../identity/connector.ts';
 import type { Protocol } from '../identity/identity.ts';
 import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
-import { CasLogoutError, CasTickets } from './cas-logout.ts';
+import { CasTickets } from './cas-logout.ts';
+import { GatewayError } from '../identity/errors.ts';
 import { LoginError } from './errors.ts';
 import { readOAuthCallback } from './oauth-connector.ts';
 import { sendError, sendPage, pageLanguage } from '../web/pages.ts';
@@ -204,15 +205,16 @@ export function loginRouter(d: LoginDeps): express.Router {
     r.post('/cas/callback', express.urlencoded({ extended: false, limit: MAX_CAS_RESPONSE_BYTES * 2 }), async (req, res) => {
       res.set('Cache-Control', 'no-store');
       const tenantId = str(req.query.tenant, 64);
-      let ticket: string;
-      try {
-        if (!tenantId) throw new CasLogoutError('no tenant in the service URL');
-        ticket = await connector.readLogoutRequest((req.body as Record<string, unknown> | undefined)?.['logoutRequest']);
-      } catch (e) {
-        const reason = e instanceof CasLogoutError ? e.message : 'unreadable request';
+      const refuse = (reason: string) => {
         d.log.warn({ refusal: 'cas_logout_request', reason, tenantId }, 'CAS single logout refused');
         res.status(400).json({ error: 'invalid_request', error_description: reason });
-        return;
+      };
+      if (!tenantId) return refuse('no tenant in the service URL');
+      let ticket: string;
+      try {
+        ticket = await connector.readLogoutRequest((req.body as Record<string, unknown> | undefined)?.['logoutRequest']);
+      } catch (e) {
+        return refuse(e instanceof GatewayError && e.expose ? e.userMessage : 'unreadable request');
       }
       try {
         const sid = await tickets.sessionOf(tenantId, ticket);

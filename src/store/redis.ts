@@ -270,6 +270,12 @@ export class RedisStore implements Store {
     return this.run('getTemp', () => this.link.cmd.get(this.tempKey(key)));
   }
 
+  async tempTtl(key: string): Promise<number | null> {
+    // -2: no such key; -1: no expiry (never the case for a temp)
+    const ms = await this.run('tempTtl', () => this.link.cmd.pTTL(this.tempKey(key)));
+    return ms >= 0 ? ms : null;
+  }
+
   async takeTemp(key: string): Promise<string | null> {
     const k = this.tempKey(key);
     return this.change('takeTemp', [k], () => this.link.cmd.getDel(k));
