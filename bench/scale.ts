@@ -115,7 +115,7 @@ async function serveGateways(kind: string, where: string, withSeen: boolean, ear
               store.putTemp(keyspace.session.key(sid(i)).key, record(i, now, earlier), IDLE_MS),
               store.addMember(keyspace.userSessions.key('prod', tenantOf(i), userOf(i)).key, sid(i), 86_400_000),
               store.addMember(keyspace.tenantSessions.key('prod', tenantOf(i)).key, sid(i), 86_400_000),
-              // what the first touch of a live session adds (the console's last-seen time)
+              // what the first touch of a live session added in earlier versions (the console's last-seen time)
               withSeen ? store.putTemp(keyspace.sessionSeen.key(sid(i)).key, String(now), IDLE_MS) : undefined,
             ]);
           };
@@ -281,7 +281,8 @@ async function main(): Promise<void> {
   const tenantRows: string[][] = [];
   const tenantCounts = process.argv.includes('--tenants') ? arg('--tenants', '10,10000').split(',').map(Number) : [];
   const tenantsMode = tenantCounts.length > 0;
-  const withSeen = !process.argv.includes('--no-seen');
+  // earlier versions kept each live session's last-seen time in a key of its own (seen:<sid>)
+  const withSeen = arg('--record', 'current') === 'earlier';
   const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
   // the cookie secret as src/app.ts derives it from the test helper's session secret
   const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');

@@ -202,11 +202,11 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   );
 
   app.use(jwksRouter(keys));
-  // forward-auth answers before express-session: it reads sessions through the snapshot cache
+  // forward-auth: the express route of the same decision as the fast path (?redirect=true, apps mounting `app` directly)
   app.all(['/auth/verify', '/auth/verify/*appended'], (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
-  // before express-session: a refused request reads and writes nothing
+  // before any handler: a refused request reads and writes nothing
   const limited = browserLimits(limits, log.child({ module: 'limits' }));
   // POST /login is the answer on the switch page; a refused one still writes an audit row
   app.route('/login').get(limited.login).post(limited.login);

@@ -11,13 +11,7 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
 /** the record as the keyspace stores it */
 const stored = (sess: SessionRecord): ValueOf<typeof keyspace.session> => sess as unknown as ValueOf<typeof keyspace.session>;
 
-/** last-seen times are kept to the minute */
-const SEEN_EVERY_MS = 60_000;
-const SEEN_MAX = 20_000;
-
 export class PortSessionStore {
-  /** session id -> when this instance last wrote its last-seen time */
-  private readonly seenWritten = new Map<string, number>();
   private readonly keys: Keyspace;
 
   constructor(
@@ -36,23 +30,15 @@ export class PortSessionStore {
     );
   }
 
-  /** epoch ms of the session's latest use (to the minute), for the console; null before its first touch */
-  async lastSeen(sid: string): Promise<number | null> {
-    return this.keys.get(keyspace.sessionSeen.key(sid));
-  }
-
   /**
-   * A nicety for the console, written on touches only (never on the sign-in's own write), at most
-   * once a minute per session and instance, never waited for: its failure fails nothing.
+   * Epoch ms of the session's latest use (sign-in or a touch), for the console: every touch and
+   * every write restarts the record's idle time to live, so the time left tells when that was
+   * (earlier versions kept it in a key of its own, seen:<sid>, ~140 B per session in Redis).
+   * null when the record is gone.
    */
-  private seen(sid: string): void {
-    const now = Date.now();
-    const last = this.seenWritten.get(sid);
-    if (last !== undefined && now - last < SEEN_EVERY_MS) return;
-    if (this.seenWritten.size >= SEEN_MAX) this.seenWritten.delete(this.seenWritten.keys().next().value!);
-    this.seenWritten.delete(sid);
-    this.seenWritten.set(sid, now);
-    this.keys.put(keyspace.sessionSeen.key(sid), now, this.idleMs).catch(() => undefined);
+  async lastSeen(sid: string): Promise<number | null> {
+    const left = await this.keys.ttl(keyspace.session.key(sid));
+    return left === null ? null : Date.now() - Math.max(0, this.idleMs - left);
   }
 
   set(sid: string, sess: SessionRecord, cb?: Callback): void {
@@ -69,7 +55,6 @@ export class PortSessionStore {
 
   touch(sid: string, _sess: SessionRecord, cb?: Callback): void {
     // TTL only: a touch never rewrites the record, so it cannot undo a concurrent token refresh
-    this.seen(sid);
     this.keys.touch(keyspace.session.key(sid), this.idleMs).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),
@@ -77,6 +62,7 @@ export class PortSessionStore {
   }
 
   destroy(sid: string, cb?: Callback): void {
+    // (with the last-seen key of an earlier version, if there is one)
     this.keys.delete(keyspace.session.key(sid), keyspace.sessionSeen.key(sid)).then(
       () => cb?.(),
       (e: unknown) => cb?.(e),

@@ -45,6 +45,23 @@ describe('the stored session record', () => {
     assert.equal(res.headers.get('x-auth-request-user'), 'lisi');
   });
 
+  it('last seen comes from the record\'s time to live: a touch moves it, and no seen: key is written', async () => {
+    const b = new Browser();
+    await signIn(b);
+    const sid = sidOf(b, env);
+    const t0 = Date.now();
+    const atSignIn = await env.gw.sessions.lastSeenAt(sid);
+    assert.ok(atSignIn !== null && Math.abs(atSignIn - t0) < 1500, `${atSignIn} vs ${t0}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const rec = await env.gw.sessions.read(sid);
+    await env.gw.sessions.touch(sid, rec!);
+    const touched = await env.gw.sessions.lastSeenAt(sid);
+    assert.ok(touched !== null && touched >= atSignIn + 250 && touched <= Date.now(), `${touched} after ${atSignIn}`);
+    assert.equal(await store.getTemp(`seen:${sid}`), null);
+    await env.gw.sessions.end(sid);
+    assert.equal(await env.gw.sessions.lastSeenAt(sid), null);
+  });
+
   it('a record an earlier version wrote (express-session cookie, access token) still serves its session', async () => {
     const b = new Browser();
     await signIn(b);
