@@ -536,7 +536,7 @@ export async function forkRole<Ready>(file: string, args: string[], opts: { exec
       onReady = resolve;
       onReadyFail = reject;
     }),
-    opts.startTimeoutMs ?? 30_000,
+    opts.startTimeoutMs ?? 120_000, // a dozen tsx children starting at once on a busy 2-core host take a while
     `${args.join(' ')} start`,
   ).catch((e: unknown) => {
     child.kill('SIGKILL');

@@ -7,6 +7,10 @@
 //                                     these ("redis 8", "embedded 8 sync-normal")
 //            --profile <dir>          CPU-profile the gateway process during each measured window
 //                                     (node:inspector, 100 µs sampling) and print where the time went
+//            --baseline <checkout>    also run each product scenario on another checkout's gateway
+//                                     (e.g. a `git worktree` of an earlier commit): right after this
+//                                     code's, same sandbox, tenants and client (before/after side by side)
+//            --rounds <n>             repeat the scenarios (with --baseline: alternating) n times
 //
 // Layout: three processes. This one is the client: a cookie-keeping walker per sign-in (bench/lib.ts
 // Walker + signInOAuth) over keep-alive node:http. The gateway runs in a child (this file with
@@ -556,6 +560,10 @@ interface Row extends Scenario {
 }
 
 const argv = process.argv.slice(2);
+/** the key of the baseline checkout's gateway among a store's gateways */
+const BASELINE = 'baseline';
+/** for the report: which checkout the "[baseline …]" rows ran */
+let baselineNote = '';
 const option = (name: string): string | null => {
   const i = argv.indexOf(name);
   return i >= 0 ? (argv[i + 1] ?? null) : null;
@@ -569,6 +577,12 @@ async function main(): Promise<void> {
   const MEASURE_MS = quick ? 2000 : 10_000;
   const MAX_SIGNINS = 20_000;
   const tenants = population(quick ? 4 : 20, quick ? 25 : 50);
+  const ROUNDS = Number(option('--rounds') ?? 1);
+  const baselineDir = option('--baseline');
+  const baseline = baselineDir
+    ? { file: join(realpathSync(baselineDir), 'bench', 'login.ts'), label: `[baseline ${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: baselineDir, encoding: 'utf8' }).stdout.trim()}]` }
+    : null;
+  if (baselineDir) baselineNote = `${realpathSync(baselineDir)} (its own src/ and bench/login.ts, this run's node_modules)`;
   const loadBefore = loadAvg();
   const rows: Row[] = [];
   const skipped: string[] = [];
@@ -601,10 +615,13 @@ async function main(): Promise<void> {
       const started = await Promise.all([startSandboxRole(), ...diagnostics.map((d) => startGatewayRole(store, redis?.url ?? '-', {}, d))]);
       sandbox = started[0] as RoleHandle<{ pid: number }>;
       diagnostics.forEach((d, i) => gateways.set(d, started[i + 1] as RoleHandle<GatewayReady>));
+      // the baseline checkout's gateway, same store kind, same sandbox and tenants (product scenarios only)
+      if (baseline) gateways.set(BASELINE, await forkRole<GatewayReady>(baseline.file, ['--serve', 'gateway', store, redis?.url ?? '-', '{}', '']));
       await setUpTenants(sandbox, [...gateways.values()], tenants);
       process.stderr.write(`  ${store}: ${gateways.size} gateway(s) + sandbox up, ${tenants.length} tenants x ${tenants[0]!.users.length} users synced in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-      for (const s of mine) {
-        const gateway = gateways.get(s.diagnostic)!;
+      const runs = Array.from({ length: ROUNDS }, () => mine.flatMap((s) => (baseline && !s.diagnostic ? [{ s, key: s.diagnostic }, { s, key: BASELINE }] : [{ s, key: s.diagnostic }]))).flat();
+      for (const { s, key } of runs) {
+        const gateway = gateways.get(key)!;
         const warm = await signInLoop(gateway.ready.base, tenants, s.concurrency, WARMUP_MS, 2000);
         await Promise.all([gateway.ask('reset', { profile: !!profileDir }), sandbox.ask('reset')]);
         const cmds0 = redis ? await redisCommandStats(redis.port) : null;
@@ -612,7 +629,7 @@ async function main(): Promise<void> {
         const [gw, sb] = await Promise.all([gateway.ask<GatewayStats>('stats', { profileDir }), sandbox.ask<SandboxStats>('stats')]);
         const redisCmds = redis && cmds0 ? commandDelta(cmds0, await redisCommandStats(redis.port)) : null;
         const after = await checkSessions(gateway.ready.base, m.lastSessions);
-        const label = s.diagnostic === 'sync-normal' ? 'embedded, synchronous=NORMAL (diagnostic)' : store;
+        const label = s.diagnostic === 'sync-normal' ? 'embedded, synchronous=NORMAL (diagnostic)' : key === BASELINE ? `${store} ${baseline!.label}` : store;
         rows.push({ ...s, label, m, warmProblems: warm.problems, after, gw, sb, redisCmds });
         process.stderr.write(`  done: ${label} ${s.concurrency} conn.: ${m.completed} sign-ins, ${m.failures} failures, load ${loadAvg()}\n`);
       }
@@ -637,6 +654,7 @@ function report(rows: Row[], skipped: string[], run: { quick: boolean; warmupMs:
   out.push(`- date: ${f.date}`);
   out.push(`- machine: ${f.cpu}, ${f.cores} cores, ${f.memGiB} GiB, ${f.platform}; Node ${f.node}`);
   out.push(`- code: ${codeState()}`);
+  if (baselineNote) out.push(`- baseline rows: ${baselineNote}; each product scenario measured on this code, then on the baseline, in turn`);
   out.push(`- host load average (1/5/15 min): ${run.loadBefore} before, ${run.loadAfter} after`);
   out.push(`- population: ${run.tenants.length} tenants x ${run.tenants[0]!.users.length} synced users (each tenant its own sandbox origin); each sign-in a fresh browser, a different user than the previous one, a new session`);
   out.push(`- per scenario: ${run.warmupMs / 1000} s warm-up, then ${run.measureMs / 1000} s measured; closed loop, N browsers each walking one sign-in at a time`);

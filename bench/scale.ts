@@ -28,6 +28,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
 import { deriveKey } from '../src/directory/secret-box.ts';
+import type { SessionIdentity } from '../src/identity/identity.ts';
+import { newRecord } from '../src/session/record.ts';
+import { keyspace } from '../src/store/keyspace.ts';
 import { openEmbeddedStore } from '../src/store/embedded.ts';
 import { openRedisStore } from '../src/store/redis.ts';
 import type { Store } from '../src/store/store.ts';
@@ -49,40 +52,42 @@ const sid = (i: number) => createHash('sha256').update(`session-${i}`).digest('b
 const tenantOf = (i: number) => `t-corp${String(i % TENANTS).padStart(3, '0')}`;
 const userOf = (i: number) => `user${String(Math.floor(i / TENANTS)).padStart(6, '0')}`;
 
-/** what a real OAuth sign-in stores (express-session record of src/session/sessions.ts) */
-function record(i: number, now: number): string {
+/**
+ * What a real OAuth sign-in stores: the record src/session/record.ts newRecord() builds (what
+ * Sessions.establish writes) from the identity and upstream session src/login/routes.ts hands it
+ * (claims, OAuth tokens of 64 characters, the OneAccess profile). `earlier`: the record as the
+ * version before it stored it (express-session's cookie member and the access token too), for
+ * the before/after memory figures.
+ */
+function record(i: number, now: number, earlier: boolean): string {
   const tenant = tenantOf(i);
-  return JSON.stringify({
-    cookie: { originalMaxAge: 86_400_000, expires: new Date(now + 86_400_000).toISOString(), secure: true, httpOnly: true, path: '/', sameSite: 'lax' },
-    identity: {
-      ns: 'prod',
-      claims: {
-        sub: createHash('sha256').update(`${tenant}/${userOf(i)}`).digest('base64url').slice(0, 22),
-        tenant,
-        tenant_code: tenant.slice(2),
-        tenant_name: `${tenant.slice(2)} Ltd`,
-        user_name: userOf(i),
-        name: '欧阳建华',
-        email: `${userOf(i)}@${tenant.slice(2)}.example.com`,
-        role: 'user',
-        org_code: '10',
-        idp: 'oneaccess-oauth',
-      },
-    },
-    upstream: {
-      protocol: 'oauth',
-      tenantId: tenant,
-      appId: 'app-1',
-      tokens: { accessToken: createHash('sha256').update(`at${i}`).digest('hex'), refreshToken: createHash('sha256').update(`rt${i}`).digest('hex'), expiresAt: now + 30 * 86_400_000 },
-    },
-    createdAt: now,
-  });
+  const user = userOf(i);
+  const claims = {
+    sub: createHash('sha256').update(`${tenant}/${user}`).digest('base64url').slice(0, 22),
+    tenant,
+    tenant_code: tenant.slice(2),
+    tenant_name: `${tenant.slice(2)} Ltd`,
+    user_name: user,
+    name: '欧阳建华',
+    email: `${user}@${tenant.slice(2)}.example.com`,
+    role: 'user' as const,
+    org_code: '10',
+    idp: 'oneaccess-oauth' as const,
+  };
+  const tokens = { accessToken: createHash('sha256').update(`at${i}`).digest('hex'), refreshToken: createHash('sha256').update(`rt${i}`).digest('hex'), expiresAt: now + 2 * 3600_000 };
+  const upstream = { protocol: 'oauth' as const, tenantId: tenant, appId: 'app-1', tokens, profile: { name: '欧阳建华', email: claims.email, orgCode: '10' } };
+  const identity = { ns: 'prod' as const, claims } as SessionIdentity;
+  if (earlier) {
+    const cookie = { originalMaxAge: 86_400_000, expires: new Date(now + 86_400_000).toISOString(), secure: true, httpOnly: true, path: '/', sameSite: 'lax' };
+    return JSON.stringify({ cookie, identity, upstream, createdAt: now });
+  }
+  return JSON.stringify(newRecord(identity, upstream, now));
 }
 
 // ---------------------------------------------------------------------------------------------
 // child: two gateways on one store
 
-async function serveGateways(kind: string, where: string, withSeen: boolean): Promise<void> {
+async function serveGateways(kind: string, where: string, withSeen: boolean, earlier: boolean): Promise<void> {
   await serveRole(async () => {
     const store: Store = kind === 'redis' ? await openRedisStore(where, { keyPrefix: PREFIX }) : openEmbeddedStore(where);
     // the first gateway serves sign-ins too: its public URL is its loopback address
@@ -107,11 +112,11 @@ async function serveGateways(kind: string, where: string, withSeen: boolean): Pr
           // all run inside the batch's transaction below
           const one = async (i: number) => {
             await Promise.all([
-              store.putTemp(`sess:${sid(i)}`, record(i, now), IDLE_MS),
-              store.addMember(`idx:user:prod:${tenantOf(i)}:${userOf(i)}`, sid(i), 86_400_000),
-              store.addMember(`idx:tenant:prod:${tenantOf(i)}`, sid(i), 86_400_000),
-              // what the first touch of a live session adds (the console's last-seen time)
-              withSeen ? store.putTemp(`seen:${sid(i)}`, String(now), IDLE_MS) : undefined,
+              store.putTemp(keyspace.session.key(sid(i)).key, record(i, now, earlier), IDLE_MS),
+              store.addMember(keyspace.userSessions.key('prod', tenantOf(i), userOf(i)).key, sid(i), 86_400_000),
+              store.addMember(keyspace.tenantSessions.key('prod', tenantOf(i)).key, sid(i), 86_400_000),
+              // what the first touch of a live session added in earlier versions (the console's last-seen time)
+              withSeen ? store.putTemp(keyspace.sessionSeen.key(sid(i)).key, String(now), IDLE_MS) : undefined,
             ]);
           };
           const db = (store as unknown as { db?: { transaction(fn: () => void): () => void } }).db;
@@ -276,7 +281,8 @@ async function main(): Promise<void> {
   const tenantRows: string[][] = [];
   const tenantCounts = process.argv.includes('--tenants') ? arg('--tenants', '10,10000').split(',').map(Number) : [];
   const tenantsMode = tenantCounts.length > 0;
-  const withSeen = !process.argv.includes('--no-seen');
+  // earlier versions kept each live session's last-seen time in a key of its own (seen:<sid>)
+  const withSeen = arg('--record', 'current') === 'earlier';
   const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
   // the cookie secret as src/app.ts derives it from the test helper's session secret
   const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');
@@ -284,7 +290,7 @@ async function main(): Promise<void> {
     for (const kind of kinds) {
       const dir = kind === 'embedded' ? mkdtempSync(join(tmpdir(), 'bridge-scale-')) : '';
       const where = kind === 'redis' ? redis!.url : dir;
-      const role = await forkRole<{ ports: number[]; cookieName: string }>(SELF, ['--serve', kind, where, withSeen ? 'seen' : ''], { startTimeoutMs: 60_000 });
+      const role = await forkRole<{ ports: number[]; cookieName: string }>(SELF, ['--serve', kind, where, withSeen ? 'seen' : '', arg('--record', 'current')], { startTimeoutMs: 60_000 });
       try {
         let have = 0;
         for (const size of sizes) {
@@ -432,5 +438,5 @@ async function main(): Promise<void> {
   console.log(`\nload average at the end ${loadAvg()}`);
 }
 
-if (process.argv[2] === '--serve') await serveGateways(process.argv[3]!, process.argv[4]!, process.argv[5] === 'seen');
+if (process.argv[2] === '--serve') await serveGateways(process.argv[3]!, process.argv[4]!, process.argv[5] === 'seen', process.argv[6] === 'earlier');
 else await main().then(() => process.exit(0));

@@ -8,6 +8,12 @@
 //            --rounds <n>              rounds (default 3, quick 1)
 //            --profile <dir>           CPU-profile the gateway targets in their last measured window
 //                                      (node:inspector, 100 µs) and print where the time went
+//            --baseline <checkout>     also measure the gateway of another checkout (e.g. a
+//                                      `git worktree` of an earlier commit, its node_modules in
+//                                      place): each gateway row gets a twin "[baseline <commit>]"
+//                                      served by that checkout's bench/login.ts, measured right
+//                                      after it in every round, with the same sandbox, Redis,
+//                                      client and request shape (before/after side by side)
 //
 // Targets, each its own server process (children of this one), all alive for the whole run and
 // measured one at a time, round after round (interleaved, so a noisy minute hits all of them):
@@ -45,6 +51,8 @@ import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import http from 'node:http';
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   commandDelta,
@@ -213,6 +221,8 @@ function checker(t: Target): (conn: number, n: number, status: number, head: str
 }
 
 const argv = process.argv.slice(2);
+/** for the report: which checkout the "[baseline …]" rows ran */
+let baselineNote = '';
 const option = (name: string): string | null => {
   const i = argv.indexOf(name);
   return i >= 0 ? (argv[i + 1] ?? null) : null;
@@ -251,6 +261,21 @@ async function main(): Promise<void> {
     ]);
     roles.push(ceiling, vendor, floor, gwEmb, gwRedis, gwEmbNc, gwRedisNc, gwFirst, sandbox);
     const gateways = [gwEmb, gwRedis, gwEmbNc, gwRedisNc, gwFirst];
+    // the same four gateway configurations, served by the baseline checkout's code
+    const baselineDir = option('--baseline');
+    const baseline = baselineDir
+      ? await (async () => {
+          const file = join(realpathSync(baselineDir), 'bench', 'login.ts');
+          const start = (kind: 'embedded' | 'redis', where: string, overrides: Record<string, unknown> = {}) =>
+            forkRole<GatewayReady>(file, ['--serve', 'gateway', kind, where, JSON.stringify(overrides), '']);
+          const [emb, red, embNc, redNc] = await Promise.all([start('embedded', '-'), start('redis', redis.url), start('embedded', '-', { access: { cacheTtlMs: 0 } }), start('redis', redis.url, { access: { cacheTtlMs: 0 } })]);
+          roles.push(emb, red, embNc, redNc);
+          gateways.push(emb, red, embNc, redNc);
+          const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: baselineDir, encoding: 'utf8' }).stdout.trim();
+          baselineNote = `${realpathSync(baselineDir)} at commit ${head} (its own src/ and bench/login.ts, this run's node_modules)`;
+          return { label: `[baseline ${head}]`, emb, red, embNc, redNc };
+        })()
+      : null;
     const tenants = population(2, SESSIONS / 2);
     await setUpTenants(sandbox, gateways, tenants);
     const people = tenants.flatMap((t) => t.users.map((u) => ({ tenant: t, user: u })));
@@ -304,13 +329,16 @@ async function main(): Promise<void> {
     });
     const embCookies = await gatewaySessions(gwEmb);
     const redisCookies = await gatewaySessions(gwRedis);
+    /** a gateway row, and its baseline twin right after it */
+    const withTwin = async (name: string, store: 'embedded' | 'redis', g: RoleHandle<GatewayReady>, cookies: string[], twin?: RoleHandle<GatewayReady>): Promise<Target[]> =>
+      baseline && twin ? [gwTarget(name, store, g, cookies), gwTarget(`${name} ${baseline.label}`, store, twin, await gatewaySessions(twin))] : [gwTarget(name, store, g, cookies)];
     targets.push(
       { name: 'ceiling: bare node:http 200', kind: 'ceiling', store: '–', port: ceiling.ready.port, requests: embCookies.map((c) => request(ceiling.ready.port, '/auth/verify', c)), users, role: ceiling, usesRedis: false },
       { name: 'vendor: express-session + connect-redis /check', kind: 'vendor', store: 'redis', port: vendor.ready.port, requests: vendorCookies.map((c) => request(vendor.ready.port, '/check', c)), users, role: vendor, usesRedis: true },
-      gwTarget('gateway /auth/verify', 'embedded', gwEmb, embCookies),
-      gwTarget('gateway /auth/verify', 'redis', gwRedis, redisCookies),
-      gwTarget('gateway /auth/verify, no snapshot cache', 'embedded', gwEmbNc, await gatewaySessions(gwEmbNc)),
-      gwTarget('gateway /auth/verify, no snapshot cache', 'redis', gwRedisNc, await gatewaySessions(gwRedisNc)),
+      ...(await withTwin('gateway /auth/verify', 'embedded', gwEmb, embCookies, baseline?.emb)),
+      ...(await withTwin('gateway /auth/verify', 'redis', gwRedis, redisCookies, baseline?.red)),
+      ...(await withTwin('gateway /auth/verify, no snapshot cache', 'embedded', gwEmbNc, await gatewaySessions(gwEmbNc), baseline?.embNc)),
+      ...(await withTwin('gateway /auth/verify, no snapshot cache', 'redis', gwRedisNc, await gatewaySessions(gwRedisNc), baseline?.redNc)),
     );
     // diagnostics: what express alone costs, and the gateway's decide() without express in front
     const sample = await fetch(`http://127.0.0.1:${gwEmb.ready.port}/auth/verify`, { headers: { cookie: embCookies[0]! } });
@@ -392,6 +420,7 @@ function report(targets: Target[], results: Map<string, Measured[]>, sessionByte
   out.push(`- date: ${f.date}`);
   out.push(`- machine: ${f.cpu}, ${f.cores} cores, ${f.memGiB} GiB, ${f.platform}; Node ${f.node}`);
   out.push(`- code: ${codeState()}`);
+  if (baselineNote) out.push(`- baseline rows: ${baselineNote}`);
   out.push(`- host load average (1/5/15 min): ${run.loadBefore} before, ${run.loadAfter} after`);
   out.push(
     `- ${CONNECTIONS} keep-alive connections, one request in flight each, raw-socket client in its own process; per target and round ${run.warmupMs / 1000} s warm-up, then ${run.measureMs / 1000} s measured; ${run.rounds} round(s), targets interleaved within each round; ${SESSIONS} sessions per target, round-robin`,

@@ -15,13 +15,13 @@ import type { BootSecrets } from './bootstrap.ts';
 import { Sessions } from './session/sessions.ts';
 import { Transactions } from './login/transactions.ts';
 import { AccountSwitches } from './login/account-switch.ts';
-import { TenantResolver } from './login/tenant.ts';
 import { OAuthConnector } from './login/oauth-connector.ts';
 import { CasConnector } from './login/cas-connector.ts';
 import { loginRouter } from './login/routes.ts';
 import { reviseSessions } from './login/live-identity.ts';
 import { returnToPolicyFromSettings } from './web/return-to.ts';
-import { TenantApps } from './login/tenant-apps.ts';
+import { Tenants } from './login/tenants.ts';
+import { SignIn } from './login/sign-in.ts';
 import { Refresher } from './session/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
 import { KeyManager, keySetAlgs } from './delivery/keys.ts';
@@ -115,14 +115,21 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   // in proxy mode the app lives on the gateway's own origin: land there, not on the private app URL
   if (settings.app.proxy) returnTo.fallback = `${settings.publicUrl}/`;
   const upstreamLimits = { timeoutMs: settings.login.upstreamTimeoutMs, maxBodyBytes: settings.login.maxUpstreamBodyBytes };
-  const oauth = new OAuthConnector(upstreamLimits, settings.login.allowInsecureIdp);
-  const cas = new CasConnector(upstreamLimits, settings.login.casFormat);
-  const apps = new TenantApps(directory, atRest, { appId: settings.login.appId, allowInsecureIdp: settings.login.allowInsecureIdp });
+  // sign-in serves the production namespace; seller debug data (testFlag 1) is never signed in to
+  const tenants = new Tenants(directory, atRest, { ns: 'prod', appId: settings.login.appId, allowInsecureIdp: settings.login.allowInsecureIdp, tenantHosts: settings.login.tenantHosts });
+  const oauth = new OAuthConnector(tenants, {
+    limits: upstreamLimits,
+    allowInsecure: settings.login.allowInsecureIdp,
+    publicUrl: settings.publicUrl,
+    unifiedLogin: { url: settings.login.unifiedLoginUrl, appId: settings.login.appId },
+    observeUpstream: (step, seconds) => metrics.upstreamSeconds.observe({ step }, seconds),
+  });
+  const cas = new CasConnector(tenants, { limits: upstreamLimits, publicUrl: settings.publicUrl, format: settings.login.casFormat, observeUpstream: (step, seconds) => metrics.upstreamSeconds.observe({ step }, seconds) });
   const refresher = new Refresher({
     store,
     sessions,
     skewMs: settings.session.refreshSkewSec * 1000,
-    grant: async ({ tenantId, refreshToken }) => oauth.refresh(await apps.clientFor(await apps.activeTenant(tenantId)), refreshToken),
+    grant: (r) => oauth.refresh(r),
     changes: sessionCache,
   });
   const verifier = createVerifier({
@@ -195,11 +202,11 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   );
 
   app.use(jwksRouter(keys));
-  // forward-auth answers before express-session: it reads sessions through the snapshot cache
+  // forward-auth: the express route of the same decision as the fast path (?redirect=true, apps mounting `app` directly)
   app.all(['/auth/verify', '/auth/verify/*appended'], (req, res, next) => {
     verifier.handler(req, res).catch(next);
   });
-  // before express-session: a refused request reads and writes nothing
+  // before any handler: a refused request reads and writes nothing
   const limited = browserLimits(limits, log.child({ module: 'limits' }));
   // POST /login is the answer on the switch page; a refused one still writes an audit row
   app.route('/login').get(limited.login).post(limited.login);
@@ -223,7 +230,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     app.use(
       '/admin',
       adminRouter({
-        console: new Console({ store, directory, sessions, apps, policy: settings.login, syncLog, keys, metrics, handles: new SessionHandles(deriveKey(deps.secrets.sessionSecret, 'admin-session-handle')) }),
+        console: new Console({ store, directory, sessions, tenants, policy: settings.login, syncLog, keys, metrics, handles: new SessionHandles(deriveKey(deps.secrets.sessionSecret, 'admin-session-handle')) }),
         auth: new OperatorAuth(store, sessions, {
           token: settings.admin.token,
           operatorTenants: settings.admin.operatorTenants,
@@ -238,18 +245,18 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       }),
     );
   }
+  const transactions = new Transactions(store, settings.login.transactionTtlSec, secure);
+  const switches = new AccountSwitches(store);
   app.use(
     loginRouter({
       settings,
       store,
-      directory,
       sessions,
-      transactions: new Transactions(store, settings.login.transactionTtlSec, secure),
-      switches: new AccountSwitches(store),
-      resolver: new TenantResolver(directory, settings.login.tenantHosts),
-      oauth,
-      cas,
-      apps,
+      transactions,
+      switches,
+      tenants,
+      connectors: { oauth, cas },
+      signIn: new SignIn({ tenants, directory, sessions, transactions, switches, policy: settings.login, store, publicUrl: settings.publicUrl, log: log.child({ module: 'login' }), metrics }),
       refresher,
       returnTo,
       log: log.child({ module: 'login' }),

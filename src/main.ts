@@ -2,7 +2,7 @@
 import { ConfigError, loadSettings, type Settings } from './config/load.ts';
 import { createLogger } from './ops/logger.ts';
 import { openStore, describeStore } from './store/index.ts';
-import { loadSecrets } from './bootstrap.ts';
+import { clientSecretKeyCheck, loadSecrets } from './bootstrap.ts';
 import { createGateway } from './app.ts';
 import { loadClientSecretKey, keyBits } from './marketplace/client-secret.ts';
 import { DirectoryHeldError, holdDirectory, type DirectoryLock } from './ops/directory-lock.ts';
@@ -17,20 +17,15 @@ function fail(message: string, code: number): never {
 
 let settings: Settings;
 try {
-  settings = loadSettings();
+  // a bad client-secret key is listed with every other problem, in the same run
+  settings = loadSettings({ checks: [clientSecretKeyCheck] });
 } catch (e) {
   if (e instanceof ConfigError) fail(`oneaccess-bridge: ${e.message}`, 2);
   throw e;
 }
 
-let clientSecretKey = null;
-if (settings.marketplace.clientSecretKey) {
-  try {
-    clientSecretKey = loadClientSecretKey(settings.marketplace.clientSecretKey);
-  } catch (e) {
-    fail(`oneaccess-bridge: invalid settings:\n  - marketplace.clientSecretKey = (secret, hidden): ${(e as Error).message}`, 2);
-  }
-}
+// loads: clientSecretKeyCheck passed
+const clientSecretKey = settings.marketplace.clientSecretKey ? loadClientSecretKey(settings.marketplace.clientSecretKey) : null;
 
 const log = createLogger(settings.logLevel, undefined, settings.logFormat);
 if (clientSecretKey && keyBits(clientSecretKey) < 3072) log.warn({ bits: keyBits(clientSecretKey) }, 'the client-secret key is shorter than the 3072 bits Seller Center asks for');

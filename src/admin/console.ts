@@ -8,9 +8,8 @@ import type { Sessions } from '../session/sessions.ts';
 import type { AuditEvent, Store } from '../store/store.ts';
 import type { KeyManager } from '../delivery/keys.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { TenantApps } from '../login/tenant-apps.ts';
-import { LoginError } from '../login/errors.ts';
-import { decideSignIn, type SignInPolicy } from '../login/policy.ts';
+import type { Tenants } from '../login/tenants.ts';
+import { checkAccess, type SignInPolicy } from '../login/policy.ts';
 import type { SyncFilter, SyncLog, SyncRecord } from '../marketplace/sync-log.ts';
 import { SYNC_SCHEMAS } from '../marketplace/messages.ts';
 import { text, type Lang } from '../web/i18n.ts';
@@ -20,8 +19,9 @@ export interface ConsoleDeps {
   store: Store;
   directory: Directory;
   sessions: Sessions;
-  apps: TenantApps;
-  policy: SignInPolicy;
+  tenants: Tenants;
+  /** the sign-in policy, and whether http:// OneAccess URLs are usable (login.allowInsecureIdp) */
+  policy: SignInPolicy & { allowInsecureIdp: boolean };
   syncLog: SyncLog;
   keys: KeyManager;
   metrics: Metrics;
@@ -180,17 +180,14 @@ export class Console {
    * sign-in after OneAccess vouched for them: the tenant, its bound app, then the sign-in policy.
    */
   async decide(ns: Namespace, tenantId: string, userName: string, lang: Lang): Promise<Decision> {
-    try {
-      if (ns !== 'prod') return { allowed: false, code: 'test_data', message: text(lang, { key: 'admin.decision.testData' }) };
-      const tenant = await this.d.apps.activeTenant(tenantId);
-      await this.d.apps.clientFor(tenant);
-      const user = await this.d.directory.getUser(ns, tenantId, userName);
-      const claims = decideSignIn(tenant, user, { protocol: 'oauth', tenantId, userName }, (u) => this.d.directory.accountId(ns, tenantId, u), this.d.policy);
-      return { allowed: true, message: text(lang, { key: 'admin.decision.allowed', params: { role: text(lang, { key: claims.role === 'admin' ? 'role.admin' : 'role.user' }) } }), role: claims.role };
-    } catch (e) {
-      if (e instanceof LoginError) return { allowed: false, code: e.code, message: text(lang, e.shown) };
-      throw e;
-    }
+    const { tenants } = this.d;
+    if (ns !== tenants.ns) return { allowed: false, code: 'test_data', message: text(lang, { key: 'admin.decision.testData' }) };
+    const tenant = await tenants.find(tenantId);
+    const [app, user] = tenant ? await Promise.all([tenants.app(tenant), this.d.directory.getUser(ns, tenantId, userName)]) : [null, null];
+    const access = checkAccess({ tenant, app, user, id: { protocol: 'oauth', tenantId, userName }, accountId: (u) => tenants.accountId(tenantId, u), policy: this.d.policy, allowInsecureIdp: this.d.policy.allowInsecureIdp });
+    if (!access.allowed) return { allowed: false, code: access.refusal.code, message: text(lang, access.refusal.shown) };
+    const { role } = access.claims;
+    return { allowed: true, message: text(lang, { key: 'admin.decision.allowed', params: { role: text(lang, { key: role === 'admin' ? 'role.admin' : 'role.user' }) } }), role };
   }
 
   /** live sessions of a tenant (or one user of it); index entries of ended sessions are skipped */

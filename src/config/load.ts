@@ -112,6 +112,49 @@ export function productionProblems(raw: Json | Config): ConfigProblem[] {
   return out;
 }
 
+/**
+ * Rules across settings. Work on the merged raw settings as well as on parsed ones (numbers may
+ * still be text from the environment; a value the schema refuses is left to the schema's
+ * problem), so they run in the same pass as the schema.
+ */
+export function crossFieldProblems(raw: Json | Config): ConfigProblem[] {
+  const at = (path: string) => valueAt(raw, path.split('.'));
+  const num = (path: string, fallback: number): number => {
+    const v = at(path);
+    return v === undefined ? fallback : typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  };
+  const out: ConfigProblem[] = [];
+  if (truthy(at('app.proxy')) && !filled(at('app.url'))) {
+    out.push({ path: 'app.proxy', value: 'true', reason: 'proxy mode needs app.url (BRIDGE_APP_URL)' });
+  }
+  const { idleTimeoutSec, absoluteTimeoutSec } = configDefaults().session;
+  const absolute = num('session.absoluteTimeoutSec', absoluteTimeoutSec);
+  if (absolute < num('session.idleTimeoutSec', idleTimeoutSec)) {
+    out.push({ path: 'session.absoluteTimeoutSec', value: String(absolute), reason: 'must not be shorter than session.idleTimeoutSec' });
+  }
+  // the key set signs with tokens.alg and RS256 only (delivery/keys.ts keySetAlgs)
+  const tokensAlg = at('tokens.alg') ?? configDefaults().tokens.alg;
+  const clients = at('oidc.clients');
+  if (Array.isArray(clients)) {
+    clients.forEach((client: unknown, i) => {
+      const alg = isObject(client) ? client['id_token_signed_response_alg'] : undefined;
+      if (typeof alg === 'string' && alg !== '' && alg !== 'RS256' && alg !== tokensAlg) {
+        out.push({ path: `oidc.clients.${i}.id_token_signed_response_alg`, value: JSON.stringify(alg), reason: `the gateway signs with RS256 and tokens.alg (${String(tokensAlg)}) only` });
+      }
+    });
+  }
+  return out;
+}
+
+let defaults: Config | undefined;
+/** the settings with nothing set: every default of the schema */
+function configDefaults(): Config {
+  return (defaults ??= configSchema.parse({}));
+}
+
+/** A check of the settings that needs more than the schema (the client-secret key): problems, or none. */
+export type SettingsCheck = (settings: Json | Config) => ConfigProblem[];
+
 export interface LoadOptions {
   argv?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -119,6 +162,8 @@ export interface LoadOptions {
   overrides?: Json;
   /** skip config/default.yaml (tests) */
   skipDefaultFile?: boolean;
+  /** further checks, run in the same pass (src/bootstrap.ts: the client-secret key) */
+  checks?: readonly SettingsCheck[];
 }
 
 function configFileFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
@@ -142,38 +187,31 @@ export function loadSettings(opts: LoadOptions = {}): Settings {
   raw = mergeSettings(raw, envOverrides(env));
   if (opts.overrides) raw = mergeSettings(raw, opts.overrides);
 
-  const production = env.NODE_ENV === 'production';
+  // the key file first: the key's own checks read what it holds
+  const keyFile = valueAt(raw, ['marketplace', 'clientSecretKeyFile']);
+  if (typeof keyFile === 'string' && keyFile !== '') {
+    try {
+      raw = mergeSettings(raw, { marketplace: { clientSecretKey: readFileSync(resolve(keyFile), 'utf8').trim() } });
+    } catch (e) {
+      problems.push({ path: 'marketplace.clientSecretKeyFile', value: JSON.stringify(keyFile), reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+    }
+  }
+
+  // every rule in one pass: the schema's, then those across settings, production's and the
+  // caller's (on the parsed settings, or on the raw ones where the schema refused something), so
+  // one run lists everything to fix, one problem per setting
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map(String).join('.');
       problems.push({ path, value: showValue(path, valueAt(raw, issue.path)), reason: issue.message });
     }
-    // the production rules too, so one run lists everything to fix
-    if (production) problems.push(...productionProblems(raw).filter((p) => !problems.some((q) => q.path === p.path)));
-    throw new ConfigError(problems);
   }
+  const view = parsed.success ? parsed.data : raw;
+  const further = [crossFieldProblems(view), env.NODE_ENV === 'production' ? productionProblems(view) : [], ...(opts.checks ?? []).map((check) => check(view))];
+  for (const p of further.flat()) if (!problems.some((q) => q.path === p.path)) problems.push(p);
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
   const c = parsed.data;
-
-  if (c.marketplace.clientSecretKeyFile) {
-    try {
-      c.marketplace.clientSecretKey = readFileSync(resolve(c.marketplace.clientSecretKeyFile), 'utf8').trim();
-    } catch (e) {
-      problems.push({
-        path: 'marketplace.clientSecretKeyFile',
-        value: JSON.stringify(c.marketplace.clientSecretKeyFile),
-        reason: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      });
-    }
-  }
-  if (production) problems.push(...productionProblems(c));
-  if (c.app.proxy && !c.app.url) {
-    problems.push({ path: 'app.proxy', value: 'true', reason: 'proxy mode needs app.url (BRIDGE_APP_URL)' });
-  }
-  if (c.session.absoluteTimeoutSec < c.session.idleTimeoutSec) {
-    problems.push({ path: 'session.absoluteTimeoutSec', value: String(c.session.absoluteTimeoutSec), reason: 'must not be shorter than session.idleTimeoutSec' });
-  }
-  if (problems.length) throw new ConfigError(problems);
 
   const publicUrl = (c.publicUrl || `http://localhost:${c.port}`).replace(/\/+$/, '');
   const developmentDefaults: string[] = [];

@@ -278,15 +278,9 @@ export const configSchema = z.object({
 
   /** proxies whose X-Forwarded-* headers are believed */
   trustedProxies: z.array(cidr).default(['127.0.0.1/8', '::1/128']),
-}).superRefine((c, ctx) => {
-  // the key set signs with tokens.alg and RS256 only (delivery/keys.ts keySetAlgs)
-  c.oidc.clients.forEach((client, i) => {
-    const alg = client.id_token_signed_response_alg;
-    if (alg && alg !== 'RS256' && alg !== c.tokens.alg) {
-      ctx.addIssue({ code: 'custom', path: ['oidc', 'clients', i, 'id_token_signed_response_alg'], message: `the gateway signs with RS256 and tokens.alg (${c.tokens.alg}) only` });
-    }
-  });
 });
+// rules across settings (proxy mode needs an app, timeouts, OIDC clients' algorithms) are in
+// load.ts crossFieldProblems: they run even when the schema finds problems elsewhere
 
 export type Config = z.infer<typeof configSchema>;
 /** input shape: what YAML and env may provide */

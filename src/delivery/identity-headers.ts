@@ -3,6 +3,7 @@
 // so every value that needs it is percent-encoded UTF-8: decodeURIComponent() always gives the
 // claim back, and plain ASCII values (without "%") are sent unchanged.
 import type { IdentityClaims } from '../identity/identity.ts';
+import { IDENTITY_HEADER as H } from '../identity/headers.ts';
 
 /** percent-encoded UTF-8 of one character (a lone surrogate becomes U+FFFD instead of throwing) */
 function pct(ch: string): string {
@@ -30,13 +31,13 @@ export function nameHeaderValue(value: string): string {
 
 export function identityHeaders(claims: IdentityClaims, token: string): Record<string, string> {
   const h: Record<string, string> = {
-    'X-Auth-Request-Jwt': token,
-    'X-Auth-Request-Subject': headerValue(claims.sub),
-    'X-Auth-Request-Tenant': headerValue(claims.tenant),
-    'X-Auth-Request-User': headerValue(claims.user_name),
-    'X-Auth-Request-Role': headerValue(claims.role),
+    [H.jwt]: token,
+    [H.subject]: headerValue(claims.sub),
+    [H.tenant]: headerValue(claims.tenant),
+    [H.user]: headerValue(claims.user_name),
+    [H.role]: headerValue(claims.role),
   };
-  if (claims.email) h['X-Auth-Request-Email'] = headerValue(claims.email);
-  if (claims.name) h['X-Auth-Request-Name'] = nameHeaderValue(claims.name);
+  if (claims.email) h[H.email] = headerValue(claims.email);
+  if (claims.name) h[H.name] = nameHeaderValue(claims.name);
   return h;
 }

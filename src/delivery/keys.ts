@@ -18,9 +18,11 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SecretBox } from '../directory/secret-box.ts';
 import type { Store } from '../store/store.ts';
+import type { SIGNING_ALGS } from '../config/schema.ts';
 import { keysOf, keyspace } from '../store/keyspace.ts';
 
-export type SigningAlg = 'ES256' | 'RS256' | 'EdDSA';
+/** the algorithms a signing key may have (the settings' list: tokens.alg) */
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 export const KEYS_COLLECTION = 'system:signing-keys';
 const ROTATE_LOCK_MS = 60_000;

@@ -13,6 +13,7 @@ import { msg } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
 import { setSecurityHeaders } from '../web/security-headers.ts';
 import { gatewayPathMatcher } from '../web/routes.ts';
+import { LOGIN_URL_HEADER } from '../identity/headers.ts';
 
 /** paths the gateway answers itself (the declaration in src/web/routes.ts); everything else belongs to the app */
 export function isGatewayPath(path: string, syncPrefix: string, consoleOn = false): boolean {
@@ -60,7 +61,7 @@ export function createProxyMode(d: ProxyModeDeps) {
       if (v.status === 401 && !wantsJson(r) && (r.method === 'GET' || r.method === 'HEAD')) {
         w.redirect(303, v.loginUrl!);
       } else if (v.status === 401) {
-        w.status(401).set('X-Auth-Request-Login-Url', v.loginUrl).json({ error: 'unauthenticated', error_description: 'sign in first', login_url: v.loginUrl });
+        w.status(401).set(LOGIN_URL_HEADER, v.loginUrl).json({ error: 'unauthenticated', error_description: 'sign in first', login_url: v.loginUrl });
       } else {
         sendError(r, w, { status: v.status, code: v.status === 400 ? 'bad_request' : v.status === 403 ? 'forbidden' : 'unavailable', message: msg(v.status === 400 ? 'proxy.400.message' : v.status === 403 ? 'refusal.forbidden' : 'refusal.unavailable'), description: v.reason, retry: v.status === 503 });
       }

@@ -12,21 +12,13 @@ import { documentHtml, escapeHtml, pageLanguage } from '../web/pages.ts';
 import { translate } from '../web/i18n.ts';
 import { isGatewayCookie, withoutCookies } from '../web/cookies.ts';
 import { SECURITY_HEADERS } from '../web/security-headers.ts';
+import { IDENTITY_HEADER, IDENTITY_HEADER_PREFIX } from '../identity/headers.ts';
 
-export const IDENTITY_HEADERS: readonly string[] = [
-  'x-auth-request-jwt',
-  'x-auth-request-subject',
-  'x-auth-request-tenant',
-  'x-auth-request-user',
-  'x-auth-request-email',
-  'x-auth-request-name',
-  'x-auth-request-role',
-];
-const IDENTITY_PREFIX = 'x-auth-request-';
+export const IDENTITY_HEADERS: readonly string[] = Object.values(IDENTITY_HEADER).map((n) => n.toLowerCase());
 
 /** removes every x-auth-request-* header: the whole family is ours to assert, now or in a later version */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
-  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith(IDENTITY_PREFIX)) delete headers[name];
+  for (const name of Object.keys(headers)) if (name.toLowerCase().startsWith(IDENTITY_HEADER_PREFIX)) delete headers[name];
 }
 
 export interface ProxyOptions {

@@ -88,11 +88,6 @@ export class TokenIssuer {
     }
     return token;
   }
-
-  /** sign-out, or a changed session: the next call signs afresh */
-  forget(sessionKey: string): void {
-    this.cache.delete(sessionKey);
-  }
 }
 
 /** only the contract's names, and no empty values */

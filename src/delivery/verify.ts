@@ -23,6 +23,9 @@ import { identityHeaders } from './identity-headers.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
 import type { IdentityClaims } from '../identity/identity.ts';
+import { LOGIN_URL_HEADER } from '../identity/headers.ts';
+
+const LOGIN_URL = LOGIN_URL_HEADER.toLowerCase();
 
 export interface VerifyDeps {
   publicUrl: string;
@@ -186,7 +189,7 @@ export function createVerifier(d: VerifyDeps) {
     const status = forwardAuthStatus(v);
     d.metrics.verify.inc({ outcome: String(status) });
     const body = JSON.stringify(refusalBody(v));
-    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, 'x-auth-request-login-url': v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
+    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, [LOGIN_URL]: v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
   }
 
   /**
@@ -217,7 +220,7 @@ export function createVerifier(d: VerifyDeps) {
       res.set(v.headers).status(200).end();
       return;
     }
-    if (v.loginUrl) res.set('X-Auth-Request-Login-Url', v.loginUrl);
+    if (v.loginUrl) res.set(LOGIN_URL_HEADER, v.loginUrl);
     if (v.loginUrl && req.query.redirect === 'true') {
       res.redirect(302, v.loginUrl);
       return;

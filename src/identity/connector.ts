@@ -28,12 +28,21 @@ export interface CallbackRequest {
   codeVerifier?: string;
 }
 
+/** the identity a callback proved, and the tenant app it signed in to when the protocol names one (OAuth's client) */
+export type CallbackIdentity = UpstreamIdentity & { appId?: string };
+
 export interface Connector<T extends ConnectorTenant = ConnectorTenant> {
   readonly protocol: Protocol;
   /** builds the sign-in URL for this tenant (state, PKCE and such are the connector's business) */
   start(tenant: T): Promise<LoginStart>;
   /** turns the callback into one identity, or throws a GatewayError that says why not */
-  handleCallback(tenant: T, callback: CallbackRequest): Promise<UpstreamIdentity>;
+  handleCallback(tenant: T, callback: CallbackRequest): Promise<CallbackIdentity>;
+}
+
+/** the provider has its own page on which the person chooses their tenant (OneAccess's unified login page) */
+export interface TenantChooserCapable {
+  /** where to send a browser whose tenant is not known; null when not configured */
+  startWithoutTenant(): LoginStart | null;
 }
 
 /** what a refresh needs of the session it keeps alive */
@@ -66,6 +75,8 @@ export interface SingleLogoutCapable {
 export const canRefresh = (c: object): c is RefreshCapable => typeof (c as Partial<RefreshCapable>).refresh === 'function';
 
 export const hasLogoutUrl = <T extends ConnectorTenant>(c: Connector<T>): c is Connector<T> & LogoutUrlCapable<T> => typeof (c as Partial<LogoutUrlCapable<T>>).logoutUrl === 'function';
+
+export const hasTenantChooser = (c: object): c is TenantChooserCapable => typeof (c as Partial<TenantChooserCapable>).startWithoutTenant === 'function';
 
 export const hasSingleLogout = (c: object): c is SingleLogoutCapable =>
   typeof (c as Partial<SingleLogoutCapable>).logoutHandle === 'function' && typeof (c as Partial<SingleLogoutCapable>).readLogoutRequest === 'function';

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { Store } from '../store/store.ts';
+import { keyspace, keysOf, type Keyspace } from '../store/keyspace.ts';
 import type { IdentityClaims, UpstreamIdentity } from '../identity/identity.ts';
 import { renderPage } from '../web/pages.ts';
 import type { Lang } from '../web/i18n.ts';
@@ -21,28 +22,29 @@ export interface PendingSwitch {
 }
 
 const hash = (v: string) => createHash('sha256').update('oneaccess-bridge/switch\0').update(v).digest('base64url');
-const key = (handle: string) => `switch:${handle}`;
 
 export class AccountSwitches {
+  private readonly keys: Keyspace;
+
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly ttlSec = 300,
-  ) {}
+  ) {
+    this.keys = keysOf(store);
+  }
 
   /** parks a sign-in until the person decides; returns the handle the page posts back */
   async park(currentSid: string, p: Omit<PendingSwitch, 'binding'>): Promise<string> {
     const handle = randomBytes(24).toString('base64url');
-    await this.store.putTemp(key(handle), JSON.stringify({ ...p, binding: hash(currentSid) }), this.ttlSec * 1000);
+    await this.keys.put(keyspace.accountSwitch.key(handle), { ...p, binding: hash(currentSid) }, this.ttlSec * 1000);
     return handle;
   }
 
   /** takes it once; null when unknown, expired, used, or posted from another session */
   async take(handle: unknown, currentSid: string): Promise<PendingSwitch | null> {
     if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{32}$/.test(handle)) return null;
-    const raw = await this.store.takeTemp(key(handle));
-    if (!raw) return null;
-    const p = JSON.parse(raw) as PendingSwitch;
-    return p.binding === hash(currentSid) ? p : null;
+    const p = await this.keys.take(keyspace.accountSwitch.key(handle));
+    return p && p.binding === hash(currentSid) ? (p as PendingSwitch) : null;
   }
 }
 

@@ -2,13 +2,22 @@
 // samlp:LogoutRequest whose samlp:SessionIndex is the service ticket the session was signed in
 // with, to the service URL. Parsed with the same limits as validation answers (parseCasXml: size,
 // no DOCTYPE or entities, prefixes stripped); anything else is refused and changes nothing.
-// Sign-ins remember ticket -> gateway session, per tenant, for the session's absolute lifetime:
-//   cas:ticket:<tenantId>:<ticket> -> gateway session id
+// Sign-ins remember ticket -> gateway session, per tenant, for the session's absolute lifetime
+// (keyspace.casTicket).
+import { GatewayError } from '../identity/errors.ts';
 import type { Store } from '../store/store.ts';
+import { keyspace, keysOf, type Keyspace } from '../store/keyspace.ts';
 import { CAS_TICKET_RE, parseCasXml } from './cas-response.ts';
 
-export class CasLogoutError extends Error {
+/** a logoutRequest that names no sign-in: refused (400), and the reason may be told to the sender */
+export class CasLogoutError extends GatewayError {
   override readonly name = 'CasLogoutError';
+  readonly status = 400;
+  readonly code = 'invalid_request';
+  readonly expose = true;
+  get userMessage(): string {
+    return this.message;
+  }
 }
 
 /** the service ticket a logoutRequest names */
@@ -30,25 +39,27 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const ticketKey = (tenantId: string, ticket: string) => `cas:ticket:${tenantId}:${ticket}`;
-
 export class CasTickets {
+  private readonly keys: Keyspace;
+
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.keys = keysOf(store);
+  }
 
   remember(tenantId: string, ticket: string, gatewaySid: string): Promise<boolean> {
-    return this.store.putTemp(ticketKey(tenantId, ticket), gatewaySid, this.ttlMs);
+    return this.keys.put(keyspace.casTicket.key(tenantId, ticket), gatewaySid, this.ttlMs);
   }
 
   /** the gateway session signed in with this ticket */
   sessionOf(tenantId: string, ticket: string): Promise<string | null> {
-    return this.store.getTemp(ticketKey(tenantId, ticket));
+    return this.keys.get(keyspace.casTicket.key(tenantId, ticket));
   }
 
   /** once its session has ended: a failed end keeps the ticket, so OneAccess's retry still finds it */
   forget(tenantId: string, ticket: string): Promise<void> {
-    return this.store.deleteTemp([ticketKey(tenantId, ticket)]);
+    return this.keys.delete(keyspace.casTicket.key(tenantId, ticket));
   }
 }

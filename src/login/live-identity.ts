@@ -4,6 +4,7 @@
 // sign in ends. Runs on the instance that received the push, before it answers; the others drop
 // their snapshots through the store's publish/subscribe (Sessions.revise).
 import type { Directory, DirectoryEffect } from '../directory/directory.ts';
+import { nextTurn, SLICE } from '../store/slices.ts';
 import type { TenantRecord, UserRecord } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { ActiveSession, Established, Sessions, UpstreamProfile } from '../session/sessions.ts';
@@ -46,9 +47,16 @@ const same = (a: SessionIdentity, b: SessionIdentity) => JSON.stringify(a.claims
 /** applies a committed sync's identity changes to the live sessions; returns how many changed or ended */
 export async function reviseSessions(effects: readonly DirectoryEffect[], d: LiveIdentityDeps): Promise<{ changed: number; ended: number }> {
   const sids = new Set<string>();
-  for (const e of effects) {
-    if (e.kind === 'user-changed') for (const sid of await d.sessions.sessionIds(e.ns, e.tenantId, e.userName)) sids.add(sid);
-    else if (e.kind === 'tenant-changed' && !e.removed) for (const sid of await d.sessions.sessionIds(e.ns, e.tenantId)) sids.add(sid);
+  // a big authSync has thousands of effects: their index reads go out a slice at a time, in
+  // parallel, with a turn of the event loop between slices
+  for (let i = 0; i < effects.length; i += SLICE) {
+    if (i > 0) await nextTurn();
+    const found = await Promise.all(
+      effects.slice(i, i + SLICE).map((e) =>
+        e.kind === 'user-changed' ? d.sessions.sessionIds(e.ns, e.tenantId, e.userName) : e.kind === 'tenant-changed' && !e.removed ? d.sessions.sessionIds(e.ns, e.tenantId) : [],
+      ),
+    );
+    for (const list of found) for (const sid of list) sids.add(sid);
   }
   if (!sids.size) return { changed: 0, ended: 0 };
   // a tenant's sessions share its record, a user's sessions their record: read each once

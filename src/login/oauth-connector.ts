@@ -1,21 +1,39 @@
 // OAuth 2.0 against a tenant's OneAccess with openid-client v6 and hand-given metadata (OneAccess
 // publishes no discovery document). Userinfo is read with fetchProtectedResource and validated
-// here, because OneAccess sends no `sub` (fetchUserInfo would insist on one).
+// here, because OneAccess sends no `sub` (fetchUserInfo would insist on one). State, PKCE and
+// every OneAccess OAuth URL (authorize, token, userinfo, logout) live here and nowhere else.
+import { randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { z } from 'zod';
+import type { TenantRecord } from '../directory/model.ts';
+import type { CallbackIdentity, CallbackRequest, Connector, LoginStart, LogoutUrlCapable, RefreshCapable, RefreshRequest, TenantChooserCapable } from '../identity/connector.ts';
 import { LoginError } from './errors.ts';
 import { compact, type UpstreamIdentity, type UpstreamTokens } from '../identity/identity.ts';
+import type { OAuthClientInfo, Tenants } from './tenants.ts';
 import { deadline, readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
 import { msg } from '../web/i18n.ts';
 
-export interface OAuthClientInfo {
-  /** cache key: changes whenever the tenant or app record changes */
-  key: string;
-  tenantId: string;
-  baseUrl: string;
-  clientId: string;
-  clientSecret: string;
+export type { OAuthClientInfo };
+
+const str = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
+
+/**
+ * What an OAuth callback says before any transaction is looked up: OneAccess's own refusal
+ * (`error`), or the code. Checked first, so a refusal is reported as such.
+ */
+export function readOAuthCallback(query: Readonly<Record<string, unknown>>): { code: string } {
+  const error = str(query.error, 256);
+  if (error) {
+    const desc = str(query.error_description, 256);
+    throw new LoginError(error === 'access_denied' ? 'not_authorized' : 'upstream_refused', msg('refusal.upstreamDenied', { detail: `${error}${desc ? `: ${desc}` : ''}` }), { retry: true });
+  }
+  const code = str(query.code, 1024);
+  if (!code) throw new LoginError('invalid_request', msg('refusal.noCode'));
+  return { code };
 }
+
+/** a fresh OAuth state: 192 random bits in letters and digits */
+const newState = () => randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
 
 const userinfoSchema = z.object({
   userName: z.string().min(1).max(256),
@@ -35,13 +53,70 @@ function oauthErrorMessage(e: unknown): { refused: boolean; detail: string } {
   return { refused: false, detail: '' };
 }
 
-export class OAuthConnector {
+export interface OAuthConnectorOptions {
+  limits: UpstreamLimits;
+  /** login.allowInsecureIdp: http:// OneAccess URLs (tests, the sandbox) */
+  allowInsecure: boolean;
+  publicUrl: string;
+  /** login.unifiedLoginUrl and login.appId: OneAccess's page that chooses the tenant (appId empty: none) */
+  unifiedLogin: { url: string; appId: string };
+  /** how long the sign-in's OneAccess calls took (token + userinfo), for the upstream-time metric */
+  observeUpstream?: (step: 'oauth-signin', seconds: number) => void;
+}
+
+export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, LogoutUrlCapable<TenantRecord>, TenantChooserCapable {
+  readonly protocol = 'oauth' as const;
   private readonly configs = new Map<string, client.Configuration>();
+  /** the gateway's /oauth/callback, registered with every tenant app */
+  private readonly redirectUri: string;
+  private readonly limits: UpstreamLimits;
+  private readonly allowInsecure: boolean;
 
   constructor(
-    private readonly limits: UpstreamLimits,
-    private readonly allowInsecure: boolean,
-  ) {}
+    private readonly tenants: Tenants,
+    private readonly opts: OAuthConnectorOptions,
+  ) {
+    this.redirectUri = `${opts.publicUrl}/oauth/callback`;
+    this.limits = opts.limits;
+    this.allowInsecure = opts.allowInsecure;
+  }
+
+  /** the unified login page, which comes back with code + tenant and no state */
+  startWithoutTenant(): LoginStart | null {
+    const { url: u, appId } = this.opts.unifiedLogin;
+    if (!appId) return null;
+    const params = `ind=UNOP&appId=${encodeURIComponent(appId)}`;
+    return { url: u.includes('#') ? `${u}${u.includes('?', u.indexOf('#')) ? '&' : '?'}${params}` : `${u}?${params}` };
+  }
+
+  /** the authorization URL, with a fresh state and PKCE (S256) verifier for the transaction */
+  async start(tenant: TenantRecord): Promise<LoginStart & { state: string; codeVerifier: string }> {
+    const info = await this.tenants.client(tenant);
+    const codeVerifier = client.randomPKCECodeVerifier();
+    const state = newState();
+    const url = this.authorizationUrl(info, { state, codeChallenge: await client.calculatePKCECodeChallenge(codeVerifier) });
+    return { url, state, codeVerifier };
+  }
+
+  /**
+   * code -> tokens -> userinfo. With the transaction's state and verifier (PKCE binds the code to
+   * the browser that started it); without (unified login page, workbench), neither is checked.
+   */
+  async handleCallback(tenant: TenantRecord, cb: CallbackRequest): Promise<CallbackIdentity> {
+    readOAuthCallback(cb.query);
+    const info = await this.tenants.client(tenant);
+    const callbackUrl = new URL(this.redirectUri);
+    for (const [k, v] of Object.entries(cb.query)) if (typeof v === 'string') callbackUrl.searchParams.set(k, v);
+    const started = performance.now();
+    const id = await this.signIn(info, callbackUrl, { ...(cb.state ? { state: cb.state } : {}), ...(cb.codeVerifier ? { codeVerifier: cb.codeVerifier } : {}) });
+    this.opts.observeUpstream?.('oauth-signin', (performance.now() - started) / 1000);
+    return { ...id, appId: info.appId };
+  }
+
+  /** OneAccess's sign-out, which sends the browser on to `after` */
+  logoutUrl(tenant: TenantRecord, after: string): string {
+    return `${this.tenants.idpBaseUrl(tenant)}/api/v1/logout?redirect_url=${encodeURIComponent(after)}`;
+  }
 
   /** openid-client configuration per tenant app, cached until the tenant or app changes */
   private config(info: OAuthClientInfo): client.Configuration {
@@ -88,10 +163,10 @@ export class OAuthConnector {
     return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
   }
 
-  authorizationUrl(info: OAuthClientInfo, p: { redirectUri: string; state: string; codeChallenge: string }): string {
+  private authorizationUrl(info: OAuthClientInfo, p: { state: string; codeChallenge: string }): string {
     return client
       .buildAuthorizationUrl(this.config(info), {
-        redirect_uri: p.redirectUri,
+        redirect_uri: this.redirectUri,
         response_type: 'code',
         scope: 'get_user_info',
         state: p.state,
@@ -106,8 +181,8 @@ export class OAuthConnector {
     return compact({ accessToken: r.access_token, refreshToken: r.refresh_token, expiresAt: Date.now() + expiresIn * 1000 });
   }
 
-  /** code -> tokens -> userinfo. `callbackUrl` is the full URL the browser arrived at. */
-  async signIn(info: OAuthClientInfo, callbackUrl: URL, checks: { state?: string; codeVerifier?: string }): Promise<UpstreamIdentity> {
+  /** `callbackUrl` is the full URL the browser arrived at */
+  private async signIn(info: OAuthClientInfo, callbackUrl: URL, checks: { state?: string; codeVerifier?: string }): Promise<UpstreamIdentity> {
     const config = this.config(info);
     let tokenResponse: client.TokenEndpointResponse;
     try {
@@ -166,7 +241,14 @@ export class OAuthConnector {
     return parsed.data;
   }
 
-  async refresh(info: OAuthClientInfo, refreshToken: string): Promise<UpstreamTokens> {
+  /** the refresh_token grant for the session's tenant app */
+  async refresh(r: RefreshRequest): Promise<UpstreamTokens> {
+    if (r.ns !== this.tenants.ns) throw new LoginError('session_expired', msg('refusal.sessionEnded'), { cause: new Error(`a ${r.ns} session cannot be refreshed by the ${this.tenants.ns} sign-in`) });
+    const info = await this.tenants.client(await this.tenants.active(r.tenantId));
+    return this.refreshGrant(info, r.refreshToken);
+  }
+
+  private async refreshGrant(info: OAuthClientInfo, refreshToken: string): Promise<UpstreamTokens> {
     try {
       const r = await client.refreshTokenGrant(this.config(info), refreshToken);
       const t = this.tokens(r);

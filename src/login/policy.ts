@@ -1,8 +1,10 @@
 // The one decision: may this person, vouched for by their company's OneAccess, sign in here?
 // The marketplace's authorization (authSync) decides; OneAccess only proves who they are.
-import type { UserRecord, TenantRecord } from '../directory/model.ts';
+// Pure: over the directory's records, so the console asks the very same question.
+import type { AppRecord, UserRecord, TenantRecord } from '../directory/model.ts';
 import { LoginError } from './errors.ts';
 import { compact, type IdentityClaims, type UpstreamIdentity } from '../identity/identity.ts';
+import { idpBaseUrl } from './tenants.ts';
 import { msg } from '../web/i18n.ts';
 
 export interface SignInPolicy {
@@ -52,4 +54,30 @@ export function decideSignIn(
     org_code: user.orgCode || id.orgCode,
     idp,
   });
+}
+
+export type Access = { allowed: true; claims: IdentityClaims } | { allowed: false; refusal: LoginError };
+
+/**
+ * Would this person be let in if they signed in now? The checks of a sign-in, in its order: the
+ * tenant, its bound app and usable OneAccess, then the sign-in decision over what OneAccess said.
+ */
+export function checkAccess(r: {
+  tenant: TenantRecord | null;
+  app: AppRecord | null;
+  user: UserRecord | null;
+  id: UpstreamIdentity;
+  accountId: (userName: string) => string;
+  policy: SignInPolicy;
+  allowInsecureIdp: boolean;
+}): Access {
+  try {
+    if (!r.tenant) throw new LoginError('tenant_inactive', msg('refusal.tenantInactive'));
+    if (!r.app) throw new LoginError('app_not_bound', msg('refusal.appNotBound'));
+    idpBaseUrl(r.tenant, r.allowInsecureIdp);
+    return { allowed: true, claims: decideSignIn(r.tenant, r.user, r.id, r.accountId, r.policy) };
+  } catch (e) {
+    if (e instanceof LoginError) return { allowed: false, refusal: e };
+    throw e;
+  }
 }

@@ -1,45 +1,45 @@
 // The browser side of sign-in: /login (GET starts one, POST answers the account-switch page),
 // /oauth/callback, /cas/callback, /logout, /auth/session, /signed-out. Routers translate HTTP to
-// connector and directory calls; every refusal is a page (or JSON) that says what went wrong.
+// connector, transaction and sign-in calls and never branch on the protocol: each protocol's
+// connector (connectors[protocol]) builds its URLs and reads its callback; what it can do beyond
+// that (logout URL, single logout) is asked of its capabilities. Every refusal is a page (or
+// JSON) that says what went wrong.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import * as client from 'openid-client';
 import type { Settings } from '../config/load.ts';
 import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { Directory } from '../directory/directory.ts';
 import type { TenantRecord } from '../directory/model.ts';
-import type { TenantApps } from './tenant-apps.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
+import { hasLogoutUrl, hasSingleLogout, hasTenantChooser, type CallbackRequest, type Connector } from '../identity/connector.ts';
+import type { Protocol } from '../identity/identity.ts';
 import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
-import { CasLogoutError, CasTickets, logoutRequestTicket } from './cas-logout.ts';
-import type { CasConnector } from './cas-connector.ts';
+import { CasTickets } from './cas-logout.ts';
+import { GatewayError } from '../identity/errors.ts';
 import { LoginError } from './errors.ts';
-import type { IdentityClaims, UpstreamIdentity } from '../identity/identity.ts';
-import type { OAuthClientInfo, OAuthConnector } from './oauth-connector.ts';
-import { pageLanguage, sendError, sendPage, wantsJson } from '../web/pages.ts';
+import { readOAuthCallback } from './oauth-connector.ts';
+import { sendError, sendPage, pageLanguage } from '../web/pages.ts';
 import { noteTenant } from '../ops/access-log.ts';
-import { switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
-import { profileOf, settleSignIn } from './live-identity.ts';
-import { decideSignIn } from './policy.ts';
+import type { AccountSwitches } from './account-switch.ts';
+import type { SignIn } from './sign-in.ts';
 import type { Refresher } from '../session/refresh.ts';
 import { SessionError } from '../session/errors.ts';
-import { idpBaseUrl, type TenantResolver } from './tenant.ts';
-import type { Transactions } from './transactions.ts';
+import type { Tenants } from './tenants.ts';
+import type { LoginTransaction, Transactions } from './transactions.ts';
 import { msg } from '../web/i18n.ts';
+
+export type Connectors = { readonly [P in Protocol]: Connector<TenantRecord> & { readonly protocol: P } };
 
 export interface LoginDeps {
   settings: Settings;
   store: Store;
-  directory: Directory;
   sessions: Sessions;
   transactions: Transactions;
   switches: AccountSwitches;
-  resolver: TenantResolver;
-  oauth: OAuthConnector;
-  cas: CasConnector;
-  apps: TenantApps;
+  tenants: Tenants;
+  connectors: Connectors;
+  signIn: SignIn;
   refresher: Refresher;
   returnTo: ReturnToPolicy;
   log: Logger;
@@ -52,16 +52,15 @@ function str(v: unknown, max = 2048): string | undefined {
   return typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
 }
 
-export function loginRouter(d: LoginDeps): express.Router {
-  const { settings, directory } = d;
-  const base = settings.publicUrl;
-  const redirectUri = `${base}/oauth/callback`;
-  const casService = (tenantId: string) => `${base}/cas/callback?tenant=${encodeURIComponent(tenantId)}`;
-  const r = express.Router();
-  const casTickets = settings.login.casSingleLogout ? new CasTickets(d.store, settings.session.absoluteTimeoutSec * 1000) : null;
+const isProtocol = (v: unknown): v is Protocol => v === 'oauth' || v === 'cas';
 
-  const audit = (action: string, target: string, detail: Record<string, string | number | boolean | null>, actor = 'browser') =>
-    d.store.write([], [{ at: new Date().toISOString(), actor, action, target, detail }]).catch((e: unknown) => d.log.warn({ err: e, action }, 'could not write audit record'));
+export function loginRouter(d: LoginDeps): express.Router {
+  const { settings, tenants, connectors, signIn } = d;
+  const base = settings.publicUrl;
+  const ns = tenants.ns;
+  const r = express.Router();
+  // CAS single logout: only when switched on, and only for a connector that can
+  const singleLogout = settings.login.casSingleLogout && hasSingleLogout(connectors.cas) ? { connector: connectors.cas, tickets: new CasTickets(d.store, settings.session.absoluteTimeoutSec * 1000) } : null;
 
   function loginUrl(tenant?: string, returnTo?: string, protocol?: string): string {
     const q = new URLSearchParams();
@@ -91,75 +90,34 @@ export function loginRouter(d: LoginDeps): express.Router {
       noteTenant(req, tenantId);
       d.metrics.logins.inc({ outcome: known.code });
       d.log.warn({ refusal: known.code, status: known.status, cause: known.cause, path: req.path, tenantId: tenantId || undefined, userName }, 'sign-in refused');
-      await audit('login.refused', `prod/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
+      await signIn.audit('login.refused', `${ns}/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
       d.transactions.clear(res);
       sendError(req, res, { status: known.status, code: known.code, message: known.shown, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
     }
   };
 
   /**
-   * Completes a sign-in. `bound`: this browser provably started it (OAuth state + PKCE, or the
-   * person's click on the switch page); otherwise a live session of another person is not
-   * replaced without asking (account-switch.ts).
+   * The browser is back with its transaction sorted out: the connector turns the callback into
+   * one identity, the sign-in step does the rest.
    */
-  async function finish(
-    req: Request,
-    res: Response,
-    tenant: TenantRecord,
-    id: UpstreamIdentity,
-    returnTo: string,
-    appId: string | undefined,
-    bound: boolean,
-    /** what must be stored with the new session before the browser is told it is signed in */
-    alongside?: (sid: string) => Promise<unknown>,
-  ): Promise<void> {
-    res.locals.tenant = tenant.tenantId;
-    res.locals.user = id.userName;
-    const user = await directory.getUser('prod', tenant.tenantId, id.userName);
-    let claims: IdentityClaims;
-    try {
-      claims = decideSignIn(tenant, user, id, (u) => directory.accountId('prod', tenant.tenantId, u), settings.login);
-    } catch (e) {
-      if (e instanceof LoginError) await audit('login.refused', `prod/user/${tenant.tenantId}/${id.userName}`, { code: e.code, protocol: id.protocol });
-      throw e;
-    }
-    const current = bound ? null : await d.sessions.current(req);
-    if (current && current.identity.claims.sub !== claims.sub) {
-      await askBeforeSwitch(req, res, current.identity.claims, claims, { id, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), returnTo });
-      return;
-    }
-    const established = await d.sessions.establishFor(req, { ns: 'prod', claims }, { protocol: id.protocol, tenantId: tenant.tenantId, ...(appId ? { appId } : {}), ...(id.tokens ? { tokens: id.tokens } : {}), profile: profileOf(id) });
-    const settled = await settleSignIn(established, { directory, sessions: d.sessions, policy: settings.login });
-    if (!settled) throw new LoginError('not_authorized', msg('refusal.withdrawnDuringSignIn'));
-    try {
-      await alongside?.(established.sid);
-    } catch (e) {
-      // no half sign-in: a session whose companion record is missing is ended, and the retry page shown
-      await d.sessions.end(established.sid, established.session).catch(() => undefined);
-      throw e;
-    }
-    // the browser learns of the session only now that every part of it is stored
-    d.sessions.setCookie(req, res, established);
-    d.transactions.clear(res);
-    d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
-    await audit('login.success', `prod/user/${tenant.tenantId}/${claims.user_name}`, { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
-    d.log.info({ sub: claims.sub, tenant: tenant.tenantId, protocol: id.protocol }, 'signed in');
-    res.redirect(303, returnTo);
-  }
-
-  async function askBeforeSwitch(req: Request, res: Response, current: IdentityClaims, next: IdentityClaims, pending: Omit<PendingSwitch, 'binding'>): Promise<void> {
-    d.transactions.clear(res);
-    d.metrics.logins.inc({ outcome: 'switch_asked', protocol: pending.id.protocol });
-    await audit('login.switch-asked', `prod/user/${next.tenant}/${next.user_name}`, { sub: next.sub, current: current.sub, protocol: pending.id.protocol }, `user:${current.sub}`);
-    d.log.info({ sub: next.sub, current: current.sub }, 'sign-in for another person parked until this browser confirms');
-    // not framable, no Referer: the security headers every page of the gateway gets (web/security-headers.ts)
-    res.status(200).set('Cache-Control', 'no-store');
-    if (wantsJson(req)) {
-      res.status(409).json({ error: 'account_switch', error_description: `This browser is signed in as ${current.user_name}; the sign-in answer is for another person. Open it in a browser page to choose.` });
-      return;
-    }
-    const handle = await d.switches.park(d.sessions.sidOf(req)!, pending);
-    res.type('html').send(switchPage(pageLanguage(req), current, next, `${base}/login`, handle));
+  async function arrive(req: Request, res: Response, protocol: Protocol, tenantId: string, returnTo: string, tx: Pick<LoginTransaction, 'codeVerifier'> | null, state: string | undefined): Promise<void> {
+    res.locals.tenant = tenantId;
+    const connector = connectors[protocol];
+    const tenant = await tenants.active(tenantId);
+    const cb: CallbackRequest = { query: req.query as Record<string, unknown>, ...(state ? { state } : {}), ...(tx?.codeVerifier ? { codeVerifier: tx.codeVerifier } : {}) };
+    const { appId, ...id } = await connector.handleCallback(tenant, cb);
+    // signed in with this handle (not parked on the switch page): single logout can name it
+    const handleForLogout = singleLogout && singleLogout.connector === connector ? singleLogout.connector.logoutHandle(cb) : undefined;
+    await signIn.complete(req, res, {
+      tenant,
+      id,
+      returnTo,
+      appId,
+      // with state, PKCE bound the code to this browser's transaction: nobody else's sign-in can arrive
+      // here; a CAS service ticket or an unsolicited code is bound to no browser
+      bound: !!state,
+      alongside: handleForLogout ? (sid) => singleLogout!.tickets.remember(tenantId, handleForLogout, sid) : undefined,
+    });
   }
 
   // the tenant a failed attempt was for, once known (res.locals.tenant), makes the retry link one click
@@ -170,32 +128,25 @@ export function loginRouter(d: LoginDeps): express.Router {
     handle(async (req, res) => {
       const returnTo = resolveReturnTo(req.query.return_to, d.returnTo);
       const protocol = req.query.protocol ?? 'oauth';
-      if (protocol !== 'oauth' && protocol !== 'cas') throw new LoginError('invalid_request', msg('refusal.unknownProtocol'));
-      const tenant = await d.resolver.fromRequest(req.query.tenant, req.host);
+      if (!isProtocol(protocol)) throw new LoginError('invalid_request', msg('refusal.unknownProtocol'));
+      const connector = connectors[protocol];
+      const tenant = await tenants.fromRequest(req.query.tenant, req.host);
       res.set('Cache-Control', 'no-store');
       if (!tenant) {
-        if (req.query.tenant !== undefined) await d.resolver.lookup(String(req.query.tenant)); // throws the clear refusal
-        if (settings.login.appId && protocol === 'oauth') {
-          await d.transactions.startByCookie(req, res, { protocol: 'oauth', tenantId: null, returnTo });
-          const u = settings.login.unifiedLoginUrl;
-          const params = `ind=UNOP&appId=${encodeURIComponent(settings.login.appId)}`;
-          res.redirect(303, u.includes('#') ? `${u}${u.includes('?', u.indexOf('#')) ? '&' : '?'}${params}` : `${u}?${params}`);
+        if (req.query.tenant !== undefined) await tenants.lookup(String(req.query.tenant)); // throws the clear refusal
+        // the provider's own page chooses the tenant (OneAccess's unified login page), when it has one
+        const chooser = hasTenantChooser(connector) ? connector.startWithoutTenant() : null;
+        if (chooser) {
+          await d.transactions.start(req, res, { protocol, tenantId: null, returnTo });
+          res.redirect(303, chooser.url);
           return;
         }
         sendPage(req, res, 'chooser', { action: `${base}/login`, returnTo, protocol, lang: typeof req.query.lang === 'string' ? req.query.lang : '' });
         return;
       }
-      if (protocol === 'cas') {
-        const idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
-        await d.transactions.startByCookie(req, res, { protocol: 'cas', tenantId: tenant.tenantId, returnTo });
-        res.redirect(303, d.cas.loginUrl(idp, casService(tenant.tenantId)));
-        return;
-      }
-      const info = await d.apps.clientFor(tenant);
-      const codeVerifier = client.randomPKCECodeVerifier();
-      const state = await d.transactions.startWithState(req, res, { protocol: 'oauth', tenantId: tenant.tenantId, returnTo, codeVerifier });
-      const url = d.oauth.authorizationUrl(info, { redirectUri, state, codeChallenge: await client.calculatePKCECodeChallenge(codeVerifier) });
-      res.redirect(303, url);
+      const started = await connector.start(tenant);
+      await d.transactions.start(req, res, { protocol, tenantId: tenant.tenantId, returnTo, ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}) }, started.state);
+      res.redirect(303, started.url);
     }, retryLogin),
   );
 
@@ -203,47 +154,27 @@ export function loginRouter(d: LoginDeps): express.Router {
     '/oauth/callback',
     handle(async (req, res) => {
       res.set('Cache-Control', 'no-store');
-      const error = str(req.query.error, 256);
-      if (error) {
-        const desc = str(req.query.error_description, 256);
-        throw new LoginError(error === 'access_denied' ? 'not_authorized' : 'upstream_refused', msg('refusal.upstreamDenied', { detail: `${error}${desc ? `: ${desc}` : ''}` }), { retry: true });
-      }
-      const code = str(req.query.code, 1024);
-      if (!code) throw new LoginError('invalid_request', msg('refusal.noCode'));
+      // OneAccess's own refusal, or no code: said before any transaction is looked at
+      readOAuthCallback(req.query as Record<string, unknown>);
       const state = str(req.query.state, 256);
-      let tenantId: string;
-      let returnTo: string;
-      let codeVerifier: string | undefined;
+      const claimed = str(req.query.tenant, 64);
       if (state) {
         const tx = await d.transactions.takeByState(req, state);
         if (!tx || tx.protocol !== 'oauth' || !tx.tenantId) {
           throw new LoginError('invalid_state', msg('refusal.stateUsed'));
         }
-        const claimed = str(req.query.tenant, 64);
         if (claimed && claimed !== tx.tenantId) throw new LoginError('invalid_state', msg('refusal.otherTenant'));
-        ({ tenantId, returnTo, codeVerifier } = { tenantId: tx.tenantId, returnTo: tx.returnTo, codeVerifier: tx.codeVerifier });
-      } else {
-        // unified login page or enterprise workbench: code + tenant, no state
-        const claimed = str(req.query.tenant, 64);
-        if (!claimed) throw new LoginError('invalid_request', msg('refusal.noTenant'));
-        const tx = await d.transactions.takeByCookie(req);
-        if (!tx && !settings.login.allowUnsolicited) {
-          throw new LoginError('unsolicited_login', msg('refusal.unsolicited'));
-        }
-        if (tx && tx.tenantId && tx.tenantId !== claimed) throw new LoginError('invalid_state', msg('refusal.otherTenant'));
-        tenantId = claimed;
-        returnTo = tx?.returnTo ?? d.returnTo.fallback;
+        await arrive(req, res, 'oauth', tx.tenantId, tx.returnTo, tx, state);
+        return;
       }
-      res.locals.tenant = tenantId;
-      const tenant = await d.apps.activeTenant(tenantId);
-      const info = await d.apps.clientFor(tenant);
-      const callbackUrl = new URL(redirectUri);
-      for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') callbackUrl.searchParams.set(k, v);
-      const started = performance.now();
-      const id = await d.oauth.signIn(info, callbackUrl, { ...(state ? { state } : {}), ...(codeVerifier ? { codeVerifier } : {}) });
-      d.metrics.upstreamSeconds.observe({ step: 'oauth-signin' }, (performance.now() - started) / 1000);
-      // with state, PKCE bound the code to this browser's transaction: nobody else's sign-in can arrive here
-      await finish(req, res, tenant, id, returnTo, info.appId, !!state);
+      // unified login page or enterprise workbench: code + tenant, no state
+      if (!claimed) throw new LoginError('invalid_request', msg('refusal.noTenant'));
+      const tx = await d.transactions.takeByCookie(req);
+      if (!tx && !settings.login.allowUnsolicited) {
+        throw new LoginError('unsolicited_login', msg('refusal.unsolicited'));
+      }
+      if (tx && tx.tenantId && tx.tenantId !== claimed) throw new LoginError('invalid_state', msg('refusal.otherTenant'));
+      await arrive(req, res, 'oauth', claimed, tx?.returnTo ?? d.returnTo.fallback, tx, undefined);
     }, retryLogin),
   );
 
@@ -262,38 +193,33 @@ export function loginRouter(d: LoginDeps): express.Router {
       const tx = await d.transactions.takeByCookie(req);
       if (!tx && !settings.login.allowUnsolicited) throw new LoginError('unsolicited_login', msg('refusal.unsolicited'));
       if (tx && (tx.protocol !== 'cas' || tx.tenantId !== tenantId)) throw new LoginError('invalid_state', msg('refusal.casMismatch'));
-      const tenant = await d.apps.activeTenant(tenantId);
-      const idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
-      const started = performance.now();
-      const id = await d.cas.validate(idp, casService(tenantId), req.query.ticket, tenantId);
-      d.metrics.upstreamSeconds.observe({ step: 'cas-validate' }, (performance.now() - started) / 1000);
       // a service ticket is bound to no browser: anyone's ticket can be opened here
-      // signed in with this ticket (not parked on the switch page): single logout can name it
-      const ticket = String(req.query.ticket);
-      await finish(req, res, tenant, id, tx?.returnTo ?? d.returnTo.fallback, undefined, false, casTickets ? (sid) => casTickets.remember(tenantId, ticket, sid) : undefined);
+      await arrive(req, res, 'cas', tenantId, tx?.returnTo ?? d.returnTo.fallback, null, undefined);
     }, (req) => loginUrl(str(req.query.tenant, 64), undefined, 'cas')),
   );
 
-  // CAS single logout (cas-logout.ts), only when switched on: a back-channel call from OneAccess,
-  // answered in JSON; a well-formed request for an unknown ticket changes nothing and is fine
-  if (casTickets) {
+  // single logout (CAS: cas-logout.ts), only when switched on: a back-channel call from OneAccess
+  // to the service URL, answered in JSON; a well-formed request for an unknown ticket changes nothing
+  if (singleLogout) {
+    const { connector, tickets } = singleLogout;
     r.post('/cas/callback', express.urlencoded({ extended: false, limit: MAX_CAS_RESPONSE_BYTES * 2 }), async (req, res) => {
       res.set('Cache-Control', 'no-store');
       const tenantId = str(req.query.tenant, 64);
-      let ticket: string;
-      try {
-        if (!tenantId) throw new CasLogoutError('no tenant in the service URL');
-        ticket = await logoutRequestTicket((req.body as Record<string, unknown> | undefined)?.['logoutRequest']);
-      } catch (e) {
-        const reason = e instanceof CasLogoutError ? e.message : 'unreadable request';
+      const refuse = (reason: string) => {
         d.log.warn({ refusal: 'cas_logout_request', reason, tenantId }, 'CAS single logout refused');
         res.status(400).json({ error: 'invalid_request', error_description: reason });
-        return;
+      };
+      if (!tenantId) return refuse('no tenant in the service URL');
+      let ticket: string;
+      try {
+        ticket = await connector.readLogoutRequest((req.body as Record<string, unknown> | undefined)?.['logoutRequest']);
+      } catch (e) {
+        return refuse(e instanceof GatewayError && e.expose ? e.userMessage : 'unreadable request');
       }
       try {
-        const sid = await casTickets.sessionOf(tenantId, ticket);
+        const sid = await tickets.sessionOf(tenantId, ticket);
         const { ended } = sid ? await d.sessions.revise([sid], async () => null) : { ended: 0 };
-        if (sid) await casTickets.forget(tenantId, ticket);
+        if (sid) await tickets.forget(tenantId, ticket);
         d.log.info({ tenantId, ended }, 'CAS single logout');
         res.status(200).json({ ended });
       } catch (e) {
@@ -322,13 +248,13 @@ export function loginRouter(d: LoginDeps): express.Router {
       if (!current || !pending) throw new LoginError('invalid_state', msg('refusal.switchExpired'));
       if (body.choice !== 'continue') {
         d.metrics.logins.inc({ outcome: 'switch_declined', protocol: pending.id.protocol });
-        await audit('login.switch-declined', `prod/user/${pending.tenantId}/${pending.id.userName}`, { current: current.identity.claims.sub }, `user:${current.identity.claims.sub}`);
+        await signIn.audit('login.switch-declined', signIn.userTarget(pending.tenantId, pending.id.userName), { current: current.identity.claims.sub }, `user:${current.identity.claims.sub}`);
         res.redirect(303, d.returnTo.fallback);
         return;
       }
       res.locals.tenant = pending.tenantId;
-      const tenant = await d.apps.activeTenant(pending.tenantId);
-      await finish(req, res, tenant, pending.id, pending.returnTo, pending.appId, true);
+      const tenant = await tenants.active(pending.tenantId);
+      await signIn.complete(req, res, { tenant, id: pending.id, returnTo: pending.returnTo, appId: pending.appId, bound: true });
     }, retryLogin),
   );
 
@@ -342,21 +268,20 @@ export function loginRouter(d: LoginDeps): express.Router {
       res.redirect(303, target);
       return;
     }
-    await audit('logout', `prod/user/${held.identity.claims.tenant}/${held.identity.claims.user_name}`, { sub: held.identity.claims.sub }, `user:${held.identity.claims.sub}`);
-    const tenant = await directory.getTenant('prod', held.identity.claims.tenant);
-    if (!tenant) {
-      res.redirect(303, target);
-      return;
+    await signIn.audit('logout', signIn.userTarget(held.identity.claims.tenant, held.identity.claims.user_name), { sub: held.identity.claims.sub }, `user:${held.identity.claims.sub}`);
+    // the provider's sign-out too, when it has one and the tenant is still there (sessions before
+    // the protocol was recorded signed in with OAuth)
+    const connector = connectors[held.upstream?.protocol ?? 'oauth'];
+    const tenant = hasLogoutUrl(connector) ? await tenants.find(held.identity.claims.tenant) : null;
+    let to = target;
+    if (tenant && hasLogoutUrl(connector)) {
+      try {
+        to = connector.logoutUrl(tenant, target);
+      } catch {
+        // an unusable OneAccess URL (insecure_idp): the gateway's sign-out is all there is
+      }
     }
-    let idp: string;
-    try {
-      idp = idpBaseUrl(tenant, settings.login.allowInsecureIdp);
-    } catch {
-      res.redirect(303, target);
-      return;
-    }
-    if (held.upstream?.protocol === 'cas') res.redirect(303, d.cas.logoutUrl(idp, casService(tenant.tenantId)));
-    else res.redirect(303, `${idp}/api/v1/logout?redirect_url=${encodeURIComponent(target)}`);
+    res.redirect(303, to);
   }, () => `${base}/signed-out`);
   r.get('/logout', logout);
   r.post('/logout', express.urlencoded({ extended: false, limit: '4kb' }), logout);

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Store } from '../store/store.ts';
+import { keyspace, keysOf, type Keyspace } from '../store/keyspace.ts';
 import type { Protocol } from '../identity/identity.ts';
 import { readCookie } from '../web/cookies.ts';
 
@@ -18,17 +19,27 @@ export interface LoginTransaction {
   startedAt: number;
 }
 
+/** what a sign-in remembers (the binding and start time are added here) */
+export type NewTransaction = Omit<LoginTransaction, 'binding' | 'startedAt'>;
+
+/** the callback of a state-bound transaction completes only in the browser whose cookie started it */
+export function boundTo(tx: LoginTransaction, cookie: string | undefined): boolean {
+  return !!cookie && hash(cookie) === tx.binding;
+}
+
 const hash = (v: string) => createHash('sha256').update(v).digest('base64url');
 
 export class Transactions {
   readonly cookieName: string;
+  private readonly keys: Keyspace;
 
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly ttlSec: number,
     private readonly secure: boolean,
   ) {
     this.cookieName = secure ? '__Host-bridge-tx' : 'bridge.tx';
+    this.keys = keysOf(store);
   }
 
   /** the browser's pre-login cookie value, created when missing */
@@ -41,35 +52,27 @@ export class Transactions {
     return v;
   }
 
-  /** a transaction found by its OAuth `state` */
-  async startWithState(req: Request, res: Response, tx: Omit<LoginTransaction, 'binding' | 'startedAt'>): Promise<string> {
-    const state = randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
+  /**
+   * Remembers a sign-in until its callback: found by `state` when the connector chose one (OAuth),
+   * else by the pre-login cookie alone (CAS, unified login page: no state comes back).
+   */
+  async start(req: Request, res: Response, tx: NewTransaction, state?: string): Promise<void> {
     const binding = hash(this.binding(req, res));
-    await this.store.putTemp(`tx:${state}`, JSON.stringify({ ...tx, binding, startedAt: Date.now() }), this.ttlSec * 1000);
-    return state;
-  }
-
-  /** a transaction found by the pre-login cookie alone (CAS, unified login page: no state comes back) */
-  async startByCookie(req: Request, res: Response, tx: Omit<LoginTransaction, 'binding' | 'startedAt'>): Promise<void> {
-    const binding = hash(this.binding(req, res));
-    await this.store.putTemp(`txc:${binding}`, JSON.stringify({ ...tx, binding, startedAt: Date.now() }), this.ttlSec * 1000);
+    const value: LoginTransaction = { ...tx, binding, startedAt: Date.now() };
+    await this.keys.put(state === undefined ? keyspace.loginByCookie.key(binding) : keyspace.loginByState.key(state), value, this.ttlSec * 1000);
   }
 
   /** takes the state's transaction; null when unknown, used, expired, or started in another browser */
   async takeByState(req: Request, state: string): Promise<LoginTransaction | null> {
     if (state.length > 128) return null;
-    const raw = await this.store.takeTemp(`tx:${state}`);
-    if (!raw) return null;
-    const tx = JSON.parse(raw) as LoginTransaction;
-    const cookie = readCookie(req, this.cookieName);
-    return cookie && hash(cookie) === tx.binding ? tx : null;
+    const tx = await this.keys.take(keyspace.loginByState.key(state));
+    return tx && boundTo(tx, readCookie(req, this.cookieName)) ? tx : null;
   }
 
   async takeByCookie(req: Request): Promise<LoginTransaction | null> {
     const cookie = readCookie(req, this.cookieName);
     if (!cookie) return null;
-    const raw = await this.store.takeTemp(`txc:${hash(cookie)}`);
-    return raw ? (JSON.parse(raw) as LoginTransaction) : null;
+    return this.keys.take(keyspace.loginByCookie.key(hash(cookie)));
   }
 
   clear(res: Response): void {

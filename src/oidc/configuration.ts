@@ -75,7 +75,7 @@ function policy(sessions: Sessions): interactionPolicy.Policy {
   if (!login) throw new Error('oidc-provider has no login prompt');
   login.checks.add(
     new interactionPolicy.Check('gateway_session', 'the gateway session ended or belongs to someone else', 'login_required', async (ctx: KoaContextWithOIDC) => {
-      // the provider is mounted on express after express-session: its request is express's
+      // the provider is mounted on express: its request is express's, and carries the gateway's cookie
       const active = await sessions.current(ctx.req as Request);
       return !ctx.oidc.account || !active || active.identity.claims.sub !== ctx.oidc.session?.accountId;
     }),

@@ -103,7 +103,7 @@ export async function mountProvider(app: express.Express, deps: OidcDeps): Promi
   app.use('/oidc', (req, res) => {
     if (req.method === 'GET' && req.path === '/auth') req.url = withConsentForOffline(req.url, refreshing);
     // Koa believes X-Forwarded-* only with provider.proxy, and then from anyone: give it express's
-    // verdict instead, which honours trustedProxies (its cookies get Secure when express-session's do)
+    // verdict instead, which honours trustedProxies (its cookies get Secure when the session cookie does)
     req.headers['x-forwarded-proto'] = req.protocol;
     req.headers['x-forwarded-for'] = req.ip ?? '';
     current().handle(req, res);

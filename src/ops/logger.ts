@@ -2,6 +2,7 @@
 // JSON lines by default; readable lines (pino-pretty) on a terminal or when asked for.
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { IDENTITY_HEADER } from '../identity/headers.ts';
 
 export type { Logger };
 
@@ -25,7 +26,7 @@ const SECRET_KEYS = [
   'cookie',
   'set-cookie',
   'x-sign',
-  'x-auth-request-jwt',
+  IDENTITY_HEADER.jwt.toLowerCase(),
   'ticket',
 ];
 

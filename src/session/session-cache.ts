@@ -3,13 +3,14 @@
 // read). Sessions ended or changed anywhere (logout, deprovisioning, a directory change of their
 // identity) are dropped at once on every instance through the store's publish/subscribe; nothing
 // is served from a snapshot older than ttlMs.
-import type { SessionData, Store as SessionStore } from 'express-session';
+import type { PortSessionStore } from './port-session-store.ts';
+import type { SessionRecord } from './record.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionCookie } from '../web/cookies.ts';
 import { keyspace, keysOf } from '../store/keyspace.ts';
 
 interface Entry {
-  data: SessionData | null;
+  data: SessionRecord | null;
   until: number;
   /** last time this instance restarted the record's idle TTL */
   touchedAt: number;
@@ -27,7 +28,7 @@ export class SessionCache {
   /** session id -> the epoch of its latest announced change (bounded): lets a refresh see a revision that overlapped it */
   private readonly changes = new Map<string, number>();
   /** reads under way: concurrent misses for one session share one store read */
-  private readonly reading = new Map<string, Promise<SessionData | null>>();
+  private readonly reading = new Map<string, Promise<SessionRecord | null>>();
   /** counts invalidations: a read that overlapped one is answered but not cached */
   private epoch = 0;
   private readonly ttlMs: number;
@@ -38,7 +39,7 @@ export class SessionCache {
 
   constructor(
     private readonly store: Store,
-    private readonly sessionStore: SessionStore,
+    private readonly sessionStore: PortSessionStore,
     private readonly cookie: SessionCookie,
     private readonly opts: SessionCacheOptions,
   ) {
@@ -89,10 +90,10 @@ export class SessionCache {
     return this.changes.get(sid) ?? 0;
   }
 
-  private read(sid: string): Promise<SessionData | null> {
+  private read(sid: string): Promise<SessionRecord | null> {
     let p = this.reading.get(sid);
     if (!p) {
-      p = new Promise<SessionData | null>((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null)))).finally(() =>
+      p = new Promise<SessionRecord | null>((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null)))).finally(() =>
         this.reading.delete(sid),
       );
       this.reading.set(sid, p);
@@ -101,7 +102,7 @@ export class SessionCache {
   }
 
   /** a fresh snapshot without waiting: the session, null (known absent), or undefined (must read) */
-  peek(sid: string): SessionData | null | undefined {
+  peek(sid: string): SessionRecord | null | undefined {
     const e = this.entries.get(sid);
     if (!e || e.until <= Date.now()) return undefined;
     this.touch(sid, e);
@@ -113,11 +114,11 @@ export class SessionCache {
     if (e.data && now - e.touchedAt >= this.opts.touchEveryMs) {
       e.touchedAt = now;
       // the idle timeout restarts; a failed touch only shortens the session, so it is not awaited
-      this.sessionStore.touch?.(sid, e.data, () => undefined);
+      this.sessionStore.touch(sid, e.data, () => undefined);
     }
   }
 
-  async get(sid: string): Promise<SessionData | null> {
+  async get(sid: string): Promise<SessionRecord | null> {
     const now = Date.now();
     let e = this.entries.get(sid);
     if (!e || e.until <= now) {
@@ -135,7 +136,7 @@ export class SessionCache {
   }
 
   /** this instance just wrote the session's record: the snapshot is that record, no read needed */
-  remember(sid: string, data: SessionData): void {
+  remember(sid: string, data: SessionRecord): void {
     this.invalidate(sid);
     const now = Date.now();
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);

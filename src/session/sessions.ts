@@ -15,10 +15,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace, type SetKey } from '../store/keyspace.ts';
 import type { DirectoryEffect } from '../directory/directory.ts';
+import { nextTurn, SLICE } from '../store/slices.ts';
 import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
-import { activeOf, isLive, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
+import { activeOf, isLive, newRecord, sessionTokens, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
 
 export type { ActiveSession, SessionRecord, UpstreamProfile, UpstreamSession } from './record.ts';
 
@@ -29,6 +30,14 @@ export interface SessionSettings {
   secure: boolean;
   cookieSecret: string;
 }
+
+/**
+ * What a directory change says, as far as sessions care (the directory's DirectoryEffect is
+ * structurally one of these): a person's or a tenant's sessions may end.
+ */
+export type SessionEffect =
+  | { kind: 'user-revoked' | 'user-changed'; ns: Namespace; tenantId: string; userName: string }
+  | { kind: 'tenant-changed' | 'app-changed'; ns: Namespace; tenantId: string; removed: boolean };
 
 /** a sign-in that is stored: its id, record, and the Set-Cookie value that hands it to the browser */
 export interface Established {
@@ -121,7 +130,7 @@ export class Sessions {
     }
     const sid = newSessionId();
     const attrs = this.cookie.attributes();
-    const record: SessionRecord = { cookie: attrs, identity, upstream, createdAt: Date.now() };
+    const record = newRecord(identity, upstream);
     const { ns, claims } = identity;
     await this.keys.add(userIndex(ns, claims.tenant, claims.user_name), sid, this.timeouts.absoluteMs);
     await this.keys.add(tenantIndex(ns, claims.tenant), sid, this.timeouts.absoluteMs);
@@ -136,7 +145,7 @@ export class Sessions {
 
   /** new upstream tokens for a live session, keeping its idle time to live; null when it has ended meanwhile */
   async replaceTokens(sid: string, record: SessionRecord, tokens: UpstreamTokens): Promise<SessionRecord | null> {
-    const next: SessionRecord = { ...record, upstream: { ...record.upstream!, tokens } };
+    const next: SessionRecord = { ...record, upstream: { ...record.upstream!, tokens: sessionTokens(tokens) } };
     const [stored] = await this.sessionStore.replace([[sid, next]]);
     return stored ? next : null;
   }
@@ -165,6 +174,8 @@ export class Sessions {
     let ended = 0;
     // in batches: reads in parallel, one write for all the batch's rewrites, one announcement
     for (let i = 0; i < all.length; i += REVISE_BATCH) {
+      // a turn of the event loop between batches: thousands of sessions must not hold it in one go
+      if (i > 0) await nextTurn();
       const batch = all.slice(i, i + REVISE_BATCH);
       const records = await Promise.all(batch.map((sid) => this.read(sid)));
       const rewrites: Array<[string, SessionRecord]> = [];
@@ -198,7 +209,7 @@ export class Sessions {
   }
 
   /** deprovisioning: end every session the effects concern; returns how many */
-  async endFor(effects: readonly DirectoryEffect[]): Promise<number> {
+  async endFor(effects: readonly SessionEffect[]): Promise<number> {
     const indexes = new Map<string, SetKey<string>>();
     const add = (k: SetKey<string>) => indexes.set(k.key, k);
     for (const e of effects) {
@@ -206,7 +217,10 @@ export class Sessions {
       else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) add(tenantIndex(e.ns, e.tenantId));
     }
     const ended: string[] = [];
+    let read = 0;
     for (const idx of indexes.values()) {
+      // thousands of revoked users: a turn of the event loop every SLICE index reads
+      if (++read % SLICE === 0) await nextTurn();
       for (const sid of await this.keys.members(idx)) {
         await this.destroy(sid);
         await this.keys.remove(idx, sid);

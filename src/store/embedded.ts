@@ -181,6 +181,14 @@ export class EmbeddedStore implements Store {
     return this.run('getTemp', () => this.sql.getTemp.get(key, Date.now())?.value ?? null);
   }
 
+  async tempTtl(key: string): Promise<number | null> {
+    return this.run('tempTtl', () => {
+      const now = Date.now();
+      const row = this.sql.tempExpiry.get(key, now);
+      return row ? row.expires_at - now : null;
+    });
+  }
+
   async takeTemp(key: string): Promise<string | null> {
     return this.change('takeTemp', () => {
       const row = this.sql.takeTemp.get(key);
@@ -377,6 +385,7 @@ function prepare(db: Database.Database) {
        WHERE temps.expires_at <= @now`,
     ),
     getTemp: db.prepare<[string, number], { value: string }>('SELECT value FROM temps WHERE key = ? AND expires_at > ?'),
+    tempExpiry: db.prepare<[string, number], { expires_at: number }>('SELECT expires_at FROM temps WHERE key = ? AND expires_at > ?'),
     takeTemp: db.prepare<[string], { value: string; expires_at: number }>('DELETE FROM temps WHERE key = ? RETURNING value, expires_at'),
     deleteTemp: db.prepare('DELETE FROM temps WHERE key = ?'),
     touchTemp: db.prepare('UPDATE temps SET expires_at = ? WHERE key = ? AND expires_at > ?'),

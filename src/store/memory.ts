@@ -77,6 +77,11 @@ export class MemoryStore implements Store {
     return this.live(key)?.value ?? null;
   }
 
+  async tempTtl(key: string): Promise<number | null> {
+    const t = this.live(key);
+    return t ? t.expiresAt - this.now() : null;
+  }
+
   async takeTemp(key: string): Promise<string | null> {
     const t = this.live(key);
     this.temps.delete(key);

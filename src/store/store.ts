@@ -78,6 +78,8 @@ export interface Store {
 
   putTemp(key: string, value: string, ttlMs: number, opts?: PutOptions): Promise<boolean>;
   getTemp(key: string): Promise<string | null>;
+  /** the remaining time to live of a temp in ms; null when it does not exist (or has expired) */
+  tempTtl(key: string): Promise<number | null>;
   /** get and delete in one atomic step: at most one caller ever receives the value */
   takeTemp(key: string): Promise<string | null>;
   deleteTemp(keys: readonly string[]): Promise<void>;

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadSettings } from '../../src/config/load.ts';
+import { clientSecretKeyCheck } from '../../src/bootstrap.ts';
 
 function problems(fn: () => unknown) {
   try {
@@ -126,6 +127,42 @@ describe('settings', () => {
     assert.match(r.stderr, /store = "nowhere"/);
     assert.match(r.stderr, /sessionSecret = \(secret, hidden\)/);
     assert.ok(!r.stderr.includes('kit-secret-must-not-leak'));
+    assert.equal(r.stdout, '');
+  });
+  it('a schema problem does not hold back the checks across settings nor the key check: one run lists them all', () => {
+    const list = problems(() =>
+      loadSettings({
+        env: { PORT: 'eighty', BRIDGE_PROXY: 'true', BRIDGE_CLIENT_SECRET_KEY: 'not-a-key' },
+        argv: [],
+        overrides: {
+          session: { idleTimeoutSec: 3600, absoluteTimeoutSec: 60 },
+          oidc: { clients: [{ client_id: 'rp', client_secret: 'rp-secret-0123456789abcdefghijklmnop', redirect_uris: ['https://rp.example.com/cb'], id_token_signed_response_alg: 'EdDSA' }] },
+        },
+        checks: [clientSecretKeyCheck],
+      }),
+    );
+    assert.deepEqual(list.map((p) => p.path).sort(), ['app.proxy', 'marketplace.clientSecretKey', 'oidc.clients.0.id_token_signed_response_alg', 'port', 'session.absoluteTimeoutSec']);
+    assert.match(list.find((p) => p.path === 'marketplace.clientSecretKey')!.reason, /PKCS#8/);
+    assert.ok(!JSON.stringify(list).includes('not-a-key'));
+  });
+
+  it('the checks across settings judge what the schema parsed when it passed (defaults and env text alike)', () => {
+    assert.deepEqual(problems(() => loadSettings({ env: { BRIDGE_PROXY: 'yes' }, argv: [] })).map((p) => p.path), ['app.proxy']);
+    const list = problems(() => loadSettings({ env: {}, argv: [], overrides: { session: { absoluteTimeoutSec: '60' } } }));
+    assert.deepEqual(list.map((p) => p.path), ['session.absoluteTimeoutSec'], 'against the default idle timeout');
+    assert.equal(loadSettings({ env: {}, argv: [], checks: [clientSecretKeyCheck] }).marketplace.clientSecretKey, '', 'no key, nothing to check');
+  });
+
+  it('the process lists a schema problem, a problem across settings and a bad key together, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bridge-config-'));
+    const file = join(dir, 'bridge.yaml');
+    writeFileSync(file, 'port: -1\napp:\n  proxy: true\nmarketplace:\n  clientSecretKey: not-a-key-at-all\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { env: { ...process.env, BRIDGE_STORE: 'memory' }, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /port = -1: Too small/);
+    assert.match(r.stderr, /app\.proxy = true: proxy mode needs app\.url/);
+    assert.match(r.stderr, /marketplace\.clientSecretKey = \(secret, hidden\): clientSecret key: expected Base64/);
+    assert.ok(!r.stderr.includes('not-a-key-at-all'));
     assert.equal(r.stdout, '');
   });
 });

@@ -207,6 +207,17 @@ export function loginSuite(name: string, open: () => Promise<{ store: Store; cle
       });
     }
 
+    it('each sign-in\'s OneAccess time is measured once, under its protocol\'s step; a refused ticket is not', async () => {
+      const count = (step: string) => Number(new RegExp(`^bridge_upstream_duration_seconds_count\\{step="${step}"\\} (\\d+)$`, 'm').exec(env.gw.metrics.render())?.[1] ?? 0);
+      const [oauth0, cas0] = [count('oauth-signin'), count('cas-validate')];
+      await oauthSignIn(new Browser(), 'acme', 'lisi');
+      assert.deepEqual([count('oauth-signin'), count('cas-validate')], [oauth0 + 1, cas0]);
+      await casSignIn(new Browser(), 'acme', 'sunqi');
+      assert.deepEqual([count('oauth-signin'), count('cas-validate')], [oauth0 + 1, cas0 + 1]);
+      await new Browser().request(`${env.base}/cas/callback?tenant=t-acme&ticket=ST-unknown`);
+      assert.equal(count('cas-validate'), cas0 + 1);
+    });
+
     it('CAS: unknown ticket is INVALID_TICKET (400); bad ticket syntax never reaches OneAccess', async () => {
       const b = new Browser();
       const before = env.sandbox.counters('t-acme').calls['cas-validate'];

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { SessionData } from 'express-session';
+import type { SessionRecord } from '../../src/session/record.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { prefixedRedisStore, type OpenedStore } from '../helpers/stores.ts';
@@ -98,7 +98,7 @@ describe('OIDC provider as relying parties expect it', () => {
     // what the directory does to a live session when the marketplace demotes the person
     const store = env.gw.sessions.sessionStore;
     const sid = gatewaySid(b, env);
-    const record = await new Promise<SessionData>((resolve, reject) => store.get(sid, (e, v) => (e || !v ? reject(e ?? new Error('no session')) : resolve(v))));
+    const record = await new Promise<SessionRecord>((resolve, reject) => store.get(sid, (e, v) => (e || !v ? reject(e ?? new Error('no session')) : resolve(v))));
     record.identity!.claims = { ...record.identity!.claims, role: 'user', name: '张三丰' };
     await new Promise<void>((resolve, reject) => store.set(sid, record, (e) => (e ? reject(e) : resolve())));
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { AuditEvent, DocWrite, Store } from '../../src/store/store.ts';
+import { sessionConformance } from './session-conformance.ts';
 
 export interface OpenedStore {
   store: Store;
@@ -199,6 +200,19 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
         assert.equal(await store.getTemp('c'), null);
       });
 
+      it('tempTtl tells the remaining time to live of a live key, restarted by a touch', async () => {
+        await store.putTemp('t', 'x', 10_000);
+        const first = await store.tempTtl('t');
+        assert.ok(first !== null && first > 9_000 && first <= 10_000, `ttl ${first}`);
+        await store.touchTemp('t', 60_000);
+        const touched = await store.tempTtl('t');
+        assert.ok(touched !== null && touched > 59_000 && touched <= 60_000, `ttl ${touched}`);
+        assert.equal(await store.tempTtl('missing'), null);
+        await store.putTemp('gone', 'x', 50);
+        await waitFor('gone to expire', async () => (await store.getTemp('gone')) === null);
+        assert.equal(await store.tempTtl('gone'), null);
+      });
+
       it('touchTemp extends the time to live of a live key only', async () => {
         await store.putTemp('s', 'x', 150);
         assert.equal(await store.touchTemp('s', 10_000), true);
@@ -302,5 +316,7 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
     it('ping resolves', async () => {
       await store.ping();
     });
+
+    sessionConformance(() => store);
   });
 }
