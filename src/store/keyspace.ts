@@ -195,7 +195,8 @@ export const sessionRecordSchema = z.looseObject({
   upstream: z
     .looseObject({
       protocol,
-      tenantId: z.string(),
+      // absent when it is the claims' tenant
+      tenantId: z.string().optional(),
       appId: z.string().optional(),
       // a session keeps the refresh token and the expiry; records of earlier versions also the access token
       tokens: upstreamTokens.extend({ accessToken: z.string().optional() }).optional(),
