@@ -8,6 +8,7 @@ import { nextTurn, SLICE } from '../store/slices.ts';
 import type { TenantRecord, UserRecord } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { ActiveSession, Established, Sessions, UpstreamProfile } from '../session/sessions.ts';
+import { materialized, profileOfRecord } from '../session/record.ts';
 import { LoginError } from './errors.ts';
 import { compact, type SessionIdentity, type UpstreamIdentity } from '../identity/identity.ts';
 import { decideSignIn, type SignInPolicy } from './policy.ts';
@@ -26,7 +27,7 @@ export function profileOf(id: UpstreamIdentity): UpstreamProfile {
 /** what OneAccess said at sign-in, rebuilt from the session (older sessions: from their claims) */
 export function upstreamOf(s: ActiveSession): UpstreamIdentity {
   const c = s.identity.claims;
-  const p = s.upstream?.profile ?? { name: c.name, email: c.email, mobile: c.mobile, orgCode: c.org_code };
+  const p = profileOfRecord(s) ?? { name: c.name, email: c.email, mobile: c.mobile, orgCode: c.org_code };
   return { protocol: c.idp === 'oneaccess-cas' ? 'cas' : 'oauth', tenantId: c.tenant, userName: c.user_name, ...p };
 }
 
@@ -88,6 +89,9 @@ export async function settleSignIn(e: Established, d: LiveIdentityDeps): Promise
     return null;
   }
   if (same(next, s.identity)) return s.identity;
+  // the record's profile marker means "the claims signed in with": written out before they change
+  const upstream = materialized(s);
+  if (upstream) e.record.upstream = e.session.upstream = upstream;
   e.record.identity = next;
   e.session.identity = next;
   await d.sessions.write(e.sid, e.record);

@@ -19,7 +19,7 @@ import { nextTurn, SLICE } from '../store/slices.ts';
 import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
-import { activeOf, isLive, newRecord, sessionTokens, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
+import { activeOf, isLive, materialized, newRecord, sessionTokens, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
 
 export type { ActiveSession, SessionRecord, UpstreamProfile, UpstreamSession } from './record.ts';
 
@@ -194,6 +194,9 @@ export class Sessions {
           gone.push(sid);
           continue;
         }
+        // the profile marker means "the claims signed in with": written out before they change
+        const upstream = materialized(active);
+        if (upstream) s.upstream = upstream;
         s.identity = next;
         rewrites.push([sid, s]);
       }
