@@ -9,7 +9,7 @@ import { encryptClientSecret, generateSellerKeyPair, loadClientSecretKey } from 
 import { marketplaceTimeStamp } from './marketplace/timestamp.ts';
 import { signKitBody } from './marketplace/signature.ts';
 import { ConfigError, loadSettings } from './config/load.ts';
-import { rotateKeysCommand } from './delivery/keys-cli.ts';
+import { rotateKeysCommand } from './keys-cli.ts';
 
 const SYNC_KINDS = ['tenantSync', 'applicationSync', 'authSync', 'singleOrgSync', 'allOrgSync'];
 

@@ -3,7 +3,7 @@
 // and deletes leave tombstones so a late, older "add" cannot bring a record back.
 import { createHmac } from 'node:crypto';
 import type { AuditEvent, Doc, DocWrite, Store } from '../store/store.ts';
-import { mapInSlices } from './slices.ts';
+import { mapInSlices } from '../store/slices.ts';
 import { col, type AppRecord, type OrgRecord, type TenantRecord, type UserRecord } from './model.ts';
 import type { Namespace } from '../identity/identity.ts';
 

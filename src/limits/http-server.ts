@@ -5,9 +5,16 @@
 // (30 s by default, which alone would let a trickling client hold a connection for a minute).
 import { createServer, type Server } from 'node:http';
 import type { Settings } from '../config/load.ts';
-import type { Gateway } from '../app.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
-export function createGatewayServer(gateway: Pick<Gateway, 'listener' | 'upgrade'>, limits: Settings['limits']['http']): Server {
+/** what the server hands requests to (src/app.ts's gateway) */
+export interface Served {
+  listener(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+export function createGatewayServer(gateway: Served, limits: Settings['limits']['http']): Server {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,

@@ -4,9 +4,11 @@
 // sign in ends. Runs on the instance that received the push, before it answers; the others drop
 // their snapshots through the store's publish/subscribe (Sessions.revise).
 import type { Directory, DirectoryEffect } from '../directory/directory.ts';
+import { nextTurn, SLICE } from '../store/slices.ts';
 import type { TenantRecord, UserRecord } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { ActiveSession, Established, Sessions, UpstreamProfile } from '../session/sessions.ts';
+import { materialized, profileOfRecord } from '../session/record.ts';
 import { LoginError } from './errors.ts';
 import { compact, type SessionIdentity, type UpstreamIdentity } from '../identity/identity.ts';
 import { decideSignIn, type SignInPolicy } from './policy.ts';
@@ -25,7 +27,7 @@ export function profileOf(id: UpstreamIdentity): UpstreamProfile {
 /** what OneAccess said at sign-in, rebuilt from the session (older sessions: from their claims) */
 export function upstreamOf(s: ActiveSession): UpstreamIdentity {
   const c = s.identity.claims;
-  const p = s.upstream?.profile ?? { name: c.name, email: c.email, mobile: c.mobile, orgCode: c.org_code };
+  const p = profileOfRecord(s) ?? { name: c.name, email: c.email, mobile: c.mobile, orgCode: c.org_code };
   return { protocol: c.idp === 'oneaccess-cas' ? 'cas' : 'oauth', tenantId: c.tenant, userName: c.user_name, ...p };
 }
 
@@ -46,9 +48,16 @@ const same = (a: SessionIdentity, b: SessionIdentity) => JSON.stringify(a.claims
 /** applies a committed sync's identity changes to the live sessions; returns how many changed or ended */
 export async function reviseSessions(effects: readonly DirectoryEffect[], d: LiveIdentityDeps): Promise<{ changed: number; ended: number }> {
   const sids = new Set<string>();
-  for (const e of effects) {
-    if (e.kind === 'user-changed') for (const sid of await d.sessions.sessionIds(e.ns, e.tenantId, e.userName)) sids.add(sid);
-    else if (e.kind === 'tenant-changed' && !e.removed) for (const sid of await d.sessions.sessionIds(e.ns, e.tenantId)) sids.add(sid);
+  // a big authSync has thousands of effects: their index reads go out a slice at a time, in
+  // parallel, with a turn of the event loop between slices
+  for (let i = 0; i < effects.length; i += SLICE) {
+    if (i > 0) await nextTurn();
+    const found = await Promise.all(
+      effects.slice(i, i + SLICE).map((e) =>
+        e.kind === 'user-changed' ? d.sessions.sessionIds(e.ns, e.tenantId, e.userName) : e.kind === 'tenant-changed' && !e.removed ? d.sessions.sessionIds(e.ns, e.tenantId) : [],
+      ),
+    );
+    for (const list of found) for (const sid of list) sids.add(sid);
   }
   if (!sids.size) return { changed: 0, ended: 0 };
   // a tenant's sessions share its record, a user's sessions their record: read each once
@@ -80,6 +89,9 @@ export async function settleSignIn(e: Established, d: LiveIdentityDeps): Promise
     return null;
   }
   if (same(next, s.identity)) return s.identity;
+  // the record's profile marker means "the claims signed in with": written out before they change
+  const upstream = materialized(s);
+  if (upstream) e.record.upstream = e.session.upstream = upstream;
   e.record.identity = next;
   e.session.identity = next;
   await d.sessions.write(e.sid, e.record);

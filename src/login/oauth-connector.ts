@@ -13,8 +13,6 @@ import type { OAuthClientInfo, Tenants } from './tenants.ts';
 import { deadline, readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
 import { msg } from '../web/i18n.ts';
 
-export type { OAuthClientInfo };
-
 const str = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
 
 /**

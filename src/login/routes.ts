@@ -92,7 +92,7 @@ export function loginRouter(d: LoginDeps): express.Router {
       d.log.warn({ refusal: known.code, status: known.status, cause: known.cause, path: req.path, tenantId: tenantId || undefined, userName }, 'sign-in refused');
       await signIn.audit('login.refused', `${ns}/tenant/${tenantId || '-'}`, { code: known.code, status: known.status });
       d.transactions.clear(res);
-      sendError(req, res, { status: known.status, code: known.code, message: known.shown, retry: ('retry' in known ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
+      sendError(req, res, { status: known.status, code: known.code, message: known.shown, retry: (known instanceof LoginError ? known.retry : known.status >= 500) || known.status === 400 }, retry(req, res));
     }
   };
 

@@ -6,7 +6,7 @@ import type { ApplyResult, Directory, UserChange } from '../directory/directory.
 import { appAad } from '../directory/model.ts';
 import type { Namespace } from '../identity/identity.ts';
 import type { SecretBox } from '../directory/secret-box.ts';
-import { mapInSlices } from '../directory/slices.ts';
+import { mapInSlices } from '../store/slices.ts';
 import { decryptClientSecret } from './client-secret.ts';
 import { RESULT, SyncError } from './errors.ts';
 import type { SyncKind, SyncMessage } from './messages.ts';

@@ -6,7 +6,7 @@
 // expiry, and createdAt. Records of earlier versions also hold express-session's `cookie` member
 // and the upstream access token; they read as before (nothing reads either).
 import type { SessionData } from 'express-session';
-import type { Protocol, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
+import { compact, type IdentityClaims, type Protocol, type SessionIdentity, type UpstreamTokens } from '../identity/identity.ts';
 
 /** what OneAccess said about the person at sign-in: the fallback when the directory has no value */
 export interface UpstreamProfile {
@@ -14,6 +14,44 @@ export interface UpstreamProfile {
   email?: string;
   mobile?: string;
   orgCode?: string;
+}
+
+/**
+ * How a record stores a profile equal to what its sign-in's claims say (the usual case: the
+ * directory and OneAccess agree): a marker instead of the values again (~85 B less per record).
+ * A revision of the identity writes the values out first (materialized), so the marker always
+ * means "the claims this record was signed in with".
+ */
+export interface SameAsClaims {
+  asClaims: true;
+}
+
+const PROFILE_FIELDS = ['name', 'email', 'mobile', 'orgCode'] as const;
+
+/** the profile the claims of a sign-in say */
+export function claimsProfile(c: Pick<IdentityClaims, 'name' | 'email' | 'mobile' | 'org_code'>): UpstreamProfile {
+  return compact({ name: c.name, email: c.email, mobile: c.mobile, orgCode: c.org_code });
+}
+
+/** the session's profile as OneAccess said it, the marker resolved; undefined for records from before profiles were kept */
+export function profileOfRecord(s: { identity: SessionIdentity; upstream?: UpstreamSession }): UpstreamProfile | undefined {
+  const p = s.upstream?.profile;
+  return p && 'asClaims' in p ? claimsProfile(s.identity.claims) : p;
+}
+
+/** the record's upstream with the marker written out, for a rewrite of its identity */
+export function materialized(s: { identity: SessionIdentity; upstream?: UpstreamSession }): UpstreamSession | undefined {
+  const p = s.upstream?.profile;
+  return p && 'asClaims' in p ? { ...s.upstream!, profile: claimsProfile(s.identity.claims) } : s.upstream;
+}
+
+/** the tenant a session signed in to */
+export function upstreamTenant(s: { identity: SessionIdentity; upstream?: UpstreamSession }): string {
+  return s.upstream?.tenantId ?? s.identity.claims.tenant;
+}
+
+function sameProfile(a: UpstreamProfile, b: UpstreamProfile): boolean {
+  return PROFILE_FIELDS.every((k) => a[k] === b[k]);
 }
 
 /**
@@ -25,10 +63,11 @@ export type SessionTokens = Pick<UpstreamTokens, 'refreshToken' | 'expiresAt'> &
 
 export interface UpstreamSession {
   protocol: Protocol;
-  tenantId: string;
+  /** the tenant signed in to; a stored record leaves it out when it is the claims' tenant (upstreamTenant) */
+  tenantId?: string;
   appId?: string;
   tokens?: SessionTokens;
-  profile?: UpstreamProfile;
+  profile?: UpstreamProfile | SameAsClaims;
 }
 
 /** the part of upstream tokens a record keeps */
@@ -38,7 +77,11 @@ export function sessionTokens(t: UpstreamTokens | SessionTokens): SessionTokens 
 
 /** a new sign-in's record, as it is stored (no express-session `cookie` member: nothing reads it) */
 export function newRecord(identity: SessionIdentity, upstream: UpstreamSession, now = Date.now()): SessionRecord {
-  return { identity, upstream: upstream.tokens ? { ...upstream, tokens: sessionTokens(upstream.tokens) } : upstream, createdAt: now };
+  const up: UpstreamSession = { ...upstream };
+  if (up.tokens) up.tokens = sessionTokens(up.tokens);
+  if (up.tenantId === identity.claims.tenant) delete up.tenantId;
+  if (up.profile && !('asClaims' in up.profile) && sameProfile(compact({ ...up.profile }), claimsProfile(identity.claims))) up.profile = { asClaims: true };
+  return { identity, upstream: up, createdAt: now };
 }
 
 declare module 'express-session' {

@@ -13,7 +13,7 @@ import type { RefreshCapable } from '../identity/connector.ts';
 import { GatewayError } from '../identity/errors.ts';
 import { msg } from '../web/i18n.ts';
 import { SessionError, sessionEnded } from './errors.ts';
-import { isLive, needsRefresh, type SessionRecord } from './record.ts';
+import { isLive, needsRefresh, upstreamTenant, type SessionRecord } from './record.ts';
 import type { Sessions } from './sessions.ts';
 
 /** the connector's refresh capability: fresh tokens for this session's tenant */
@@ -74,7 +74,7 @@ export class Refresher {
       const version = this.d.changes?.version(sid);
       let tokens: UpstreamTokens;
       try {
-        tokens = await this.d.grant({ ns: s.identity.ns, tenantId: s.upstream.tenantId, refreshToken });
+        tokens = await this.d.grant({ ns: s.identity.ns, tenantId: upstreamTenant(s), refreshToken });
       } catch (e) {
         await sessions.end(sid, sessions.activeOf(s)).catch(() => undefined);
         // a fault (not a typed refusal) is not the person's business: it goes on as it is

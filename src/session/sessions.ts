@@ -14,10 +14,12 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace, type SetKey } from '../store/keyspace.ts';
+import type { DirectoryEffect } from '../directory/directory.ts';
+import { nextTurn, SLICE } from '../store/slices.ts';
 import type { Namespace, SessionIdentity, UpstreamTokens } from '../identity/identity.ts';
 import { SessionCookie } from '../web/cookies.ts';
 import { PortSessionStore } from './port-session-store.ts';
-import { activeOf, isLive, newRecord, sessionTokens, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
+import { activeOf, isLive, materialized, newRecord, sessionTokens, type ActiveSession, type SessionRecord, type Timeouts, type UpstreamSession } from './record.ts';
 
 export type { ActiveSession, SessionRecord, UpstreamProfile, UpstreamSession } from './record.ts';
 
@@ -172,6 +174,8 @@ export class Sessions {
     let ended = 0;
     // in batches: reads in parallel, one write for all the batch's rewrites, one announcement
     for (let i = 0; i < all.length; i += REVISE_BATCH) {
+      // a turn of the event loop between batches: thousands of sessions must not hold it in one go
+      if (i > 0) await nextTurn();
       const batch = all.slice(i, i + REVISE_BATCH);
       const records = await Promise.all(batch.map((sid) => this.read(sid)));
       const rewrites: Array<[string, SessionRecord]> = [];
@@ -190,6 +194,9 @@ export class Sessions {
           gone.push(sid);
           continue;
         }
+        // the profile marker means "the claims signed in with": written out before they change
+        const upstream = materialized(active);
+        if (upstream) s.upstream = upstream;
         s.identity = next;
         rewrites.push([sid, s]);
       }
@@ -213,7 +220,10 @@ export class Sessions {
       else if ((e.kind === 'tenant-changed' || e.kind === 'app-changed') && e.removed) add(tenantIndex(e.ns, e.tenantId));
     }
     const ended: string[] = [];
+    let read = 0;
     for (const idx of indexes.values()) {
+      // thousands of revoked users: a turn of the event loop every SLICE index reads
+      if (++read % SLICE === 0) await nextTurn();
       for (const sid of await this.keys.members(idx)) {
         await this.destroy(sid);
         await this.keys.remove(idx, sid);

@@ -64,45 +64,30 @@ interface Described {
   readonly info: FamilyInfo;
 }
 
-/** a key of a temp family; V is the type of its value */
-export interface TempKey<V> {
+/** one key of a family: a temp (V: its value) or a set (V: its members) */
+export interface Key<K extends 'temp' | 'set', V> {
+  readonly kind: K;
   readonly key: string;
   readonly codec: Codec<V>;
   /** the family's key pattern, for errors */
   readonly pattern: string;
 }
+export type TempKey<V> = Key<'temp', V>;
+export type SetKey<M> = Key<'set', M>;
 
-export class TempFamily<A extends readonly unknown[], V> implements Described {
-  readonly kind = 'temp';
+/** a family of temps or sets: keys made of a fixed prefix and the arguments A */
+export class KeyFamily<K extends 'temp' | 'set', A extends readonly unknown[], V> implements Described {
   constructor(
+    readonly kind: K,
     readonly prefix: string,
     private readonly rest: (...a: A) => string,
+    /** a temp's value, or a set's members */
     readonly codec: Codec<V>,
     readonly info: FamilyInfo,
   ) {}
 
-  key(...a: A): TempKey<V> {
-    return { key: this.prefix + this.rest(...a), codec: this.codec, pattern: this.info.pattern };
-  }
-}
-
-export interface SetKey<M> {
-  readonly key: string;
-  readonly member: Codec<M>;
-  readonly pattern: string;
-}
-
-export class SetFamily<A extends readonly unknown[], M> implements Described {
-  readonly kind = 'set';
-  constructor(
-    readonly prefix: string,
-    private readonly rest: (...a: A) => string,
-    readonly member: Codec<M>,
-    readonly info: FamilyInfo,
-  ) {}
-
-  key(...a: A): SetKey<M> {
-    return { key: this.prefix + this.rest(...a), member: this.member, pattern: this.info.pattern };
+  key(...a: A): Key<K, V> {
+    return { kind: this.kind, key: this.prefix + this.rest(...a), codec: this.codec, pattern: this.info.pattern };
   }
 }
 
@@ -134,7 +119,8 @@ export class CounterFamily<A extends readonly unknown[]> implements Described {
 }
 
 const temp = <A extends readonly unknown[], S extends z.ZodType>(prefix: string, rest: (...a: A) => string, encoding: Encoding, schema: S, info: FamilyInfo) =>
-  new TempFamily<A, z.output<S>>(prefix, rest, codec(encoding, schema), info);
+  new KeyFamily<'temp', A, z.output<S>>('temp', prefix, rest, codec(encoding, schema), info);
+const set = <A extends readonly unknown[], M>(prefix: string, rest: (...a: A) => string, member: Codec<M>, info: FamilyInfo) => new KeyFamily<'set', A, M>('set', prefix, rest, member, info);
 
 const textMember: Codec<string> = codec('text', z.string());
 
@@ -209,7 +195,8 @@ export const sessionRecordSchema = z.looseObject({
   upstream: z
     .looseObject({
       protocol,
-      tenantId: z.string(),
+      // absent when it is the claims' tenant
+      tenantId: z.string().optional(),
       appId: z.string().optional(),
       // a session keeps the refresh token and the expiry; records of earlier versions also the access token
       tokens: upstreamTokens.extend({ accessToken: z.string().optional() }).optional(),
@@ -337,17 +324,17 @@ export const keyspace = {
   }),
 
   // sets (indexes)
-  userSessions: new SetFamily('idx:user:', (ns: string, tenantId: string, userName: string) => `${ns}:${tenantId}:${userName}`, textMember, {
+  userSessions: set('idx:user:', (ns: string, tenantId: string, userName: string) => `${ns}:${tenantId}:${userName}`, textMember, {
     about: 'index: a user\'s session ids, so a deprovisioning sync ends them all',
     pattern: 'idx:user:<ns>:<tenantId>:<userName>',
     lifetime: 'the idle timeout after the latest sign-in',
   }),
-  tenantSessions: new SetFamily('idx:tenant:', (ns: string, tenantId: string) => `${ns}:${tenantId}`, textMember, {
+  tenantSessions: set('idx:tenant:', (ns: string, tenantId: string) => `${ns}:${tenantId}`, textMember, {
     about: 'index: a tenant\'s session ids',
     pattern: 'idx:tenant:<ns>:<tenantId>',
     lifetime: 'the idle timeout after the latest sign-in',
   }),
-  oidcGrant: new SetFamily(
+  oidcGrant: set(
     'oidc:grant:',
     (grantId: string) => grantId,
     {
@@ -364,7 +351,7 @@ export const keyspace = {
       lifetime: 'the Grant TTL, renewed at each addition',
     },
   ),
-  logoutRelyingParties: new SetFamily(
+  logoutRelyingParties: set(
     'oidc:bcl:rps:',
     (sid: string) => sid,
     {
@@ -380,12 +367,12 @@ export const keyspace = {
       lifetime: 'the session\'s absolute timeout plus 24 h',
     },
   ),
-  logoutTracked: new SetFamily('oidc:bcl:tracked', () => '', textMember, {
+  logoutTracked: set('oidc:bcl:tracked', () => '', textMember, {
     about: 'the gateway sessions with back-channel logout relying parties, swept for silent ends',
     pattern: 'oidc:bcl:tracked',
     lifetime: 'the absolute timeout plus 24 h after the latest addition',
   }),
-  logoutOutbox: new SetFamily('oidc:bcl:outbox', () => '', textMember, {
+  logoutOutbox: set('oidc:bcl:outbox', () => '', textMember, {
     about: 'the ids of the logout entries still to deliver',
     pattern: 'oidc:bcl:outbox',
     lifetime: '24 h after the latest addition',
@@ -419,7 +406,7 @@ export const keyspace = {
 /** every family, for the prefix scan and the docs */
 export const families: readonly Described[] = Object.values(keyspace);
 
-export type ValueOf<F> = F extends TempFamily<infer _A, infer V> ? V : F extends SetFamily<infer _B, infer M> ? M : F extends Channel<infer C> ? C : never;
+export type ValueOf<F> = F extends KeyFamily<'temp' | 'set', infer _A, infer V> ? V : F extends Channel<infer C> ? C : never;
 
 function decode<V>(pattern: string, key: string, c: Codec<V>, raw: string): V {
   try {
@@ -466,16 +453,16 @@ export class Keyspace {
   }
 
   add<M>(k: SetKey<M>, member: M, ttlMs: number): Promise<void> {
-    return this.store.addMember(k.key, k.member.encode(member), ttlMs);
+    return this.store.addMember(k.key, k.codec.encode(member), ttlMs);
   }
 
   async members<M>(k: SetKey<M>): Promise<M[]> {
     const raws = await this.store.members(k.key);
-    return raws.map((raw) => decode(k.pattern, k.key, k.member, raw));
+    return raws.map((raw) => decode(k.pattern, k.key, k.codec, raw));
   }
 
   remove<M>(k: SetKey<M>, member: M): Promise<void> {
-    return this.store.removeMember(k.key, k.member.encode(member));
+    return this.store.removeMember(k.key, k.codec.encode(member));
   }
 
   publish<V>(channel: Channel<V>, message: V): Promise<void> {

@@ -19,7 +19,7 @@ import type { RedisNodeAddress, RedisTarget } from './redis-url.ts';
  */
 export type RedisCommands = Pick<
   RedisClientType,
-  'hGet' | 'hmGet' | 'hGetAll' | 'evalSha' | 'eval' | 'xRevRange' | 'set' | 'get' | 'getDel' | 'del' | 'pExpire' | 'multi' | 'sMembers' | 'sRem' | 'hKeys' | 'hDel' | 'pTTL'
+  'hGet' | 'hmGet' | 'hGetAll' | 'hScan' | 'rPush' | 'evalSha' | 'eval' | 'xRevRange' | 'set' | 'get' | 'getDel' | 'del' | 'pExpire' | 'multi' | 'sMembers' | 'sRem' | 'hKeys' | 'hDel' | 'pTTL'
 >;
 
 export type Listener = (message: string) => void;

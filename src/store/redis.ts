@@ -8,7 +8,7 @@
 //   {prefix}set:{key}    hash, field member -> "" (PEXPIREd on every addition); a set of an
 //                        earlier version (a Redis set) is still read, added to and removed from
 //   {prefix}chan:{name}  pub/sub channel
-// One hash per collection keeps listDocs a single HGETALL, and the version next to the value lets
+// One hash per collection keeps listDocs one HSCAN walk (a single call for a small one), and the version next to the value lets
 // the write script decide with one HGET. One write spans the audit stream and several collection
 // hashes, so on a Cluster those keys carry one hash tag: the prefix in braces, "{bridge}:doc:…",
 // "{bridge}:audit" (the directory lives on one master; a prefix that already holds a tag is kept).
@@ -18,11 +18,12 @@
 // BRIDGE_REDIS_WAIT_REPLICAS=N: after each change (not after TTL-only touches) the store sends
 // WAIT N on the connection that made it, and a change that fewer than N replicas confirmed in
 // time rejects with StoreNotReplicatedError: the caller answers "retry", not "done".
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ErrorReply } from 'redis';
 import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
 import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
+import { mapInSlices, nextTurn } from './slices.ts';
 
 export interface RedisStoreOptions {
   keyPrefix?: string;
@@ -38,12 +39,18 @@ export interface RedisStoreOptions {
 
 const AUDIT_MAX_LEN = 100_000;
 
-// KEYS[1] the audit stream, KEYS[2..] one doc hash per collection.
-// ARGV[1] the number of writes; per write five args: KEYS index, id, condition, version, stored
-// JSON; then one JSON text per audit event.
-// Every decision is taken before the first change, so a corrupt stored value aborts the script
-// before it has written anything (Redis does not roll back a script that fails half way).
-const WRITE_SCRIPT = `
+// The write script, in two forms. Every decision is taken before the first change, so a corrupt
+// stored value aborts the script before it has written anything (Redis does not roll back a
+// script that fails half way).
+// * WRITE_SCRIPT: KEYS[1] the audit stream, KEYS[2..] one doc hash per collection. ARGV[1] the
+//   number of writes; per write five args: KEYS index, id, condition, version, stored JSON; then
+//   one JSON text per audit event.
+// * STAGED_WRITE_SCRIPT, for big writes (stageBatch below): the same five values per write were
+//   pushed beforehand onto a staging list, KEYS[2], in chunks; KEYS[1] the audit stream, KEYS[3..]
+//   the doc hashes; ARGV[1] the number of writes, then the audit events. A staging list that is
+//   not complete (lost in a failover, expired) refuses the whole write with TRYAGAIN.
+// Either way one script applies the whole write: all or nothing, as atomic as before.
+const writeScript = (staged: boolean) => `
 local function notAfter(a, b)
   -- byte order, like the JS comparison for ASCII versions; Lua's own < follows the server locale
   if a == b then return true end
@@ -54,11 +61,22 @@ local function notAfter(a, b)
   return #a < #b
 end
 local n = tonumber(ARGV[1])
+${
+  staged
+    ? `local A = redis.call('LRANGE', KEYS[2], 0, -1)
+if #A ~= n * 5 then return redis.error_reply('TRYAGAIN the staged write is incomplete') end
+redis.call('DEL', KEYS[2])
+local base = 1
+local first = 2`
+    : `local A = ARGV
+local base = 2
+local first = 2 + n * 5`
+}
 local pending = {}
 local applied = {}
 for i = 0, n - 1 do
-  local at = 2 + i * 5
-  local key, id, cond, version = KEYS[tonumber(ARGV[at])], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local at = base + i * 5
+  local key, id, cond, version = KEYS[tonumber(A[at])], A[at + 1], A[at + 2], A[at + 3]
   local slot = key .. '\\0' .. id
   local current = pending[slot]
   if current == nil then
@@ -70,14 +88,23 @@ for i = 0, n - 1 do
   applied[i + 1] = ok and 1 or 0
 end
 for i = 0, n - 1 do
-  local at = 2 + i * 5
-  if applied[i + 1] == 1 then redis.call('HSET', KEYS[tonumber(ARGV[at])], ARGV[at + 1], ARGV[at + 4]) end
+  local at = base + i * 5
+  if applied[i + 1] == 1 then redis.call('HSET', KEYS[tonumber(A[at])], A[at + 1], A[at + 4]) end
 end
-for j = 2 + n * 5, #ARGV do
+for j = first, #ARGV do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', '${AUDIT_MAX_LEN}', '*', 'e', ARGV[j])
 end
 return applied
 `;
+const WRITE_SCRIPT = writeScript(false);
+const STAGED_WRITE_SCRIPT = writeScript(true);
+/** writes of at least this many documents are staged in chunks (see stageBatch) */
+export const STAGE_WRITES = 500;
+/** writes per staging command; also the slice of list replies parsed per turn of the event loop */
+const STAGE_CHUNK = 500;
+/** a staging list nobody applied (the gateway died half way) disappears after this */
+const STAGE_TTL_MS = 120_000;
+const STAGED_WRITE_SHA = createHash('sha1').update(STAGED_WRITE_SCRIPT).digest('hex');
 const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
 // A store-port set is a Redis hash whose fields are the members: on Redis 7.0 a small hash is a
@@ -148,13 +175,27 @@ export class RedisStore implements Store {
     });
   }
 
+  /**
+   * HSCAN, STAGE_CHUNK fields at a time, and parsed a slice per turn of the event loop: a
+   * collection of 10,000 departments is neither one huge reply nor 10,000 JSON.parse in one go.
+   * (A small hash comes back whole in one HSCAN, as with HGETALL.) A field changed during the
+   * scan is listed once, with the value of the page that saw it last.
+   */
   async listDocs(col: string): Promise<Doc[]> {
-    const all = await this.run('listDocs', () => this.link.cmd.hGetAll(this.docKey(col)));
-    return Object.entries(all).map(([id, raw]) => parseDoc(id, raw));
+    const key = this.docKey(col);
+    const raws = new Map<string, string>();
+    let cursor = '0';
+    do {
+      const page = await this.run('listDocs', () => this.link.cmd.hScan(key, cursor, { COUNT: STAGE_CHUNK }));
+      for (const { field, value } of page.entries) raws.set(field, value);
+      cursor = String(page.cursor);
+    } while (cursor !== '0');
+    return mapInSlices([...raws], ([id, raw]) => parseDoc(id, raw), STAGE_CHUNK);
   }
 
   async write(writes: readonly DocWrite[], audit: readonly AuditEvent[] = []): Promise<boolean[]> {
     if (writes.length === 0 && audit.length === 0) return [];
+    if (writes.length >= STAGE_WRITES) return this.writeStaged(writes, audit);
     const keys = [this.auditKey()];
     const args = [String(writes.length)];
     for (const w of writes) {
@@ -165,6 +206,41 @@ export class RedisStore implements Store {
     }
     for (const e of audit) args.push(JSON.stringify(e));
     const reply = await this.change('write', [keys[0]!], () => this.script(WRITE_SHA, WRITE_SCRIPT, keys, args));
+    if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
+    return reply.map((x) => x === 1);
+  }
+
+  /**
+   * A big write (a push of thousands of users or departments): its arguments are built and sent
+   * STAGE_CHUNK writes at a time onto a staging list next to the documents (same hash tag), each
+   * chunk its own command, so neither building nor encoding them holds the event loop; then one
+   * script applies the whole staged write atomically, as the small form does. Dying half way
+   * leaves only the staging list, which expires.
+   */
+  private async writeStaged(writes: readonly DocWrite[], audit: readonly AuditEvent[]): Promise<boolean[]> {
+    const stage = `${this.durablePrefix}stage:${randomUUID()}`;
+    const keys = [this.auditKey(), stage];
+    const keyIndex = new Map<string, string>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < writes.length; i += STAGE_CHUNK) {
+      if (i > 0) await nextTurn();
+      const chunk: string[] = [];
+      for (const w of writes.slice(i, i + STAGE_CHUNK)) {
+        const key = this.docKey(w.col);
+        let k = keyIndex.get(key);
+        if (k === undefined) keyIndex.set(key, (k = String(keys.push(key))));
+        chunk.push(k, w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
+      }
+      chunks.push(chunk);
+    }
+    const args = [String(writes.length), ...audit.map((e) => JSON.stringify(e))];
+    const reply = await this.change('write', [keys[0]!], async () => {
+      for (const [i, chunk] of chunks.entries()) {
+        await this.link.cmd.rPush(stage, chunk);
+        if (i === 0) await this.link.cmd.pExpire(stage, STAGE_TTL_MS);
+      }
+      return this.script(STAGED_WRITE_SHA, STAGED_WRITE_SCRIPT, keys, args);
+    });
     if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
     return reply.map((x) => x === 1);
   }

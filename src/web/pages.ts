@@ -6,20 +6,20 @@
 //   {{?name}}…{{/name}}  a section shown only when the value `name` is not empty
 // Adding a page = views/<name>.html + its keys (at least `<name>.title`) in both catalogues.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
-import { PROJECT_ROOT } from '../config/load.ts';
 import { chooseLanguage, text, translate, type Lang, type MessageKey, type Msg } from './i18n.ts';
 
 export const STYLESHEET = readFileSync(new URL('./ui.css', import.meta.url), 'utf8').replace(/\n/g, '');
 
+/** the repository's views/ (web/ sits below config/, so it finds the folder itself) */
+const VIEWS = new URL('../../views/', import.meta.url);
 const cache = new Map<string, string>();
 
 function template(name: string): string {
   let t = cache.get(name);
   if (t === undefined) {
-    t = readFileSync(resolve(PROJECT_ROOT, 'views', `${name}.html`), 'utf8');
+    t = readFileSync(new URL(`${name}.html`, VIEWS), 'utf8');
     cache.set(name, t);
   }
   return t;

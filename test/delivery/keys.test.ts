@@ -10,7 +10,7 @@ import request from 'supertest';
 import { loadSecrets } from '../../src/bootstrap.ts';
 import { deriveKey, SecretBox } from '../../src/directory/secret-box.ts';
 import { jwksRouter } from '../../src/delivery/jwks-route.ts';
-import { rotateKeysCommand } from '../../src/delivery/keys-cli.ts';
+import { rotateKeysCommand } from '../../src/keys-cli.ts';
 import { KEYS_COLLECTION, KeyManager, type KeyManagerOptions } from '../../src/delivery/keys.ts';
 import { TokenIssuer } from '../../src/delivery/tokens.ts';
 import type { IdentityClaims } from '../../src/identity/identity.ts';

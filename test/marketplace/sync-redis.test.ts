@@ -5,6 +5,7 @@ import request from 'supertest';
 import { openRedisStore } from '../../src/store/redis.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { prefixedRedisStore } from '../helpers/stores.ts';
+import { redisCli } from '../helpers/redis-topologies.ts';
 import { buildGateway, signedHeaders, timeStampAt } from '../helpers/gateway.ts';
 import { syncSuite } from './sync-suite.ts';
 
@@ -17,7 +18,31 @@ describe('sync on redis', needRedis, () => {
   });
   after(() => redis?.stop());
 
-  syncSuite('redis', () => prefixedRedisStore(redis, 'sync'));
+  syncSuite(
+    'redis',
+    () => prefixedRedisStore(redis, 'sync'),
+    // the store goes away: its server killed (-9) while a big write is being staged; a server of
+    // its own, fsyncing every write, so that what was acknowledged before is still there after
+    async () => {
+      const own = await startRedis({ appendonly: true });
+      if (!own) throw new Error('redis-server did not start');
+      await redisCli(own.port, 'CONFIG', 'SET', 'appendfsync', 'always');
+      const prefix = `outage:${randomUUID()}:`;
+      const store = await openRedisStore(own.url, { keyPrefix: prefix, commandTimeoutMs: 1000 });
+      return {
+        store,
+        breakNow: () => own.kill(),
+        reopen: async () => {
+          await own.restart();
+          return openRedisStore(own.url, { keyPrefix: prefix });
+        },
+        cleanup: async () => {
+          await store.close();
+          await own.stop();
+        },
+      };
+    },
+  );
 
   it('Redis down: a sync answers a non-success code within seconds, then recovers by itself', async () => {
     const store = await openRedisStore(redis!.url, { keyPrefix: `outage:${randomUUID()}:`, commandTimeoutMs: 1000 });

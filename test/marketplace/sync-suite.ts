@@ -20,7 +20,20 @@ function ts(offsetMs = 0): string {
   return timeStampAt(Date.UTC(2026, 0, 1) + seq * 1000 + offsetMs);
 }
 
-export function syncSuite(name: string, open: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
+/**
+ * A store of its own that the test can take away half way through a big push (embedded: closed;
+ * Redis: its server killed), then open again on the same data.
+ */
+export interface Outage {
+  store: Store;
+  /** the store goes away now */
+  breakNow(): void;
+  /** the same data, reachable again */
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+export function syncSuite(name: string, open: () => Promise<{ store: Store; cleanup(): Promise<void> }>, outage?: () => Promise<Outage>): void {
   describe(`sync receiver over HTTP (${name} store)`, () => {
     let gw: TestGateway;
     let store: Store;
@@ -222,6 +235,87 @@ export function syncSuite(name: string, open: () => Promise<{ store: Store; clea
       const actions = new Set(events.map((e) => e.action));
       for (const a of ['tenant.upsert', 'tenant.delete', 'app.upsert', 'users.apply', 'org.upsert', 'orgs.replace']) assert.ok(actions.has(a), `missing audit action ${a}`);
       assert.ok(events.every((e) => e.actor === 'marketplace' && !Number.isNaN(Date.parse(e.at))));
+    });
+
+    describe('big pushes (within the body limit, verified in a worker)', () => {
+      const bigUsers = (n: number, tag: string) =>
+        Array.from({ length: n }, (_, u) => ({ userName: `emp${String(u).padStart(5, '0')}`, name: `员工${u}${tag}`, orgCode: `d${u % 500}`, role: u % 50 === 0 ? 'admin' : 'user', enable: 'true', email: `emp${u}@bigcorp.example.com` }));
+      const bigOrgs = (n: number, tag: string) => Array.from({ length: n }, (_, d) => ({ orgCode: `d${d}`, orgName: `部门${d}${tag}`, parentCode: d === 0 ? '' : `d${Math.floor((d - 1) / 10)}` }));
+      const orgPush = (tenantId: string, list: unknown[], timeStamp = ts()) => ({ instanceId: 'i-big', tenantId, orgInfoList: list, testFlag: 0, timeStamp });
+
+      it('authSync of 5,000 users applies every user exactly', async () => {
+        const body = auth(1, bigUsers(5000, ''), { tenantId: 't-big' });
+        assert.ok(JSON.stringify(body).length > gw.settings.limits.largePush.bytes, 'the body must take the worker path');
+        await ok('authSync', body);
+        const users = await gw.directory.listUsers('prod', 't-big');
+        assert.equal(users.length, 5000);
+        const u = users.find((x) => x.userName === 'emp04350')!;
+        assert.deepEqual(
+          { name: u.name, orgCode: u.orgCode, role: u.role, enabled: u.enabled, email: u.email, cancelled: u.cancelled, sub: u.sub },
+          { name: '员工4350', orgCode: 'd350', role: 'admin', enabled: true, email: 'emp4350@bigcorp.example.com', cancelled: false, sub: gw.directory.accountId('prod', 't-big', 'emp04350') },
+        );
+        assert.equal(users.filter((x) => x.role === 'admin').length, 100);
+      });
+
+      it('allOrgSync of 10,000 departments is an exact snapshot, twice', async () => {
+        await ok('allOrgSync', orgPush('t-bigorg', bigOrgs(10_000, '')));
+        let orgs = await gw.directory.listOrgs('prod', 't-bigorg');
+        assert.equal(orgs.length, 10_000);
+        assert.equal(orgs.find((o) => o.orgCode === 'd9999')?.parentCode, 'd999');
+        // the next snapshot lists 9,000 of them, renamed: the other 1,000 go
+        await ok('allOrgSync', orgPush('t-bigorg', bigOrgs(9000, '-2')));
+        orgs = await gw.directory.listOrgs('prod', 't-bigorg');
+        assert.equal(orgs.length, 9000);
+        assert.ok(orgs.every((o) => o.orgName.endsWith('-2') && Number(o.orgCode.slice(1)) < 9000));
+      });
+
+      it('an invalid big push answers 000002 naming the field, and changes nothing', async () => {
+        const list = bigOrgs(10_000, '-bad');
+        list[9999] = { ...list[9999]!, orgCode: 'd5' };
+        const res = await send('allOrgSync', orgPush('t-bigorg', list));
+        assert.equal(res.body.resultCode, '000002');
+        assert.match(res.body.resultMsg, /orgInfoList\[9999\]\.orgCode appears twice/);
+        const orgs = await gw.directory.listOrgs('prod', 't-bigorg');
+        assert.equal(orgs.length, 9000);
+        assert.ok(!orgs.some((o) => o.orgName.endsWith('-bad')));
+      });
+
+      it('a big push the store loses half way is not answered 000000, and leaves all or nothing', { skip: outage ? false : 'this store cannot be taken away', timeout: 120_000 }, async () => {
+        const o = await outage!();
+        let after: Store | null = null;
+        try {
+          const first = await buildGateway(o.store);
+          const raw = JSON.stringify(orgPush('t-lost', bigOrgs(10_000, '-v1')));
+          assert.equal((await request(first.app).post('/produceAPI/v2/allOrgSync').set(signedHeaders(raw)).send(raw)).body.resultCode, '000000');
+          // the store goes away as soon as the push's big write has begun
+          const write = o.store.write.bind(o.store);
+          o.store.write = (writes, audit) => {
+            const p = write(writes, audit);
+            if (writes.length >= 1000) setImmediate(() => o.breakNow());
+            return p;
+          };
+          const v2 = JSON.stringify(orgPush('t-lost', bigOrgs(10_000, '-v2')));
+          const res = await request(first.app).post('/produceAPI/v2/allOrgSync').set(signedHeaders(v2)).send(v2);
+          assert.equal(res.status, 200);
+          assert.equal(res.body.resultCode, '000005', res.body.resultMsg);
+          await first.close().catch(() => undefined);
+
+          after = await o.reopen();
+          const stored = (await after.listDocs(col.org('prod', 't-lost'))).map((d) => JSON.parse(d.value!) as { orgName: string });
+          assert.equal(stored.length, 10_000);
+          assert.equal(stored.filter((x) => x.orgName.endsWith('-v1')).length, 10_000, 'a part of the lost push was kept');
+          // the marketplace's retry applies it whole
+          const second = await buildGateway(after);
+          const retry = await request(second.app).post('/produceAPI/v2/allOrgSync').set(signedHeaders(v2)).send(v2);
+          assert.equal(retry.body.resultCode, '000000', retry.body.resultMsg);
+          const again = (await after.listDocs(col.org('prod', 't-lost'))).map((d) => JSON.parse(d.value!) as { orgName: string });
+          assert.equal(again.filter((x) => x.orgName.endsWith('-v2')).length, 10_000);
+          await second.close();
+        } finally {
+          await after?.close();
+          await o.cleanup();
+        }
+      });
     });
 
     describe('bad input never crashes and always gets a result code', () => {

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { Browser, hiddenInput, last } from '../helpers/browser.ts';
-import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
+import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 
 function sidOf(b: Browser, env: LoginEnv): string {
   const raw = decodeURIComponent(b.cookie(env.base, 'bridge.sid') ?? '');
@@ -37,12 +37,52 @@ describe('the stored session record', () => {
     const rec = JSON.parse(raw) as Record<string, unknown> & { upstream: { tokens: Record<string, unknown> } };
     assert.equal('cookie' in rec, false, raw);
     assert.deepEqual(Object.keys(rec.upstream.tokens).sort(), ['expiresAt', 'refreshToken'], raw);
+    // the tenant signed in to is the claims' tenant: not stored twice
+    assert.equal('tenantId' in rec.upstream, false, raw);
     assert.equal(typeof rec.upstream.tokens['refreshToken'], 'string');
     assert.ok(raw.length < 700, `${raw.length} B: ${raw}`);
     // and it serves the session
     const res = await verify(`bridge.sid=${b.cookie(env.base, 'bridge.sid')}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-auth-request-user'), 'lisi');
+  });
+
+  it('a profile equal to the claims is stored as a marker, written out before a directory change rewrites the claims', async () => {
+    const b = new Browser();
+    await signIn(b);
+    const sid = sidOf(b, env);
+    const raw = (await store.getTemp(`sess:${sid}`))!;
+    const rec = JSON.parse(raw) as { upstream: { profile: unknown } };
+    assert.deepEqual(rec.upstream.profile, { asClaims: true }, raw);
+    assert.ok(raw.length < 520, `${raw.length} B: ${raw}`);
+    // the marketplace renames the person: the session's identity follows, the profile keeps what OneAccess said
+    await env.sync('authSync', {
+      instanceId: 'inst-t-acme',
+      tenantId: 't-acme',
+      appId: 'app-1',
+      userList: [{ userName: 'lisi', name: '李四四', orgCode: '10', role: 'user', enable: 'true', email: 'lisi.new@acme.example.com' }],
+      currentSyncTime: nextTimeStamp(),
+      flag: 1,
+      testFlag: 0,
+      timeStamp: nextTimeStamp(),
+    });
+    const after = JSON.parse((await store.getTemp(`sess:${sid}`))!) as { identity: { claims: { name: string; email: string } }; upstream: { profile: unknown } };
+    assert.equal(after.identity.claims.name, '李四四');
+    assert.equal(after.identity.claims.email, 'lisi.new@acme.example.com');
+    assert.deepEqual(after.upstream.profile, { name: '李四', email: 'lisi@acme.example.com', orgCode: '10' });
+    // the directory forgets the e-mail: the session falls back to what OneAccess said at sign-in, not to the changed claims
+    await env.sync('authSync', {
+      instanceId: 'inst-t-acme',
+      tenantId: 't-acme',
+      appId: 'app-1',
+      userList: [{ userName: 'lisi', name: '李四四', orgCode: '10', role: 'user', enable: 'true' }],
+      currentSyncTime: nextTimeStamp(),
+      flag: 1,
+      testFlag: 0,
+      timeStamp: nextTimeStamp(),
+    });
+    const last = JSON.parse((await store.getTemp(`sess:${sid}`))!) as { identity: { claims: { email?: string } } };
+    assert.equal(last.identity.claims.email, 'lisi@acme.example.com');
   });
 
   it('last seen comes from the record\'s time to live: a touch moves it, and no seen: key is written', async () => {

@@ -2,7 +2,7 @@
 // existed, values are validated on the way out, and no file outside it spells a key prefix.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
@@ -56,11 +56,11 @@ describe('keyspace: key strings stay what is already stored', () => {
   });
 
   it('set members keep their stored text', () => {
-    assert.equal(keyspace.logoutRelyingParties.member.encode({ clientId: 'rp', sub: 's', sid: 'x' }), 'rp s x');
-    assert.equal(keyspace.logoutRelyingParties.member.encode({ clientId: 'rp', sub: 's' }), 'rp s ');
-    assert.deepEqual(keyspace.logoutRelyingParties.member.decode('rp s '), { clientId: 'rp', sub: 's' });
-    assert.equal(keyspace.oidcGrant.member.encode({ model: 'RefreshToken', id: 'a:b' }), 'RefreshToken:a:b');
-    assert.deepEqual(keyspace.oidcGrant.member.decode('RefreshToken:a:b'), { model: 'RefreshToken', id: 'a:b' });
+    assert.equal(keyspace.logoutRelyingParties.codec.encode({ clientId: 'rp', sub: 's', sid: 'x' }), 'rp s x');
+    assert.equal(keyspace.logoutRelyingParties.codec.encode({ clientId: 'rp', sub: 's' }), 'rp s ');
+    assert.deepEqual(keyspace.logoutRelyingParties.codec.decode('rp s '), { clientId: 'rp', sub: 's' });
+    assert.equal(keyspace.oidcGrant.codec.encode({ model: 'RefreshToken', id: 'a:b' }), 'RefreshToken:a:b');
+    assert.deepEqual(keyspace.oidcGrant.codec.decode('RefreshToken:a:b'), { model: 'RefreshToken', id: 'a:b' });
   });
 });
 
@@ -164,10 +164,6 @@ describe('keyspace on redis', requireBinary('redis-server', 'apt-get install -y 
 
 // ---- nothing outside the registry spells a key prefix ---------------------------------------
 
-/** Files still spelling their keys, each waiting for a named change; this list only shrinks. */
-const PENDING: Record<string, string> = {
-};
-
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
@@ -198,19 +194,11 @@ describe('keyspace: no key prefix outside the registry', () => {
     assert.ok(found.length >= prefixes.length, `found only ${found.length} prefixed literals in the registry itself`);
   });
 
-  it('the files still waiting exist and still spell a prefix (else strike them from PENDING)', () => {
-    for (const rel of Object.keys(PENDING)) {
-      const file = join(root, rel);
-      assert.ok(existsSync(file), `${rel} is gone: remove it from PENDING (and convert wherever its keys went)`);
-      assert.ok(literals(file).some((l) => prefixes.some((p) => l.text.startsWith(p))), `${rel} no longer spells a key prefix: remove it from PENDING`);
-    }
-  });
-
   it('src/ (the sandbox, which has its own world, aside)', () => {
     const offenders: string[] = [];
     for (const file of sourceFiles(join(root, 'src'))) {
       const rel = relative(root, file);
-      if (rel === join('src', 'store', 'keyspace.ts') || rel.startsWith(join('src', 'sandbox') + '/') || rel in PENDING) continue;
+      if (rel === join('src', 'store', 'keyspace.ts') || rel.startsWith(join('src', 'sandbox') + '/')) continue;
       for (const l of literals(file)) {
         const p = prefixes.find((x) => l.text.startsWith(x));
         if (p) offenders.push(`${rel}:${l.line} spells "${l.text}" (family "${p}")`);

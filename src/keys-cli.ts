@@ -1,9 +1,9 @@
 // `rotate-keys`: publish a new token signing key now, to sign after the publish lead. Running
 // gateways sharing the store pick it up at once (pub/sub) or within their reload interval.
-import { loadSecrets } from '../bootstrap.ts';
-import { deriveKey, SecretBox } from '../directory/secret-box.ts';
-import { openStore } from '../store/index.ts';
-import { KeyManager, keySetAlgs, type SigningAlg } from './keys.ts';
+import { loadSecrets } from './bootstrap.ts';
+import { deriveKey, SecretBox } from './directory/secret-box.ts';
+import { openStore } from './store/index.ts';
+import { KeyManager, keySetAlgs, type SigningAlg } from './delivery/keys.ts';
 
 export interface RotateKeysOptions {
   storeSpec: string;

@@ -2,7 +2,7 @@
 // event loop: the work is cut into slices with a turn of the loop between them, so requests
 // that arrive meanwhile (/auth/verify above all) are answered between two slices.
 
-/** items per slice: a few milliseconds of work for the loops of src/directory and src/login */
+/** items per slice: a few milliseconds of work (src/directory, src/login, the stores) */
 export const SLICE = 500;
 
 /** one turn of the event loop: timers and I/O run before the promise resolves */
