@@ -22,6 +22,7 @@ import { reviseSessions } from './login/live-identity.ts';
 import { returnToPolicyFromSettings } from './web/return-to.ts';
 import { Tenants } from './login/tenants.ts';
 import { SignIn } from './login/sign-in.ts';
+import { refreshGrant } from './login/connectors.ts';
 import { Refresher } from './session/refresh.ts';
 import { SessionCache } from './session/session-cache.ts';
 import { KeyManager, keySetAlgs } from './delivery/keys.ts';
@@ -125,11 +126,12 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     observeUpstream: (step, seconds) => metrics.upstreamSeconds.observe({ step }, seconds),
   });
   const cas = new CasConnector(tenants, { limits: upstreamLimits, publicUrl: settings.publicUrl, format: settings.login.casFormat, observeUpstream: (step, seconds) => metrics.upstreamSeconds.observe({ step }, seconds) });
+  const connectors = { oauth, cas } as const;
   const refresher = new Refresher({
     store,
     sessions,
     skewMs: settings.session.refreshSkewSec * 1000,
-    grant: (r) => oauth.refresh(r),
+    grant: refreshGrant(connectors),
     changes: sessionCache,
   });
   const verifier = createVerifier({
@@ -255,7 +257,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       transactions,
       switches,
       tenants,
-      connectors: { oauth, cas },
+      connectors,
       signIn: new SignIn({ tenants, directory, sessions, transactions, switches, policy: settings.login, store, publicUrl: settings.publicUrl, log: log.child({ module: 'login' }), metrics }),
       refresher,
       returnTo,

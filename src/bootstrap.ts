@@ -4,7 +4,7 @@
 // client-secret key that runs with the settings' own (loadSettings' `checks`).
 import { randomBytes } from 'node:crypto';
 import type { Store } from './store/store.ts';
-import { col } from './directory/model.ts';
+import { keysOf, keyspace } from './store/keyspace.ts';
 import type { ConfigProblem, SettingsCheck } from './config/load.ts';
 import { loadClientSecretKey } from './marketplace/client-secret.ts';
 
@@ -24,14 +24,15 @@ export const clientSecretKeyCheck: SettingsCheck = (settings): ConfigProblem[] =
 async function persistedSecret(store: Store, id: string): Promise<string> {
   // read first: a restart writes nothing (on Redis with BRIDGE_REDIS_WAIT_REPLICAS a write would
   // wait for replicas that may still be catching up after a failover)
-  let doc = await store.getDoc(col.system, id);
+  const docs = keysOf(store);
+  let doc = await docs.getDoc(keyspace.bootSecrets, id);
   if (!doc?.value) {
     const fresh = randomBytes(32).toString('base64url');
-    await store.write([{ col: col.system, id, version: '0', value: JSON.stringify({ secret: fresh }), when: 'absent' }]);
-    doc = await store.getDoc(col.system, id);
+    await store.write([keyspace.bootSecrets.write(id, '0', { secret: fresh }, 'absent')]);
+    doc = await docs.getDoc(keyspace.bootSecrets, id);
   }
   if (!doc?.value) throw new Error(`could not keep the ${id} in the store`);
-  return (JSON.parse(doc.value) as { secret: string }).secret;
+  return doc.value.secret;
 }
 
 export interface BootSecrets {

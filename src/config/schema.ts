@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../web/i18n.ts';
 import { canonicalPath } from '../web/canonical-path.ts';
+import { SIGNING_ALGS } from '../identity/signing.ts';
 
 const httpUrl = z
   .string()
@@ -41,8 +42,6 @@ const rate = (points: number, durationSec: number) =>
       durationSec: z.coerce.number().int().min(1).max(86400).default(durationSec),
     })
     .prefault({});
-
-export const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
 export const configSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),

@@ -18,13 +18,12 @@ import { randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { SecretBox } from '../directory/secret-box.ts';
 import type { Store } from '../store/store.ts';
-import type { SIGNING_ALGS } from '../config/schema.ts';
-import { keysOf, keyspace } from '../store/keyspace.ts';
+import { keysOf, keyspace, type ValueOf } from '../store/keyspace.ts';
+import type { SigningAlg } from '../identity/signing.ts';
 
-/** the algorithms a signing key may have (the settings' list: tokens.alg) */
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+export type { SigningAlg };
 
-export const KEYS_COLLECTION = 'system:signing-keys';
+export const KEYS_COLLECTION = keyspace.signingKeys.col;
 const ROTATE_LOCK_MS = 60_000;
 const RELOAD_MS = 30_000;
 /** after a key stops signing: an instance that has not reloaded yet may still sign with it, and clocks differ */
@@ -69,14 +68,7 @@ export interface KeyState {
 }
 
 /** the stored document's JSON */
-interface StoredKey {
-  kid: string;
-  alg: SigningAlg;
-  createdAt: number;
-  signsFrom: number;
-  publicJwk: JWK;
-  privateSealed: string;
-}
+type StoredKey = ValueOf<typeof keyspace.signingKeys>;
 
 interface LoadedKey {
   doc: StoredKey;
@@ -241,7 +233,7 @@ export class KeyManager {
     const kid = await calculateJwkThumbprint(publicJwk);
     const createdAt = this.now();
     const doc: StoredKey = { kid, alg, createdAt, signsFrom, publicJwk, privateSealed: this.atRest.seal(JSON.stringify(privateJwk), aad(kid)) };
-    await this.store.write([{ col: KEYS_COLLECTION, id: kid, version: version(createdAt), value: JSON.stringify(doc), when: 'absent' }]);
+    await this.store.write([keyspace.signingKeys.write(kid, version(createdAt), doc, 'absent')]);
     await this.reload();
     this.opts.log?.info({ kid, alg, signsFrom: new Date(signsFrom).toISOString() }, 'new token signing key published');
     // the others would also see it within RELOAD_MS; the message only makes it immediate
@@ -261,11 +253,11 @@ export class KeyManager {
   }
 
   private async load(): Promise<void> {
-    const docs = await this.store.listDocs(KEYS_COLLECTION);
+    const docs = await keysOf(this.store).listDocs(keyspace.signingKeys);
     const keys: LoadedKey[] = [];
     for (const d of docs) {
       if (d.value === null) continue;
-      keys.push(this.loaded.get(d.id) ?? (await this.openKey(JSON.parse(d.value) as StoredKey)));
+      keys.push(this.loaded.get(d.id) ?? (await this.openKey(d.value)));
     }
     if (keys.length === 0 && this.keys.length > 0) {
       // never drop to no key at all while serving; a wiped store gets a new key at the next start
@@ -310,7 +302,7 @@ export class KeyManager {
     const live = new Set(this.states().map((s) => s.kid));
     const expired = this.keys.filter((k) => !live.has(k.doc.kid));
     if (expired.length > 0) {
-      await this.store.write(expired.map((k) => ({ col: KEYS_COLLECTION, id: k.doc.kid, version: version(now), value: null })));
+      await this.store.write(expired.map((k) => keyspace.signingKeys.write(k.doc.kid, version(now), null)));
       await this.reload();
     }
     if (this.rotationsDue(now, atStart).length === 0) return;

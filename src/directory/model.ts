@@ -62,7 +62,6 @@ export const col = {
   app: (ns: Namespace, tenantId: string) => `${ns}:app:${tenantId}`,
   user: (ns: Namespace, tenantId: string) => `${ns}:user:${tenantId}`,
   org: (ns: Namespace, tenantId: string) => `${ns}:org:${tenantId}`,
-  system: 'system',
 };
 
 export function appAad(ns: Namespace, tenantId: string, appId: string): string {

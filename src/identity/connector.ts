@@ -47,6 +47,8 @@ export interface TenantChooserCapable {
 
 /** what a refresh needs of the session it keeps alive */
 export interface RefreshRequest {
+  /** the protocol the session signed in with: its connector refreshes */
+  protocol: Protocol;
   ns: Namespace;
   tenantId: string;
   refreshToken: string;

@@ -9,10 +9,10 @@ import type { Settings } from '../config/load.ts';
 import { StoreUnavailableError, type Store } from '../store/store.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { TenantRecord } from '../directory/model.ts';
 import type { Sessions } from '../session/sessions.ts';
 import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
-import { hasLogoutUrl, hasSingleLogout, hasTenantChooser, type CallbackRequest, type Connector } from '../identity/connector.ts';
+import { hasLogoutUrl, hasSingleLogout, hasTenantChooser, type CallbackRequest } from '../identity/connector.ts';
+import type { Connectors } from './connectors.ts';
 import type { Protocol } from '../identity/identity.ts';
 import { CasError, MAX_CAS_RESPONSE_BYTES } from './cas-response.ts';
 import { CasTickets } from './cas-logout.ts';
@@ -28,8 +28,6 @@ import { SessionError } from '../session/errors.ts';
 import type { Tenants } from './tenants.ts';
 import type { LoginTransaction, Transactions } from './transactions.ts';
 import { msg } from '../web/i18n.ts';
-
-export type Connectors = { readonly [P in Protocol]: Connector<TenantRecord> & { readonly protocol: P } };
 
 export interface LoginDeps {
   settings: Settings;

@@ -1,7 +1,10 @@
 // Bounded, off-thread verification of large pushes. x-sign covers a canonical re-serialization of
 // the body, so checking it means parsing first: up to ~200 ms of CPU for a 2 MiB body, and as
-// much again for its plain form and schema. A worker does all of it and answers the validated
-// message (a structured clone), so a big push's parse never runs on the main thread. Anyone can
+// much again for its plain form and schema. Workers do all of it and answer the validated message
+// (a structured clone), so a big push's parse never runs on the main thread: a verifier (lowest
+// CPU priority, as junk lands there) checks x-sign, then one checker at normal priority parses
+// the verified body again into its plain form and schema (a big authSync's schema alone is
+// ~250 ms of CPU, which a lowest-priority thread would not get on a busy host). Anyone can
 // send such a body, so large ones are verified in worker threads, `concurrency` at a time, and a
 // slot is taken before the body is read: at most `concurrency` large bodies are in memory, at
 // most `queue` more wait (unread, held back by TCP), and the rest are refused at once.
@@ -19,7 +22,8 @@ export interface VerifyJob {
   kind: SyncKind;
 }
 
-export type VerifyAnswer = { id: number; ok: true; checked: CheckedMessage } | { id: number; ok: false; resultCode: ResultCode; message: string };
+/** `checked` from a checker only */
+export type VerifyAnswer = { id: number; ok: true; checked?: CheckedMessage } | { id: number; ok: false; resultCode: ResultCode; message: string };
 
 export interface PoolSettings {
   concurrency: number;
@@ -43,6 +47,8 @@ export class VerifyPool {
   private readonly slots: Slot[];
   private readonly free: Slot[];
   private readonly waiting: Array<(slot: Slot) => void> = [];
+  /** parses and validates bodies that verified; one for the pool, each job under its caller's lease */
+  private readonly checker: Slot = { worker: null, pending: new Map() };
   private nextId = 1;
   private closed = false;
 
@@ -77,18 +83,26 @@ export class VerifyPool {
 
   private async run(slot: Slot, raw: Buffer, headers: SignedHeaders, maxNodes: number, kind: SyncKind): Promise<CheckedMessage> {
     if (this.closed) throw new SyncError(RESULT.innerError, 'other inner error: the gateway is shutting down');
-    const worker = (slot.worker ??= this.spawn(slot));
-    const id = this.nextId++;
-    const answer = await new Promise<VerifyAnswer>((resolve) => {
-      slot.pending.set(id, { resolve });
-      worker.postMessage({ id, raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes, kind } satisfies VerifyJob);
-    });
-    if (!answer.ok) throw new SyncError(answer.resultCode, answer.message);
-    return answer.checked;
+    const job = { raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes, kind };
+    const verified = await this.ask(slot, 'verify', job);
+    if (!verified.ok) throw new SyncError(verified.resultCode, verified.message);
+    const checked = await this.ask(this.checker, 'check', job);
+    if (!checked.ok) throw new SyncError(checked.resultCode, checked.message);
+    if (!checked.checked) throw new SyncError(RESULT.innerError, 'other inner error: the body could not be checked');
+    return checked.checked;
   }
 
-  private spawn(slot: Slot): Worker {
-    const opts = { workerData: { accessKey: this.accessKey }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
+  private ask(slot: Slot, role: 'verify' | 'check', job: Omit<VerifyJob, 'id'>): Promise<VerifyAnswer> {
+    const worker = (slot.worker ??= this.spawn(slot, role));
+    const id = this.nextId++;
+    return new Promise<VerifyAnswer>((resolve) => {
+      slot.pending.set(id, { resolve });
+      worker.postMessage({ id, ...job } satisfies VerifyJob);
+    });
+  }
+
+  private spawn(slot: Slot, role: 'verify' | 'check'): Worker {
+    const opts = { workerData: { accessKey: this.accessKey, role }, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } };
     const worker = startWorker(WORKER, opts);
     worker.unref();
     worker.on('message', (a: VerifyAnswer) => {
@@ -108,7 +122,7 @@ export class VerifyPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+    await Promise.all([...this.slots, this.checker].map((s) => s.worker?.terminate()));
   }
 }
 

@@ -74,7 +74,7 @@ export class Refresher {
       const version = this.d.changes?.version(sid);
       let tokens: UpstreamTokens;
       try {
-        tokens = await this.d.grant({ ns: s.identity.ns, tenantId: upstreamTenant(s), refreshToken });
+        tokens = await this.d.grant({ protocol: s.upstream.protocol, ns: s.identity.ns, tenantId: upstreamTenant(s), refreshToken });
       } catch (e) {
         await sessions.end(sid, sessions.activeOf(s)).catch(() => undefined);
         // a fault (not a typed refusal) is not the person's business: it goes on as it is

@@ -7,7 +7,7 @@ import type { PortSessionStore } from './port-session-store.ts';
 import type { SessionRecord } from './record.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionCookie } from '../web/cookies.ts';
-import { keyspace, keysOf } from '../store/keyspace.ts';
+import { KeyspaceValueError, keyspace, keysOf } from '../store/keyspace.ts';
 
 interface Entry {
   data: SessionRecord | null;
@@ -27,6 +27,12 @@ export class SessionCache {
   private readonly entries = new Map<string, Entry>();
   /** session id -> the epoch of its latest announced change (bounded): lets a refresh see a revision that overlapped it */
   private readonly changes = new Map<string, number>();
+  /**
+   * session id -> the stored text last read and what it decoded to (bounded): a record that has
+   * not changed since is not parsed and validated again, and keeps its identity (so the verifier's
+   * per-session answer stays cached). Without a snapshot (ttlMs 0) that is most of a read's cost.
+   */
+  private readonly decoded = new Map<string, { raw: string; data: SessionRecord }>();
   /** reads under way: concurrent misses for one session share one store read */
   private readonly reading = new Map<string, Promise<SessionRecord | null>>();
   /** counts invalidations: a read that overlapped one is answered but not cached */
@@ -75,6 +81,7 @@ export class SessionCache {
   async close(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) await u();
     this.entries.clear();
+    this.decoded.clear();
   }
 
   /** the session id from the Cookie header, if its signature is valid */
@@ -93,9 +100,28 @@ export class SessionCache {
   private read(sid: string): Promise<SessionRecord | null> {
     let p = this.reading.get(sid);
     if (!p) {
-      p = new Promise<SessionRecord | null>((resolve, reject) => this.sessionStore.get(sid, (err, s) => (err ? reject(err) : resolve(s ?? null)))).finally(() =>
-        this.reading.delete(sid),
-      );
+      const key = keyspace.session.key(sid);
+      p = this.store
+        .getTemp(key.key)
+        .then((raw) => {
+          if (raw === null) {
+            this.decoded.delete(sid);
+            return null;
+          }
+          const last = this.decoded.get(sid);
+          if (last?.raw === raw) return last.data;
+          let data: SessionRecord;
+          try {
+            data = key.codec.decode(raw) as SessionRecord;
+          } catch (err) {
+            throw new KeyspaceValueError(key.pattern, key.key, err);
+          }
+          if (this.decoded.size >= this.max) this.decoded.delete(this.decoded.keys().next().value!);
+          this.decoded.delete(sid);
+          this.decoded.set(sid, { raw, data });
+          return data;
+        })
+        .finally(() => this.reading.delete(sid));
       this.reading.set(sid, p);
     }
     return p;

@@ -8,14 +8,16 @@
 // a running Redis) keep working. The adapters add their own prefix around them (Redis:
 // "{prefix}temp:…", "{prefix}set:…", "{prefix}chan:…"); temps and sets are single-key and carry no
 // hash tag, so on a Cluster they spread over every master by their own key (src/store/redis.ts).
-// Documents (the directory's collections, the signing keys) are not here: their collection names
-// are declared in src/directory/model.ts (`col`) and src/delivery/keys.ts.
+// Of the documents, the gateway's own collections are here (its boot secrets, the signing keys);
+// the directory's records are declared and read by src/directory/ (model.ts `col`).
 //
 // A stored value that does not match its schema is a bug or corrupt data, like a WRONGTYPE reply:
 // reading it throws KeyspaceValueError instead of handing a wrong shape on. Object schemas are
 // loose (unknown members are kept), so a value written by a newer gateway still reads.
+import type { JWK } from 'jose';
 import { z } from 'zod';
-import type { PutOptions, Store } from './store.ts';
+import { SIGNING_ALGS } from '../identity/signing.ts';
+import type { DocWrite, PutOptions, Store } from './store.ts';
 
 export class KeyspaceValueError extends Error {
   override readonly name = 'KeyspaceValueError';
@@ -58,7 +60,7 @@ interface FamilyInfo {
 }
 
 interface Described {
-  readonly kind: 'temp' | 'set' | 'channel' | 'counter';
+  readonly kind: 'temp' | 'set' | 'channel' | 'counter' | 'doc';
   /** the fixed start every key of the family begins with (a channel: its whole name) */
   readonly prefix: string;
   readonly info: FamilyInfo;
@@ -101,6 +103,26 @@ export class Channel<V> implements Described {
 
   get name(): string {
     return this.prefix;
+  }
+}
+
+/** a collection of durable, versioned documents (the store port's documents) */
+export class DocFamily<V> implements Described {
+  readonly kind = 'doc';
+  constructor(
+    /** the collection's name */
+    readonly prefix: string,
+    readonly codec: Codec<V>,
+    readonly info: FamilyInfo,
+  ) {}
+
+  get col(): string {
+    return this.prefix;
+  }
+
+  /** a write of one document, for Store.write (which takes them with audit events, atomically) */
+  write(id: string, version: string, value: V | null, when?: DocWrite['when']): DocWrite {
+    return { col: this.prefix, id, version, value: value === null ? null : this.codec.encode(value), ...(when ? { when } : {}) };
   }
 }
 
@@ -227,6 +249,17 @@ export const oidcPayloadSchema = z.looseObject({
 });
 
 const sessionIds = z.array(z.string());
+
+/** a signing key as stored: the public JWK, the private one sealed (src/delivery/keys.ts) */
+export const storedKeySchema = z.looseObject({
+  kid: z.string(),
+  alg: z.enum(SIGNING_ALGS),
+  createdAt: z.number(),
+  signsFrom: z.number(),
+  /** jose's JWK: an object with a key type (jose checks the rest when it imports it) */
+  publicJwk: z.custom<JWK>((v) => typeof v === 'object' && v !== null && typeof (v as { kty?: unknown }).kty === 'string'),
+  privateSealed: z.string(),
+});
 
 // ---- the registry --------------------------------------------------------------------------
 
@@ -395,6 +428,18 @@ export const keyspace = {
     lifetime: 'a message',
   }),
 
+  // documents
+  bootSecrets: new DocFamily('system', codec('json', z.looseObject({ secret: z.string() })), {
+    about: 'secrets made once and kept: "session-secret" (development, when none is configured) and "account-id-key"',
+    pattern: 'system / <name>',
+    lifetime: 'for good (written once, version "0", only when absent)',
+  }),
+  signingKeys: new DocFamily('system:signing-keys', codec('json', storedKeySchema), {
+    about: 'the token signing keys, one document per kid (RFC 7638 thumbprint)',
+    pattern: 'system:signing-keys / <kid>',
+    lifetime: 'until every token it signed has expired, then a tombstone',
+  }),
+
   // counters outside the store port
   rateLimit: new CounterFamily('rl:', (limiter: string) => limiter, {
     about: 'rate-limiter-flexible\'s counters (on Redis under the store\'s prefix, else in memory)',
@@ -406,7 +451,7 @@ export const keyspace = {
 /** every family, for the prefix scan and the docs */
 export const families: readonly Described[] = Object.values(keyspace);
 
-export type ValueOf<F> = F extends KeyFamily<'temp' | 'set', infer _A, infer V> ? V : F extends Channel<infer C> ? C : never;
+export type ValueOf<F> = F extends KeyFamily<'temp' | 'set', infer _A, infer V> ? V : F extends Channel<infer C> ? C : F extends DocFamily<infer D> ? D : never;
 
 function decode<V>(pattern: string, key: string, c: Codec<V>, raw: string): V {
   try {
@@ -416,9 +461,25 @@ function decode<V>(pattern: string, key: string, c: Codec<V>, raw: string): V {
   }
 }
 
+/** a document read through its family: the value decoded, or null for a tombstone */
+export interface TypedDoc<V> {
+  id: string;
+  version: string;
+  value: V | null;
+}
+
 /** the store port, typed by the registry */
 export class Keyspace {
   constructor(readonly store: Store) {}
+
+  async getDoc<V>(family: DocFamily<V>, id: string): Promise<TypedDoc<V> | null> {
+    const d = await this.store.getDoc(family.col, id);
+    return d && { id: d.id, version: d.version, value: d.value === null ? null : decode(family.info.pattern, `${family.col}/${id}`, family.codec, d.value) };
+  }
+
+  async listDocs<V>(family: DocFamily<V>): Promise<Array<TypedDoc<V>>> {
+    return (await this.store.listDocs(family.col)).map((d) => ({ id: d.id, version: d.version, value: d.value === null ? null : decode(family.info.pattern, `${family.col}/${d.id}`, family.codec, d.value) }));
+  }
 
   put<V>(k: TempKey<V>, value: V, ttlMs: number, opts?: PutOptions): Promise<boolean> {
     return this.store.putTemp(k.key, k.codec.encode(value), ttlMs, opts);

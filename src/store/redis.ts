@@ -8,6 +8,7 @@
 //   {prefix}set:{key}    hash, field member -> "" (PEXPIREd on every addition); a set of an
 //                        earlier version (a Redis set) is still read, added to and removed from
 //   {prefix}chan:{name}  pub/sub channel
+//   {prefix}stage:{uuid} list, a big write's arguments until its script applies them (writeStaged)
 // One hash per collection keeps listDocs one HSCAN walk (a single call for a small one), and the version next to the value lets
 // the write script decide with one HGET. One write spans the audit stream and several collection
 // hashes, so on a Cluster those keys carry one hash tag: the prefix in braces, "{bridge}:doc:…",

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { Directory } from '../../src/directory/directory.ts';
 import { appAad, type TenantRecord } from '../../src/directory/model.ts';
 import { SecretBox } from '../../src/directory/secret-box.ts';
-import { canRefresh, hasLogoutUrl, hasSingleLogout, hasTenantChooser } from '../../src/identity/connector.ts';
+import { canRefresh, hasLogoutUrl, hasSingleLogout, hasTenantChooser, type RefreshRequest } from '../../src/identity/connector.ts';
+import { refreshGrant } from '../../src/login/connectors.ts';
 import { CasConnector } from '../../src/login/cas-connector.ts';
 import { CasLogoutError } from '../../src/login/cas-logout.ts';
 import { CasError } from '../../src/login/cas-response.ts';
@@ -75,7 +76,19 @@ describe('connectors', async () => {
   });
 
   it('a refresh for a session of another namespace is refused as an ended session, without a network call', async () => {
-    await assert.rejects(oauth().refresh({ ns: 'debug', tenantId: 't-1', refreshToken: 'r' }), (e) => e instanceof LoginError && e.code === 'session_expired');
+    await assert.rejects(oauth().refresh({ protocol: 'oauth', ns: 'debug', tenantId: 't-1', refreshToken: 'r' }), (e) => e instanceof LoginError && e.code === 'session_expired');
+  });
+
+  it('the session\'s refresh grant goes to its protocol\'s connector; a protocol without refresh ends the session', async () => {
+    const asked: RefreshRequest[] = [];
+    const real = oauth();
+    // the real connector's sign-in, a recording refresh (the real one needs OneAccess: test/login/login-suite.ts)
+    const fake = { protocol: 'oauth' as const, start: (t: TenantRecord) => real.start(t), handleCallback: real.handleCallback.bind(real), refresh: async (r: RefreshRequest) => (asked.push(r), { accessToken: 'a2', expiresAt: 1 }) };
+    const grant = refreshGrant({ oauth: fake, cas });
+    assert.deepEqual(await grant({ protocol: 'oauth', ns: 'prod', tenantId: 't-1', refreshToken: 'r1' }), { accessToken: 'a2', expiresAt: 1 });
+    assert.deepEqual(asked, [{ protocol: 'oauth', ns: 'prod', tenantId: 't-1', refreshToken: 'r1' }]);
+    await assert.rejects(grant({ protocol: 'cas', ns: 'prod', tenantId: 't-1', refreshToken: 'r1' }), (e) => e instanceof LoginError && e.code === 'session_expired');
+    assert.equal(asked.length, 1);
   });
 
   it('CAS start and logout: the tenant\'s service URL on both; no state (the pre-login cookie finds the transaction)', async () => {

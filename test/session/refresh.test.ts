@@ -55,7 +55,7 @@ describe('Refresher', () => {
     const e = await signIn({ accessToken: 'old', refreshToken: 'rt-1', expiresAt: Date.now() + 30_000 });
     assert.equal(refresher.due(e.record), true);
     const next = await refresher.ensureFresh(e.sid, e.record);
-    assert.deepEqual(calls, [{ ns: 'prod', tenantId: 't-1', refreshToken: 'rt-1' }]);
+    assert.deepEqual(calls, [{ protocol: 'oauth', ns: 'prod', tenantId: 't-1', refreshToken: 'rt-1' }]);
     assert.equal(next.upstream?.tokens?.refreshToken, 'rt-2');
     assert.deepEqual(next.identity, identity());
     const stored = await sessions.read(e.sid);

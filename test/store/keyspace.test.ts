@@ -48,6 +48,8 @@ describe('keyspace: key strings stay what is already stored', () => {
     [keyspace.sessionChanged.name, 'session-changed'],
     [keyspace.keysChanged.name, 'keys-changed'],
     [keyspace.rateLimit.key('login'), 'rl:login'],
+    [keyspace.bootSecrets.col, 'system'],
+    [keyspace.signingKeys.col, 'system:signing-keys'],
   ];
   for (const [got, want] of cases) it(want, () => assert.equal(got, want));
 
@@ -89,6 +91,23 @@ function typedViewSuite(name: string, open: () => Promise<{ store: Store; cleanu
         assert.deepEqual(await ks.members(keyspace.logoutRelyingParties.key('sid')), [{ clientId: 'rp', sub: 's' }]);
         await ks.remove(keyspace.logoutRelyingParties.key('sid'), { clientId: 'rp', sub: 's' });
         assert.deepEqual(await store.members('oidc:bcl:rps:sid'), []);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('documents: the same text as before, decoded on the way out, tombstones as null', async () => {
+      const { store, cleanup } = await open();
+      try {
+        const ks = keysOf(store);
+        assert.deepEqual(await store.write([keyspace.bootSecrets.write('account-id-key', '0', { secret: 's1' }, 'absent')]), [true]);
+        assert.deepEqual(await store.getDoc('system', 'account-id-key'), { id: 'account-id-key', version: '0', value: '{"secret":"s1"}' });
+        assert.deepEqual(await ks.getDoc(keyspace.bootSecrets, 'account-id-key'), { id: 'account-id-key', version: '0', value: { secret: 's1' } });
+        assert.equal(await ks.getDoc(keyspace.bootSecrets, 'missing'), null);
+        await store.write([keyspace.bootSecrets.write('account-id-key', '1', null)]);
+        assert.deepEqual(await ks.listDocs(keyspace.bootSecrets), [{ id: 'account-id-key', version: '1', value: null }]);
+        await store.write([{ col: 'system:signing-keys', id: 'k', version: '1', value: '{"kid":"k","alg":"HS256"}' }]);
+        await assert.rejects(ks.listDocs(keyspace.signingKeys), KeyspaceValueError);
       } finally {
         await cleanup();
       }
