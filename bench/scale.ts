@@ -13,14 +13,18 @@
 // same store object: the default one (in-process session snapshots, access.cacheTtlMs 5 s) and
 // one with access.cacheTtlMs = 0, where every /auth/verify reads its session from the store (the
 // part of the hot path that could grow with the number of sessions). Sessions are written
-// through the store port exactly as a sign-in writes them (the express-session record under
-// sess:<id> with the idle timeout, plus the user and tenant indexes), spread over 100 tenants
-// with one session per user; the record is the one a real OAuth sign-in produces (claims,
-// upstream access and refresh tokens). Sizes grow in steps on the same store.
-// Memory: Redis `INFO memory` used_memory before/after each step divided by the sessions added
-// (records + index entries), and `MEMORY USAGE` of one record; embedded: the SQLite file and its
-// WAL after a checkpoint, divided by the sessions. Load: bench/lib.ts runRawLoad, 32 keep-alive
-// connections, each request a random session of the whole population (uniform), 1 s warm-up.
+// through the store port as a sign-in writes them: the record src/session/record.ts newRecord()
+// builds (an OAuth sign-in's identity, tokens and OneAccess profile) under sess:<id> with the idle
+// timeout, plus the user and tenant index entries; spread over 100 tenants, one session per user.
+// `--record earlier` writes the record as the previous version did (express-session's cookie
+// member, the access token, the profile again) and its seen:<id> key, for a before figure (the
+// index layout is the current one either way). Sizes grow in steps on the same store; embedded
+// seeding batches 5,000 sessions per SQLite transaction (same rows, one fsync per batch).
+// Memory: Redis `INFO memory` used_memory before/after each step divided by the sessions added,
+// and `MEMORY USAGE` of one record, one user index key and the tenant index per member;
+// embedded: the SQLite file and its WAL after a checkpoint, divided by the sessions. Load:
+// bench/lib.ts runRawLoad, 32 keep-alive connections, each request a random session of the
+// whole population (uniform), 1 s warm-up.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
