@@ -79,7 +79,9 @@ export class SessionCache {
   }
 
   async close(): Promise<void> {
-    for (const u of this.unsubscribe.splice(0)) await u();
+    // closing must not fail on a store that stopped answering (a failover, a shut-down Redis): the
+    // subscription dies with the connection anyway, as the back-channel and key manager treat theirs
+    for (const u of this.unsubscribe.splice(0)) await u().catch(() => {});
     this.entries.clear();
     this.decoded.clear();
   }

@@ -11,6 +11,8 @@ import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { redisCli } from '../helpers/redis-topologies.ts';
+import { Sessions } from '../../src/session/sessions.ts';
+import { SessionCache } from '../../src/session/session-cache.ts';
 
 const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
 const COMMAND_TIMEOUT_MS = 300;
@@ -55,5 +57,21 @@ describe('session read failed', needRedis, () => {
     await new Promise((r) => setTimeout(r, PAUSE_MS + 300));
     const afterwards = await session(b);
     assert.equal(afterwards.status, 200, `the session survived the failed read: ${afterwards.status} ${afterwards.body.slice(0, 200)}`);
+  });
+
+  it('the snapshot cache closes while the store does not answer (its unsubscribe times out)', async () => {
+    const own = await openRedisStore(redis!.url, { keyPrefix: 'readfail-close:', commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    try {
+      const sessions = new Sessions(own, { idleTimeoutSec: 600, absoluteTimeoutSec: 3600, secure: false, cookieSecret: 'close-secret' });
+      const cache = new SessionCache(own, sessions.sessionStore, sessions.cookie, { touchEveryMs: 60_000 });
+      await cache.start();
+      await redisCli(redis!.port, 'CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+      const t0 = Date.now();
+      await cache.close();
+      assert.ok(Date.now() - t0 < PAUSE_MS, 'closed within the store deadline, not after the pause');
+    } finally {
+      await new Promise((r) => setTimeout(r, PAUSE_MS + 300));
+      await own.close();
+    }
   });
 });

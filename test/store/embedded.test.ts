@@ -166,26 +166,33 @@ describe('embedded store', () => {
   describe('big writes (the writer thread)', () => {
     const docs = (n: number, version: string, tag: string) => Array.from({ length: n }, (_, i) => ({ col: 'orgs', id: `d${i}`, version, value: JSON.stringify({ name: `${tag}${i}` }) }));
 
-    it('keep the event loop turning: no gap over 100 ms while 50,000 documents are written', async () => {
+    // Not a speed assertion (the host may be loaded): written on the event loop, one gap would last
+    // the whole write; on the writer thread the loop keeps turning, so no gap comes near it.
+    it('keep the event loop turning while 50,000 documents are written (no gap near the length of the write)', async () => {
       const dir = freshDir();
       const store = openEmbeddedStore(dir);
       try {
         const writes = docs(50_000, '1', 'a');
         let longest = 0;
-        let last = performance.now();
+        let turns = 0;
+        const started = performance.now();
+        let last = started;
         const probe = setInterval(() => {
           const t = performance.now();
           longest = Math.max(longest, t - last);
           last = t;
+          turns += 1;
         }, 2);
         const flags = await store.write(writes, [{ at: new Date().toISOString(), actor: 'test', action: 'big', target: 'orgs' }]);
         clearInterval(probe);
+        const elapsed = performance.now() - started;
         longest = Math.max(longest, performance.now() - last);
         assert.equal(flags.length, 50_000);
         assert.ok(flags.every(Boolean));
         assert.equal((await store.listDocs('orgs')).length, 50_000);
         assert.equal((await store.listAudit(1))[0]?.action, 'big');
-        assert.ok(longest < 100, `the event loop stood still for ${longest.toFixed(0)} ms`);
+        assert.ok(turns >= 10, `the event loop turned ${turns} times during a ${elapsed.toFixed(0)} ms write`);
+        assert.ok(longest < elapsed / 3, `the event loop stood still for ${longest.toFixed(0)} ms of a ${elapsed.toFixed(0)} ms write`);
       } finally {
         await store.close();
       }
