@@ -110,9 +110,19 @@ export class VerifyPool {
       slot.pending.delete(a.id);
     });
     const fail = () => {
-      // out of memory or crashed: its jobs fail, the next job starts a fresh worker
+      // out of memory or crashed: its jobs fail, the next job starts a fresh worker. A worker
+      // takes its jobs in order, so the oldest is the body it died on (too costly: refused); the
+      // others (the checker serves every lease) were never looked at: nothing was saved, retry
       if (slot.worker === worker) slot.worker = null;
-      for (const [id, p] of slot.pending) p.resolve({ id, ok: false, resultCode: RESULT.invalidParam, message: 'param is invalid: the body is too costly to verify' });
+      let first = true;
+      for (const [id, p] of slot.pending) {
+        p.resolve(
+          first
+            ? { id, ok: false, resultCode: RESULT.invalidParam, message: 'param is invalid: the body is too costly to verify' }
+            : { id, ok: false, resultCode: RESULT.innerError, message: 'other inner error: the body could not be checked; nothing was saved, please retry' },
+        );
+        first = false;
+      }
       slot.pending.clear();
     };
     worker.on('error', fail);
