@@ -236,10 +236,10 @@ export class RedisStore implements Store {
     }
     const args = [String(writes.length), ...audit.map((e) => JSON.stringify(e))];
     const reply = await this.change('write', [keys[0]!], async () => {
-      for (const [i, chunk] of chunks.entries()) {
-        await this.link.cmd.rPush(stage, chunk);
-        if (i === 0) await this.link.cmd.pExpire(stage, STAGE_TTL_MS);
-      }
+      // each chunk with its expiry in one MULTI: a staging list never exists without one (a
+      // connection lost or a failover right after a bare RPUSH would leave it for good), and a
+      // slow staging cannot outlive it
+      for (const chunk of chunks) await this.link.cmd.multi().rPush(stage, chunk).pExpire(stage, STAGE_TTL_MS).exec();
       return this.script(STAGED_WRITE_SHA, STAGED_WRITE_SCRIPT, keys, args);
     });
     if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');

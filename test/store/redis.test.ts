@@ -104,6 +104,32 @@ describe('redis', needRedis, () => {
       await store.close();
     }
   });
+
+  it('a big write that fails half way through staging leaves no staging list without an expiry', async () => {
+    assert.ok(redis);
+    const prefix = `stage:${randomUUID()}:`;
+    const raw = createClient({ url: redis.url });
+    await raw.connect();
+    // a connection that may push but not expire: the RPUSH of the first chunk lands, what should
+    // follow it does not (as when the connection drops or the primary fails over right after it)
+    const user = `stager-${randomUUID()}`;
+    await raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-pexpire']);
+    const url = new URL(redis.url);
+    url.username = user;
+    url.password = 'pw';
+    const store = await openRedisStore(url.toString(), { keyPrefix: prefix });
+    try {
+      const writes = Array.from({ length: 600 }, (_, i) => ({ col: 'users', id: `u-${i}`, version: '1', value: JSON.stringify({ i }) }));
+      await assert.rejects(store.write(writes));
+      const left = await raw.keys(`${prefix}stage:*`);
+      for (const key of left) assert.ok((await raw.pTTL(key)) > 0, `${key} has no expiry: it would stay for good`);
+      assert.equal(await raw.hLen(`${prefix}doc:users`), 0);
+    } finally {
+      await store.close();
+      await raw.sendCommand(['ACL', 'DELUSER', user]);
+      raw.destroy();
+    }
+  });
 });
 
 it('describeStore hides the password of a redis URL', () => {
