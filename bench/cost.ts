@@ -6,7 +6,8 @@
 //   npx tsx bench/cost.ts --instances [--rounds 3] ...   one gateway vs two on one Redis (see instances())
 //
 // Processes: this one (the driver and the sign-in client), a bare node:http server (the ceiling:
-// `writeHead(200, {content-length: 0})`), one gateway per store (test/helpers/gateway.ts
+// `writeHead(200, {content-length: 0})`), a second one answering with a gateway's complete 200
+// headers (what node:http costs for the answer forward-auth must give), one gateway per store (test/helpers/gateway.ts
 // buildGateway, the app main.ts serves, served by `http.createServer(gateway.listener)` exactly
 // like the ceiling, with no instrumentation in the gateway process), and the OneAccess sandbox
 // (bench/login.ts's role). Embedded: a fresh SQLite store in the temp dir (WAL, synchronous=FULL);
@@ -56,8 +57,10 @@ interface Ready {
 async function serveCeiling(): Promise<void> {
   await serveRole(async () => {
     const meter = new WindowMeter();
+    // 'answer': the headers to send (the headers-ceiling sends a gateway's own 200 answer headers)
+    let headers: Record<string, string> = { 'content-length': '0' };
     const server = http.createServer({ keepAliveTimeout: 30_000 }, (_req, res) => {
-      res.writeHead(200, { 'content-length': '0' });
+      res.writeHead(200, headers);
       res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,6 +70,7 @@ async function serveCeiling(): Promise<void> {
       handlers: {
         reset: () => (meter.start(), true),
         stats: () => ({ usage: meter.stop() }),
+        answer: (h) => ((headers = { ...(h as Record<string, string>), 'content-length': '0' }), true),
       },
       stop: async () => {
         server.closeAllConnections();
@@ -253,6 +257,11 @@ async function main(): Promise<void> {
   try {
     const ceiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling']);
     roles.push(ceiling);
+    // the same bare server answering with a gateway's complete 200 headers (identity token and
+    // headers, cache-control): what node:http itself costs for the answer the gateway must give
+    const headersCeiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling']);
+    roles.push(headersCeiling);
+    let answerHeaders: Record<string, string> | null = null;
     const gateways: Array<{ kind: string; role: RoleHandle<GatewayReady> }> = [];
     for (const kind of stores) {
       const role = await forkRole<GatewayReady>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-']);
@@ -287,6 +296,7 @@ async function main(): Promise<void> {
         const res = await fetch(`${g.role.ready.base}/auth/verify`, { headers: { cookie: s.cookie, 'x-forwarded-uri': '/dashboard' } });
         await res.arrayBuffer();
         if (res.status !== 200 || res.headers.get('x-auth-request-user') !== s.user) throw new Error(`verify of a fresh session: HTTP ${res.status}, user ${res.headers.get('x-auth-request-user')} (expected ${s.user})`);
+        answerHeaders ??= Object.fromEntries([...res.headers].filter(([k]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(k)));
       }
       scripts.set(g.kind, wrkScript(work, g.kind, sessions.map((s) => s.cookie)));
       if (!scripts.has('ceiling')) scripts.set('ceiling', wrkScript(work, 'ceiling', sessions.map((s) => s.cookie)));
@@ -295,8 +305,10 @@ async function main(): Promise<void> {
     // verify: interleaved rounds
     const targets: Array<{ name: string; port: number; script: string; role: RoleHandle<unknown> }> = [
       { name: 'ceiling: bare node:http 200', port: ceiling.ready.port, script: scripts.get('ceiling')!, role: ceiling },
+      { name: "bare node:http 200 with a gateway's answer headers", port: headersCeiling.ready.port, script: scripts.get('ceiling')!, role: headersCeiling },
       ...gateways.map((g) => ({ name: `gateway /auth/verify, ${g.kind}`, port: g.role.ready.port, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> })),
     ];
+    await headersCeiling.ask('answer', answerHeaders ?? {});
     const results = new Map<string, Array<WrkResult & { cpu: number; load: string }>>();
     for (let r = 1; r <= rounds; r++) {
       for (const t of targets) {
@@ -309,10 +321,12 @@ async function main(): Promise<void> {
       }
     }
     const ceil = results.get(targets[0]!.name)!;
+    const headersCeil = results.get(targets[1]!.name)!;
     const verifyRows = targets.map((t) => {
       const rs = results.get(t.name)!;
       const rates = rs.map((x) => x.rps);
       const ratios = rs.map((x, i) => x.rps / ceil[i]!.rps);
+      const headerRatios = rs.map((x, i) => x.rps / headersCeil[i]!.rps);
       const med = rs.find((x) => x.rps === median(rates))!;
       return [
         t.name,
@@ -320,6 +334,7 @@ async function main(): Promise<void> {
         `${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}`,
         t === targets[0] ? '100%' : `${Math.round(median(ratios) * 100)}%`,
         t === targets[0] ? '–' : ratios.map((x) => `${Math.round(x * 100)}%`).join(', '),
+        t === targets[0] || t === targets[1] ? '–' : `${Math.round(median(headerRatios) * 100)}%`,
         med.p50,
         med.p99,
         `${Math.round(med.cpu * 100)}%`,
@@ -350,7 +365,7 @@ async function main(): Promise<void> {
     out.push(`- sign-ins: 4 browsers, ${signInSeconds} s; verify: wrk -t1 -c${connections}, ${rounds} round(s) × ${seconds} s per target, interleaved`, '');
     out.push(markdownTable(['Store', 'Sign-ins', 'Sign-ins/s', 'Gateway CPU ms per sign-in', 'Gateway ELU / CPU', 'Failures', 'Load after'], signRows, [false, true, true, true, true, true, false]));
     out.push('');
-    out.push(markdownTable(['Target', 'Req/s (median)', 'Req/s range', 'of ceiling (median)', 'of ceiling per round', 'p50', 'p99', 'Server CPU', 'Non-2xx', 'Load (1 min) per round'], verifyRows, [false, true, true, true, false, true, true, true, true, false]));
+    out.push(markdownTable(['Target', 'Req/s (median)', 'Req/s range', 'of ceiling (median)', 'of ceiling per round', "of the headers' ceiling (median)", 'p50', 'p99', 'Server CPU', 'Non-2xx', 'Load (1 min) per round'], verifyRows, [false, true, true, true, false, true, true, true, true, true, false]));
     out.push('');
     out.push(...profiles);
   } finally {
