@@ -10,4 +10,6 @@ npx tsc --noEmit
 files=(test/**/*.test.ts packages/*/test/**/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"
+# --test-force-exit: a test file whose tests are done but whose handles stay open (a client still
+# reconnecting to a killed server) must not hold the run
+exec node --import tsx --test --test-reporter=spec --test-concurrency=2 --test-force-exit "${files[@]}"
