@@ -40,6 +40,38 @@ storeConformance('embedded, every write on the writer thread', async () => {
   };
 });
 
+
+/**
+ * Runs `write` (code using `store`, an embedded store on `dir`) in a child process, waits for it to
+ * be acknowledged, then kill -9s the child: what the test then reads must have survived.
+ */
+async function killAfterAck(dir: string, write: string): Promise<void> {
+  const module = fileURLToPath(new URL('../../src/store/embedded.ts', import.meta.url));
+  const script = `
+    import { openEmbeddedStore } from ${JSON.stringify(module)};
+    const store = openEmbeddedStore(${JSON.stringify(dir)});
+    ${write}
+    console.log('acked');
+    setInterval(() => {}, 1000); // stay alive until killed
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('acked')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`child exited before acking:\n${stderr}`)));
+    });
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
 describe('embedded store', () => {
   it('openStore("embedded:<dir>") resolves a relative dir against the working directory', async () => {
     const dir = freshDir();
@@ -130,30 +162,7 @@ describe('embedded store', () => {
 
   it('a write acknowledged before SIGKILL survives', async () => {
     const dir = freshDir();
-    const module = fileURLToPath(new URL('../../src/store/embedded.ts', import.meta.url));
-    const script = `
-      import { openEmbeddedStore } from ${JSON.stringify(module)};
-      const store = openEmbeddedStore(${JSON.stringify(dir)});
-      await store.write([{ col: 'tenants', id: 'acked', version: '1', value: '"durable"' }]);
-      console.log('acked');
-      setInterval(() => {}, 1000); // stay alive until killed
-    `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          if (d.toString().includes('acked')) resolve();
-        });
-        child.once('exit', () => reject(new Error(`child exited before acking:\n${stderr}`)));
-      });
-      child.kill('SIGKILL');
-      assert.equal(await exited, 'SIGKILL');
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    await killAfterAck(dir, `await store.write([{ col: 'tenants', id: 'acked', version: '1', value: '"durable"' }]);`);
 
     const store = openEmbeddedStore(dir);
     try {
@@ -242,31 +251,7 @@ describe('embedded store', () => {
 
     it('a big write acknowledged before SIGKILL survives', async () => {
       const dir = freshDir();
-      const module = fileURLToPath(new URL('../../src/store/embedded.ts', import.meta.url));
-      const script = `
-        import { openEmbeddedStore } from ${JSON.stringify(module)};
-        const store = openEmbeddedStore(${JSON.stringify(dir)});
-        const writes = Array.from({ length: 3000 }, (_, i) => ({ col: 'orgs', id: 'd' + i, version: '1', value: '"durable"' }));
-        await store.write(writes);
-        console.log('acked');
-        setInterval(() => {}, 1000); // stay alive until killed
-      `;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-      try {
-        await new Promise<void>((resolve, reject) => {
-          child.stdout.on('data', (d: Buffer) => {
-            if (d.toString().includes('acked')) resolve();
-          });
-          child.once('exit', () => reject(new Error(`child exited before acking:\n${stderr}`)));
-        });
-        child.kill('SIGKILL');
-        assert.equal(await exited, 'SIGKILL');
-      } finally {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
+      await killAfterAck(dir, `await store.write(Array.from({ length: 3000 }, (_, i) => ({ col: 'orgs', id: 'd' + i, version: '1', value: '"durable"' })));`);
       const store = openEmbeddedStore(dir);
       try {
         const all = await store.listDocs('orgs');
