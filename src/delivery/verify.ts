@@ -24,6 +24,7 @@ import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
 import type { IdentityClaims } from '../identity/identity.ts';
 import { LOGIN_URL_HEADER } from '../identity/headers.ts';
+import { rawCookieHeader } from '../web/cookies.ts';
 
 const LOGIN_URL = LOGIN_URL_HEADER.toLowerCase();
 
@@ -42,7 +43,10 @@ export interface VerifyDeps {
 }
 
 export type Verdict =
-  /** headers: the identity headers; response: the complete 200 answer's (no-store included) */
+  /**
+   * headers: the identity headers; response: the complete 200 answer's (no-store and a zero
+   * content-length included: without it Node frames the empty answer as chunked)
+   */
   | { ok: true; headers: Record<string, string>; response: OutgoingHttpHeaders }
   /** 400: the path cannot be judged by the access rules (forward-auth answers it as 403) */
   | { ok: false; status: 400 | 401 | 403 | 503; reason: string; loginUrl?: string };
@@ -101,7 +105,7 @@ export function createVerifier(d: VerifyDeps) {
     let a = answers.get(sid);
     if (!a || a.token !== token || a.claims !== claims) {
       const headers = identityHeaders(claims, token);
-      a = { token, claims, verdict: { ok: true, headers, response: { 'cache-control': 'no-store', ...headers } } };
+      a = { token, claims, verdict: { ok: true, headers, response: { 'cache-control': 'no-store', ...headers, 'content-length': '0' } } };
       if (answers.size >= 20_000) answers.delete(answers.keys().next().value!);
       answers.delete(sid);
       answers.set(sid, a);
@@ -167,7 +171,7 @@ export function createVerifier(d: VerifyDeps) {
   function check(req: IncomingMessage, url: string): Verdict | Promise<Verdict> {
     let f: OriginalRequest | undefined;
     const original = () => (f ??= originalOf(req, url));
-    return decide({ sid: d.cache.sessionId(req.headers.cookie), path: () => pathOf(original()), loginUrl: () => loginUrl(original()) });
+    return decide({ sid: d.cache.sessionId(rawCookieHeader(req)), path: () => pathOf(original()), loginUrl: () => loginUrl(original()) });
   }
 
   const JSON_NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
@@ -189,7 +193,8 @@ export function createVerifier(d: VerifyDeps) {
     const status = forwardAuthStatus(v);
     d.metrics.verify.inc({ outcome: String(status) });
     const body = JSON.stringify(refusalBody(v));
-    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, [LOGIN_URL]: v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
+    const length = { 'content-length': Buffer.byteLength(body) };
+    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, [LOGIN_URL]: v.loginUrl, ...length } : { ...JSON_NO_STORE, ...length }).end(req.method === 'HEAD' ? undefined : body);
   }
 
   /**

@@ -21,6 +21,21 @@ export function readCookie(req: IncomingMessage, name: string): string | undefin
 }
 
 /**
+ * The request's Cookie header read from its raw headers, repeated ones joined with '; ' as Node
+ * joins them, without building `req.headers` (which lowercases and copies every header: the
+ * forward-auth hot path needs only this one).
+ */
+export function rawCookieHeader(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  let header: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 6 && name.toLowerCase() === 'cookie') header = header === undefined ? raw[i + 1]! : `${header}; ${raw[i + 1]!}`;
+  }
+  return header;
+}
+
+/**
  * The gateway's own cookies (session, login transaction, OIDC provider and their signatures):
  * every name in the bridge.* / bridge-* family, with or without a __Host- or __Secure- prefix.
  * Proxy mode never passes them to the app, which shares the origin and would log them.
@@ -53,7 +68,7 @@ export interface SessionCookieSettings {
  */
 export class SessionCookie {
   readonly name: string;
-  /** signed cookie value -> session id: the HMAC check runs once per cookie, not per request */
+  /** the cookie's value as sent -> session id: the decoding and HMAC check run once per cookie, not per request */
   private readonly unsigned = new Map<string, string>();
   private static readonly MEMO_MAX = 20_000;
 
@@ -72,19 +87,20 @@ export class SessionCookie {
     for (const part of cookieHeader.split(';')) {
       const p = part.trim();
       if (!p.startsWith(prefix)) continue;
+      const encoded = p.slice(prefix.length);
+      const known = this.unsigned.get(encoded);
+      if (known !== undefined) return known;
       let raw: string;
       try {
-        raw = decodeURIComponent(p.slice(prefix.length));
+        raw = decodeURIComponent(encoded);
       } catch {
         return null;
       }
       if (!raw.startsWith('s:')) return null;
-      const known = this.unsigned.get(raw);
-      if (known !== undefined) return known;
       const sid = signature.unsign(raw.slice(2), this.settings.secret);
       if (sid === false) return null;
       if (this.unsigned.size >= SessionCookie.MEMO_MAX) this.unsigned.delete(this.unsigned.keys().next().value!);
-      this.unsigned.set(raw, sid);
+      this.unsigned.set(encoded, sid);
       return sid;
     }
     return null;

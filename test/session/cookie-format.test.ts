@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { SessionCookie } from '../../src/web/cookies.ts';
+import http, { type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import { rawCookieHeader, SessionCookie } from '../../src/web/cookies.ts';
 
 const SECRET = 'cookie-format-secret';
 const MAX_AGE = 8 * 3600 * 1000;
@@ -49,4 +51,45 @@ describe('the session cookie', () => {
       assert.equal(ours.sessionId(theirs.setCookie.split(';')[0]), theirs.sid);
     });
   }
+
+  it('is read the same however its value is encoded, and never with a wrong signature (the memo is per value as sent)', () => {
+    const ours = new SessionCookie({ secure: false, secret: SECRET, maxAgeMs: MAX_AGE });
+    const value = ours.setCookie('abc-123').split(';')[0]!.slice('bridge.sid='.length);
+    assert.match(value, /^s%3A/);
+    for (let i = 0; i < 2; i++) {
+      assert.equal(ours.sessionId(`bridge.sid=${value}`), 'abc-123');
+      assert.equal(ours.sessionId(`other=1; bridge.sid=${decodeURIComponent(value)}`), 'abc-123');
+      assert.equal(ours.sessionId(`bridge.sid=${value.slice(0, -2)}xx`), null, 'a changed signature');
+      assert.equal(ours.sessionId(`bridge.sid=${value.replace('abc', 'abd')}`), null, 'a changed id');
+      assert.equal(ours.sessionId('bridge.sid=%E0%A4%A'), null, 'a mangled encoding');
+    }
+  });
+});
+
+describe('rawCookieHeader', () => {
+  it("reads the Cookie header from the raw headers, in any case, repeated ones joined as Node joins them", async () => {
+    const seen: Array<{ raw: string | undefined; node: string | undefined }> = [];
+    const server = http.createServer((req: IncomingMessage, res) => {
+      seen.push({ raw: rawCookieHeader(req), node: req.headers.cookie });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const heads = ['Cookie: a=1\r\n', 'cOOkie: a=1\r\nX-Other: 2\r\ncookie: bridge.sid=s%3Ax.y\r\n', 'X-Cookie: no\r\n'];
+      for (const h of heads) {
+        await new Promise<void>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write(`GET / HTTP/1.1\r\nHost: x\r\n${h}Connection: close\r\n\r\n`));
+          socket.on('data', () => undefined).on('end', resolve).on('error', reject);
+        });
+      }
+    } finally {
+      server.close();
+    }
+    assert.deepEqual(seen, [
+      { raw: 'a=1', node: 'a=1' },
+      { raw: 'a=1; bridge.sid=s%3Ax.y', node: 'a=1; bridge.sid=s%3Ax.y' },
+      { raw: undefined, node: undefined },
+    ]);
+  });
 });
