@@ -457,6 +457,8 @@ export interface WindowUsage {
   elu: number;
   /** process CPU time (user + system) / wall time; 1 = one core busy */
   cpu: number;
+  /** process CPU time (user + system) over the window, ms */
+  cpuMs: number;
   /** longest event-loop delay seen in the window, ms */
   maxLoopDelayMs: number;
 }
@@ -481,6 +483,7 @@ export class WindowMeter {
     return {
       elu: performance.eventLoopUtilization(this.elu0).utilization,
       cpu: (c.user + c.system) / 1000 / (performance.now() - this.wall0),
+      cpuMs: (c.user + c.system) / 1000,
       maxLoopDelayMs: this.delay.max / 1e6,
     };
   }

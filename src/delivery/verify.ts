@@ -24,6 +24,7 @@ import { resolveReturnTo, type ReturnToPolicy } from '../web/return-to.ts';
 import type { TokenIssuer } from './tokens.ts';
 import type { IdentityClaims } from '../identity/identity.ts';
 import { LOGIN_URL_HEADER } from '../identity/headers.ts';
+import { rawCookieHeader } from '../web/cookies.ts';
 
 const LOGIN_URL = LOGIN_URL_HEADER.toLowerCase();
 
@@ -42,17 +43,20 @@ export interface VerifyDeps {
 }
 
 export type Verdict =
-  /** headers: the identity headers; response: the complete 200 answer's (no-store included) */
+  /**
+   * headers: the identity headers; response: the complete 200 answer's (no-store and a zero
+   * content-length included: without it Node frames the empty answer as chunked)
+   */
   | { ok: true; headers: Record<string, string>; response: OutgoingHttpHeaders }
   /** 400: the path cannot be judged by the access rules (forward-auth answers it as 403) */
   | { ok: false; status: 400 | 401 | 403 | 503; reason: string; loginUrl?: string };
 
 export interface DecideInput {
   /** the session id the request's cookie names (SessionCache.sessionId), parsed once by the caller */
-  sid: string | null;
+  readonly sid: string | null;
   /** the original path, for the access rules (computed only when there are rules) */
-  path: () => CanonicalPath;
-  loginUrl: () => string;
+  path(): CanonicalPath;
+  loginUrl(): string;
 }
 
 const VERIFY = '/auth/verify';
@@ -101,7 +105,7 @@ export function createVerifier(d: VerifyDeps) {
     let a = answers.get(sid);
     if (!a || a.token !== token || a.claims !== claims) {
       const headers = identityHeaders(claims, token);
-      a = { token, claims, verdict: { ok: true, headers, response: { 'cache-control': 'no-store', ...headers } } };
+      a = { token, claims, verdict: { ok: true, headers, response: { 'cache-control': 'no-store', ...headers, 'content-length': '0' } } };
       if (answers.size >= 20_000) answers.delete(answers.keys().next().value!);
       answers.delete(sid);
       answers.set(sid, a);
@@ -116,28 +120,28 @@ export function createVerifier(d: VerifyDeps) {
     const sid = input.sid;
     if (!sid || !isLive(s, absoluteMs)) return noSession(input);
     const claims = s.identity.claims;
-    const refusal = d.rules.check(input.path, claims);
+    const refusal = d.rules.check(input, claims);
     if (refusal) return { ok: false, ...refusal };
     const token = d.tokens.peek(sid, claims);
     if (token) return allowed(sid, claims, token);
     return d.tokens.tokenFor(sid, claims).then((t) => allowed(sid, claims, t));
   }
 
-  async function withRecord(input: DecideInput & { sid: string }, known: SessionRecord | null | undefined): Promise<Verdict> {
+  async function withRecord(input: DecideInput, sid: string, known: SessionRecord | null | undefined): Promise<Verdict> {
     let s: SessionRecord | null;
     try {
-      s = known === undefined ? await d.cache.get(input.sid) : known;
+      s = known === undefined ? await d.cache.get(sid) : known;
     } catch (e) {
       d.log.error({ err: e }, 'forward-auth: the session store does not answer');
       return { ok: false, status: 503, reason: 'the session store does not answer' };
     }
     if (isLive(s, absoluteMs) && d.refresher.due(s)) {
       try {
-        s = await d.refresher.ensureFresh(input.sid, s);
-        d.cache.remember(input.sid, s);
+        s = await d.refresher.ensureFresh(sid, s);
+        d.cache.remember(sid, s);
       } catch (e) {
         if (!(e instanceof SessionError)) d.log.warn({ err: e }, 'forward-auth: refresh failed');
-        d.cache.invalidate(input.sid);
+        d.cache.invalidate(sid);
         s = null;
       }
     }
@@ -152,22 +156,45 @@ export function createVerifier(d: VerifyDeps) {
   function decide(input: DecideInput): Verdict | Promise<Verdict> {
     if (!input.sid) return noSession(input);
     const s = d.cache.peek(input.sid);
-    if (s === undefined || (isLive(s, absoluteMs) && d.refresher.due(s))) return withRecord({ ...input, sid: input.sid }, s);
+    if (s === undefined || (isLive(s, absoluteMs) && d.refresher.due(s))) return withRecord(input, input.sid, s);
     return judge(input, s);
   }
 
-  /** the original request as the (trusted) proxy described it, parsed once per check */
+  /** the original request as the (trusted) proxy described it */
   function originalOf(req: IncomingMessage, url: string): OriginalRequest {
     const addr = req.socket.remoteAddress;
     const trusted = !!addr && d.trust(addr, 0);
     return withAppendedPath(originalRequest(req, !!(req.socket as TLSSocket).encrypted, trusted), url, trusted);
   }
 
-  /** the decision for a forward-auth request: one cookie parse, forwarded headers parsed at most once */
+  /**
+   * One forward-auth request's input to decide(): the cookie parsed once, the forwarded headers at
+   * most once and only when needed. A class, not closures: the hot path allocates one object per
+   * request (tsx's esbuild names every closure it creates, a defineProperty each).
+   */
+  class ForwardAuthInput implements DecideInput {
+    readonly sid: string | null;
+    private f: OriginalRequest | undefined;
+    constructor(
+      private readonly req: IncomingMessage,
+      private readonly url: string,
+    ) {
+      this.sid = d.cache.sessionId(rawCookieHeader(req));
+    }
+    private original(): OriginalRequest {
+      return (this.f ??= originalOf(this.req, this.url));
+    }
+    path(): CanonicalPath {
+      return pathOf(this.original());
+    }
+    loginUrl(): string {
+      return loginUrl(this.original());
+    }
+  }
+
+  /** the decision for a forward-auth request */
   function check(req: IncomingMessage, url: string): Verdict | Promise<Verdict> {
-    let f: OriginalRequest | undefined;
-    const original = () => (f ??= originalOf(req, url));
-    return decide({ sid: d.cache.sessionId(req.headers.cookie), path: () => pathOf(original()), loginUrl: () => loginUrl(original()) });
+    return decide(new ForwardAuthInput(req, url));
   }
 
   const JSON_NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
@@ -189,7 +216,8 @@ export function createVerifier(d: VerifyDeps) {
     const status = forwardAuthStatus(v);
     d.metrics.verify.inc({ outcome: String(status) });
     const body = JSON.stringify(refusalBody(v));
-    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, [LOGIN_URL]: v.loginUrl } : JSON_NO_STORE).end(req.method === 'HEAD' ? undefined : body);
+    const length = { 'content-length': Buffer.byteLength(body) };
+    res.writeHead(status, v.loginUrl ? { ...JSON_NO_STORE, [LOGIN_URL]: v.loginUrl, ...length } : { ...JSON_NO_STORE, ...length }).end(req.method === 'HEAD' ? undefined : body);
   }
 
   /**

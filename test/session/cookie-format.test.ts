@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { SessionCookie } from '../../src/web/cookies.ts';
+import http, { type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
+import fc from 'fast-check';
+import { cookieValue, rawCookieHeader, SessionCookie } from '../../src/web/cookies.ts';
 
 const SECRET = 'cookie-format-secret';
 const MAX_AGE = 8 * 3600 * 1000;
@@ -49,4 +52,73 @@ describe('the session cookie', () => {
       assert.equal(ours.sessionId(theirs.setCookie.split(';')[0]), theirs.sid);
     });
   }
+
+  it('is read the same however its value is encoded, and never with a wrong signature (the memo is per value as sent)', () => {
+    const ours = new SessionCookie({ secure: false, secret: SECRET, maxAgeMs: MAX_AGE });
+    const value = ours.setCookie('abc-123').split(';')[0]!.slice('bridge.sid='.length);
+    assert.match(value, /^s%3A/);
+    for (let i = 0; i < 2; i++) {
+      assert.equal(ours.sessionId(`bridge.sid=${value}`), 'abc-123');
+      assert.equal(ours.sessionId(`other=1; bridge.sid=${decodeURIComponent(value)}`), 'abc-123');
+      assert.equal(ours.sessionId(`bridge.sid=${value.slice(0, -2)}xx`), null, 'a changed signature');
+      assert.equal(ours.sessionId(`bridge.sid=${value.replace('abc', 'abd')}`), null, 'a changed id');
+      assert.equal(ours.sessionId('bridge.sid=%E0%A4%A'), null, 'a mangled encoding');
+    }
+  });
+});
+
+describe('rawCookieHeader', () => {
+  it("reads the Cookie header from the raw headers, in any case, repeated ones joined as Node joins them", async () => {
+    const seen: Array<{ raw: string | undefined; node: string | undefined }> = [];
+    const server = http.createServer((req: IncomingMessage, res) => {
+      seen.push({ raw: rawCookieHeader(req), node: req.headers.cookie });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const heads = ['Cookie: a=1\r\n', 'cOOkie: a=1\r\nX-Other: 2\r\ncookie: bridge.sid=s%3Ax.y\r\n', 'X-Cookie: no\r\n'];
+      for (const h of heads) {
+        await new Promise<void>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write(`GET / HTTP/1.1\r\nHost: x\r\n${h}Connection: close\r\n\r\n`));
+          socket.on('data', () => undefined).on('end', resolve).on('error', reject);
+        });
+      }
+    } finally {
+      server.close();
+    }
+    assert.deepEqual(seen, [
+      { raw: 'a=1', node: 'a=1' },
+      { raw: 'a=1; bridge.sid=s%3Ax.y', node: 'a=1; bridge.sid=s%3Ax.y' },
+      { raw: undefined, node: undefined },
+    ]);
+  });
+});
+
+describe('cookieValue', () => {
+  /** what the session cookie reader did before (split on ';', trim, first part starting with name=) */
+  const bySplitting = (header: string, name: string): string | undefined => {
+    for (const part of header.split(';')) {
+      const p = part.trim();
+      if (p.startsWith(`${name}=`)) return p.slice(name.length + 1);
+    }
+    return undefined;
+  };
+
+  it('finds what splitting the header on ; finds, for any header', () => {
+    const piece = fc.constantFrom('bridge.sid', 'bridge.sid=', 'xbridge.sid=', '=', ';', ' ', '\t', '\u00a0', 's%3Aab.c', 'a=1', 'bridge', '.sid=', 'x');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }).map((xs) => xs.join('')), (header) => {
+        assert.equal(cookieValue(header, 'bridge.sid'), bySplitting(header, 'bridge.sid'));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('examples', () => {
+    assert.equal(cookieValue('a=1;  bridge.sid=v ; b=2', 'bridge.sid'), 'v');
+    assert.equal(cookieValue('a=b bridge.sid=v', 'bridge.sid'), undefined, 'inside another value, after a space');
+    assert.equal(cookieValue('xbridge.sid=v; bridge.sid=w', 'bridge.sid'), 'w');
+    assert.equal(cookieValue('bridge.sid=', 'bridge.sid'), '');
+  });
 });

@@ -172,6 +172,79 @@ describe('embedded store', () => {
     }
   });
 
+  describe('touches (batched: one transaction per TOUCH_BATCH_MS)', () => {
+    const walBytes = (dir: string) => {
+      try {
+        return statSync(join(dir, `${EMBEDDED_FILE}-wal`)).size;
+      } catch {
+        return 0;
+      }
+    };
+
+    it('touches asked for together are committed together, each answered with its own result', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        for (let i = 0; i < 100; i++) await store.putTemp(`s${i}`, 'v', 1_000);
+        const before = walBytes(dir);
+        const touched = await Promise.all([...Array.from({ length: 100 }, (_, i) => store.touchTemp(`s${i}`, 600_000)), store.touchTemp('absent', 600_000)]);
+        assert.deepEqual(touched, [...Array<boolean>(100).fill(true), false]);
+        for (const key of ['s0', 's99']) assert.ok((await store.tempTtl(key))! > 500_000, `${key}'s time to live was restarted`);
+        // one commit per touch would append at least one 4 KiB page frame each to the WAL
+        const grown = walBytes(dir) - before;
+        assert.ok(grown < 10 * 4096, `the WAL grew ${grown} bytes for 100 touches`);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a change after a touch is committed after it (the order of changes is kept)', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        await store.putTemp('k', 'v', 1_000);
+        const touch = store.touchTemp('k', 600_000);
+        await store.deleteTemp(['k']);
+        assert.equal(await touch, true, 'the touch came first and found the key');
+        assert.equal(await store.getTemp('k'), null, 'the delete came after it');
+        await store.putTemp('k', 'v2', 1_000);
+        const late = store.touchTemp('k', 600_000);
+        await store.putTemp('k', 'v3', 2_000);
+        assert.equal(await late, true);
+        const ttl = (await store.tempTtl('k'))!;
+        assert.ok(ttl <= 2_000, `the later put's time to live stands (${ttl} ms)`);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('close() commits the touches still waiting', async () => {
+      const dir = freshDir();
+      const first = openEmbeddedStore(dir);
+      await first.putTemp('k', 'v', 1_000);
+      const touch = first.touchTemp('k', 600_000);
+      await first.close();
+      assert.equal(await touch, true);
+      const second = openEmbeddedStore(dir);
+      try {
+        assert.ok((await second.tempTtl('k'))! > 500_000);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('a touch acknowledged before SIGKILL survives', async () => {
+      const dir = freshDir();
+      await killAfterAck(dir, `await store.putTemp('k', 'v', 60_000); if (!(await store.touchTemp('k', 600_000))) throw new Error('not touched');`);
+      const store = openEmbeddedStore(dir);
+      try {
+        assert.ok((await store.tempTtl('k'))! > 500_000);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('big writes (the writer thread)', () => {
     const docs = (n: number, version: string, tag: string) => Array.from({ length: n }, (_, i) => ({ col: 'orgs', id: `d${i}`, version, value: JSON.stringify({ name: `${tag}${i}` }) }));
 
