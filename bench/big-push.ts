@@ -5,7 +5,7 @@
 // with --stalls FILE each stall is also written there (monotonic µs, the clock of a CPU profile),
 // and bench/stall-profile.ts names what ran during each one.
 //
-//   npx tsx bench/big-push.ts [--stores embedded,redis] [--rounds 3] [--stalls FILE]
+//   npx tsx bench/big-push.ts [--stores embedded,redis] [--rounds 3] [--warm] [--stalls FILE]
 //   node --import tsx --cpu-prof --cpu-prof-dir /tmp/prof bench/big-push.ts --stalls /tmp/stalls.json
 //   npx tsx bench/stall-profile.ts /tmp/prof/CPU.*.cpuprofile /tmp/stalls.json
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,6 +68,11 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'bridge-bigpush-'));
     const store: Store = kind === 'redis' ? await openRedisStore(redis!.url, { keyPrefix: 'bp:' }) : openEmbeddedStore(dir);
     const gw = await buildGateway(store);
+    // --warm: as main.ts does, the threads of a big push start with the gateway, not at the first push
+    if (process.argv.includes('--warm')) {
+      gw.warm();
+      await new Promise((r) => setTimeout(r, 3000));
+    }
     const srv = http.createServer(gw.listener);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as { port: number }).port;

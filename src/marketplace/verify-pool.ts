@@ -75,6 +75,17 @@ export class VerifyPool {
     this.free = [...this.slots];
   }
 
+  /**
+   * Starts a verifier and the checker now rather than at the first large push: under tsx each
+   * loads its modules for a second or more, which the first big push after a start waited for.
+   */
+  warm(): void {
+    if (this.closed) return;
+    const slot = this.slots[0];
+    if (slot) slot.worker ??= this.spawn(slot, 'verify');
+    this.checker.worker ??= this.spawn(this.checker, 'check');
+  }
+
   /** a verification slot; throws QueueFullError when `queue` callers are already waiting */
   async acquire(): Promise<Lease> {
     const slot = this.free.pop() ?? (await this.wait());

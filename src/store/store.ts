@@ -104,6 +104,8 @@ export interface Store {
 
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
   ping(): Promise<void>;
+  /** starts what the first big write would otherwise start and wait for (the embedded store's writer thread) */
+  warm?(): void;
   /** reasons the backend's own settings may lose an acknowledged change, for the start-up log */
   durabilityWarnings?(): Promise<string[]>;
   close(): Promise<void>;
