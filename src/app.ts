@@ -68,6 +68,12 @@ export interface Gateway {
   verifier: ReturnType<typeof createVerifier>;
   /** WebSocket (and other) upgrades in proxy mode; attach to the HTTP server's 'upgrade' event */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Starts the threads a big push needs (the verification workers, the embedded store's writer)
+   * instead of at the first one, which waited for them. main.ts calls it; tests and tools that
+   * build a gateway start them only when a big push comes.
+   */
+  warm(): void;
   /** stops background work (not the store, which the caller owns) */
   close(): Promise<void>;
 }
@@ -314,6 +320,10 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
     upgrade(req, socket, head) {
       if (proxyMode) proxyMode.upgrade(req, socket, head);
       else socket.destroy();
+    },
+    warm() {
+      verifyPool.warm();
+      store.warm?.();
     },
     async close() {
       proxyMode?.close();

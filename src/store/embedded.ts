@@ -145,6 +145,11 @@ export class EmbeddedStore implements Store {
     return this.change('write', () => this.tx.write.immediate(writes, audit));
   }
 
+  /** the writer thread now, not at the first big write (it loads its modules first) */
+  warm(): void {
+    if (!this.closing) this.writer ??= new WriterThread(this.file, () => (this.writer = null));
+  }
+
   /** a big write on the writer thread, after the big writes before it; this connection's changes wait */
   private writeOffThread(writes: readonly DocWrite[], audit: readonly AuditEvent[]): Promise<boolean[]> {
     const job = this.bigWrites.then(() => {

@@ -120,6 +120,8 @@ export interface Store {
 
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
   ping(): Promise<void>;
+  /** starts what the first big write would otherwise start and wait for (the embedded store's writer thread) */
+  warm?(): void;
   /** reasons the backend's own settings may lose an acknowledged change, for the start-up log */
   durabilityWarnings?(): Promise<string[]>;
   close(): Promise<void>;
@@ -146,11 +148,17 @@ export class StoreNotReplicatedError extends StoreUnavailableError {
   override readonly name: string = 'StoreNotReplicatedError';
 }
 
-/** Rejects with StoreUnavailableError when `p` does not settle within `ms`. */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Rejects with StoreUnavailableError when `p` does not settle within `ms`; `onTimeout` runs first
+ * (the Redis store aborts the commands of the call that are not sent yet).
+ */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`store did not answer ${what} within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new StoreUnavailableError(`store did not answer ${what} within ${ms} ms`));
+    }, ms);
     timer.unref();
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));

@@ -84,6 +84,24 @@ describe('embedded store', () => {
     }
   });
 
+  it('warm() starts the writer thread before the first big write, which then uses it; close() stops it', async () => {
+    const store = openEmbeddedStore(freshDir());
+    const writer = () => (store as unknown as { writer: unknown }).writer;
+    try {
+      assert.equal(writer(), null);
+      store.warm();
+      const started = writer();
+      assert.ok(started, 'the writer thread runs');
+      const writes = Array.from({ length: 600 }, (_, i) => ({ col: 'big', id: `d${i}`, version: '1', value: String(i) }));
+      assert.equal((await store.write(writes)).filter(Boolean).length, 600);
+      assert.equal(writer(), started, 'the big write ran on the warmed thread');
+    } finally {
+      await store.close();
+    }
+    store.warm(); // closed: starts nothing
+    assert.equal(writer(), null);
+  });
+
   it('keeps data across close and reopen', async () => {
     const dir = freshDir();
     const first = openEmbeddedStore(dir);
