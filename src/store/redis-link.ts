@@ -225,9 +225,20 @@ class SentinelLink extends BaseLink implements RedisLink {
       scanInterval: 2000,
       passthroughClientErrorEvents: true,
     });
-    this.sentinel.on('error', this.noteError);
-    this.sentinel.on('client-error', this.noteError);
-    this.sentinel.on('topology-change', this.bump);
+    // The epoch counts what can change the primary connection WAIT runs on: an error of that
+    // connection, or new primary clients. A sentinel's own trouble and a new list of sentinels
+    // (SENTINE_LIST_CHANGE, node-redis's spelling: each time a sentinel learns of its peers, as
+    // ~2 s after a set starts) do not; counting them answered in-flight changes "retry".
+    this.sentinel.on('error', (err: unknown) => {
+      this.lastError = err;
+    });
+    this.sentinel.on('client-error', (e: { type: string; error: unknown }) => {
+      if (e.type === 'MASTER') this.noteError(e.error);
+      else this.lastError = e.error;
+    });
+    this.sentinel.on('topology-change', (e: { type: string }) => {
+      if (e.type === 'MASTER_CHANGE') this.bump();
+    });
   }
 
   get cmd(): RedisCommands {

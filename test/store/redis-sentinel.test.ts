@@ -70,6 +70,32 @@ describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTop
     }
   });
 
+  // The sentinels forget each other (SENTINEL RESET) and find each other again over their hello
+  // channel: node-redis reports new sentinel lists meanwhile, and the primary connection stays.
+  // Changes in flight must not be answered "retry" for it (they were, when every topology event
+  // counted as a connection change).
+  it('a change of the sentinel list alone does not fail changes waiting for their replicas', { timeout: 60_000 }, async () => {
+    const store = await openRedisStore(set!.url, { keyPrefix: 'list:', waitReplicas: 1 });
+    const link = (store as unknown as { link: { sentinel: { on(e: string, l: (x: { type: string }) => void): void } } }).link;
+    const events: string[] = [];
+    link.sentinel.on('topology-change', (e) => events.push(e.type));
+    const failures: string[] = [];
+    try {
+      for (const port of set!.sentinelPorts) await redisCli(port, 'SENTINEL', 'RESET', '*');
+      const until = Date.now() + 6000;
+      for (let n = 0; Date.now() < until || !events.includes('SENTINE_LIST_CHANGE'); n++) {
+        if (Date.now() > until + 20_000) break;
+        await store.putTemp(`k${n}`, 'v', 60_000).catch((e: unknown) => failures.push(String(e)));
+      }
+      assert.ok(events.includes('SENTINE_LIST_CHANGE'), `node-redis saw the sentinel list change: ${events.join(', ')}`);
+      assert.ok(!events.includes('MASTER_CHANGE'), 'the primary stayed');
+      assert.deepEqual(failures, []);
+    } finally {
+      await store.close();
+      await set!.waitForQuorum();
+    }
+  });
+
   it('a database number in the spec selects that database', async () => {
     const store = await openStore(`${set!.url}/3`, { redis: { keyPrefix: 'db:' } });
     try {
