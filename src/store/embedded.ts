@@ -20,7 +20,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AUDIT_MAX_ROWS, StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { AUDIT_MAX_ROWS, StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type Put, type PutOptions, type Store } from './store.ts';
 import { LocalBus } from './local-bus.ts';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './worker-thread.ts';
@@ -255,6 +255,12 @@ export class EmbeddedStore implements Store {
     await this.change('addMember', () => this.tx.addMember.immediate(setKey, member, ttlMs));
   }
 
+  /** one transaction, one fsync: a sign-in's index entries and its record (Sessions.establish) */
+  async putAll(changes: readonly Put[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.change('putAll', () => this.tx.putAll.immediate(changes));
+  }
+
   async members(setKey: string): Promise<string[]> {
     return this.run('members', () => this.sql.members.all(setKey, Date.now()).map((r) => r.member));
   }
@@ -474,18 +480,26 @@ function transactions(db: Database.Database, sql: Statements) {
     deleteTemps: db.transaction((keys: readonly string[]) => {
       for (const k of keys) sql.deleteTemp.run(k);
     }),
-    addMember: db.transaction((setKey: string, member: string, ttlMs: number) => {
+    addMember: db.transaction((setKey: string, member: string, ttlMs: number) => addMember(sql, setKey, member, ttlMs, Date.now())),
+    putAll: db.transaction((changes: readonly Put[]) => {
       const now = Date.now();
-      // an expired set starts over empty (its members go with it by cascade)
-      sql.dropExpiredSet.run(setKey, now);
-      sql.putSet.run(setKey, now + ttlMs);
-      sql.addMember.run(setKey, member);
+      for (const c of changes) {
+        if (c.kind === 'temp') sql.putTemp.run({ key: c.key, value: c.value, expiresAt: now + c.ttlMs });
+        else addMember(sql, c.setKey, c.member, c.ttlMs, now);
+      }
     }),
     removeMember: db.transaction((setKey: string, member: string) => {
       sql.removeMember.run(setKey, member);
       sql.dropEmptySet.run(setKey, setKey);
     }),
   };
+}
+
+function addMember(sql: Statements, setKey: string, member: string, ttlMs: number, now: number): void {
+  // an expired set starts over empty (its members go with it by cascade)
+  sql.dropExpiredSet.run(setKey, now);
+  sql.putSet.run(setKey, now + ttlMs);
+  sql.addMember.run(setKey, member);
 }
 
 function migrate(db: Database.Database): void {

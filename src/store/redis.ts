@@ -21,7 +21,7 @@
 // time rejects with StoreNotReplicatedError: the caller answers "retry", not "done".
 import { createHash, randomUUID } from 'node:crypto';
 import { ErrorReply } from 'redis';
-import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type Put, type PutOptions, type Store } from './store.ts';
 import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 import { mapInSlices, nextTurn } from './slices.ts';
@@ -311,6 +311,16 @@ export class RedisStore implements Store {
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
     const key = this.setKey(setKey);
     await this.change('addMember', [key], (c) => this.script(c, ADD_MEMBER_SHA, ADD_MEMBER_SCRIPT, [key], [member, String(px(ttlMs))]));
+  }
+
+  async putAll(changes: readonly Put[]): Promise<void> {
+    // each run of one kind pipelined (its keys may live on different masters), the next run once it is acknowledged
+    for (let i = 0; i < changes.length; ) {
+      let j = i + 1;
+      while (j < changes.length && changes[j]!.kind === changes[i]!.kind) j++;
+      await Promise.all(changes.slice(i, j).map((c) => (c.kind === 'temp' ? this.putTemp(c.key, c.value, c.ttlMs) : this.addMember(c.setKey, c.member, c.ttlMs))));
+      i = j;
+    }
   }
 
   async members(setKey: string): Promise<string[]> {
