@@ -22,16 +22,16 @@
 // Cookie/User-Agent/Accept and a proxy's X-Forwarded-Proto/Host/Uri/Method, rotating over 64
 // sessions made by real sign-ins (the ceiling gets the very same requests). Rounds interleave the
 // targets (ceiling, embedded, Redis), 1 s warm-up each; "of ceiling" is the median of the
-// per-round ratios. Every gateway answer must be 200 (wrk's non-2xx count), and each session was
+// per-round ratios; servers on CPU 0 and wrk on CPU 1 (see PIN). Every gateway answer must be 200 (wrk's non-2xx count), and each session was
 // checked once beforehand (200 with its user in X-Auth-Request-User).
 //
 // --profile DIR: after the rounds, one more sign-in window and one more verify window per gateway
 // with the V8 CPU profiler on (what `node --cpu-prof` records, limited to the window), summarised.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../src/store/store.ts';
@@ -169,9 +169,33 @@ interface WrkResult {
   p99: string;
 }
 
-function wrk(port: number, script: string, seconds: number, connections: number): Promise<WrkResult> {
+/**
+ * --pin (the default on 2 or more cores, where taskset exists): during the verify rounds every
+ * server is bound to CPU 0 and wrk to CPU 1, so a target's rate is what one core of it serves
+ * rather than how the scheduler shared two cores between it and wrk (on this 2-core host the
+ * unpinned ratio moved by ±40% from round to round).
+ */
+const PIN = !argv.includes('--no-pin') && availableParallelism() >= 2 && hasTaskset();
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** binds a process and all its threads to the CPUs in `list` (taskset syntax) */
+function pin(pid: number, list: string): void {
+  execFileSync('taskset', ['-apc', list, String(pid)], { stdio: 'ignore' });
+}
+
+/** pinned: wrk on CPU 1 (the verify rounds, with the servers on CPU 0) */
+function wrk(port: number, script: string, seconds: number, connections: number, pinned = false): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/auth/verify`];
   return new Promise((resolve, reject) => {
-    execFile('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/auth/verify`], { timeout: (seconds + 30) * 1000 }, (err, stdout) => {
+    execFile(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, { timeout: (seconds + 30) * 1000 }, (err, stdout) => {
       if (err) return reject(err);
       const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
       const lat = (p: string) => new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(stdout)?.[1] ?? '?';
@@ -309,17 +333,20 @@ async function main(): Promise<void> {
       ...gateways.map((g) => ({ name: `gateway /auth/verify, ${g.kind}`, port: g.role.ready.port, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> })),
     ];
     await headersCeiling.ask('answer', answerHeaders ?? {});
-    const results = new Map<string, Array<WrkResult & { cpu: number; load: string }>>();
+    const all = availableParallelism();
+    if (PIN) for (const t of targets) pin(t.role.child.pid!, '0');
+    const results = new Map<string, Array<WrkResult & { cpu: number; cpuUsPerRequest: number; load: string }>>();
     for (let r = 1; r <= rounds; r++) {
       for (const t of targets) {
-        await wrk(t.port, t.script, 1, connections);
+        await wrk(t.port, t.script, 1, connections, PIN);
         await t.role.ask('reset');
-        const m = await wrk(t.port, t.script, seconds, connections);
+        const m = await wrk(t.port, t.script, seconds, connections, PIN);
         const st = await t.role.ask<Stats>('stats', {});
-        results.set(t.name, [...(results.get(t.name) ?? []), { ...m, cpu: st.usage.cpu, load: loadAvg() }]);
-        process.stderr.write(`round ${r} ${t.name}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50}, p99 ${m.p99}, non-2xx ${m.non2xx} ${m.errors}; load ${loadAvg()}\n`);
+        results.set(t.name, [...(results.get(t.name) ?? []), { ...m, cpu: st.usage.cpu, cpuUsPerRequest: (st.usage.cpuMs * 1000) / m.requests, load: loadAvg() }]);
+        process.stderr.write(`round ${r} ${t.name}: ${m.rps.toFixed(0)} req/s, ${results.get(t.name)!.at(-1)!.cpuUsPerRequest.toFixed(1)} µs CPU per request, p50 ${m.p50}, p99 ${m.p99}, non-2xx ${m.non2xx} ${m.errors}; load ${loadAvg()}\n`);
       }
     }
+    if (PIN) for (const t of targets) pin(t.role.child.pid!, `0-${all - 1}`);
     const ceil = results.get(targets[0]!.name)!;
     const headersCeil = results.get(targets[1]!.name)!;
     const verifyRows = targets.map((t) => {
@@ -338,6 +365,7 @@ async function main(): Promise<void> {
         med.p50,
         med.p99,
         `${Math.round(med.cpu * 100)}%`,
+        median(rs.map((x) => x.cpuUsPerRequest)).toFixed(1),
         String(rs.reduce((a, x) => a + x.non2xx, 0)),
         rs.map((x) => x.load.split(' ')[0]).join(', '),
       ];
@@ -362,10 +390,10 @@ async function main(): Promise<void> {
     out.push(`- date: ${new Date().toISOString().slice(0, 16)} UTC; ${f.cpu}, ${f.cores} cores, ${f.memGiB} GiB, ${f.platform}; Node ${f.node}`);
     out.push(`- code: ${codeState()}`);
     out.push(`- load average (1/5/15 min): ${loadBefore} before, ${loadAvg()} after`);
-    out.push(`- sign-ins: 4 browsers, ${signInSeconds} s; verify: wrk -t1 -c${connections}, ${rounds} round(s) × ${seconds} s per target, interleaved`, '');
+    out.push(`- sign-ins: 4 browsers, ${signInSeconds} s; verify: wrk -t1 -c${connections}, ${rounds} round(s) × ${seconds} s per target, interleaved; ${PIN ? 'servers pinned to CPU 0, wrk to CPU 1' : 'not pinned'}`, '');
     out.push(markdownTable(['Store', 'Sign-ins', 'Sign-ins/s', 'Gateway CPU ms per sign-in', 'Gateway ELU / CPU', 'Failures', 'Load after'], signRows, [false, true, true, true, true, true, false]));
     out.push('');
-    out.push(markdownTable(['Target', 'Req/s (median)', 'Req/s range', 'of ceiling (median)', 'of ceiling per round', "of the headers' ceiling (median)", 'p50', 'p99', 'Server CPU', 'Non-2xx', 'Load (1 min) per round'], verifyRows, [false, true, true, true, false, true, true, true, true, true, false]));
+    out.push(markdownTable(['Target', 'Req/s (median)', 'Req/s range', 'of ceiling (median)', 'of ceiling per round', "of the headers' ceiling (median)", 'p50', 'p99', 'Server CPU', 'Server CPU µs per request (median)', 'Non-2xx', 'Load (1 min) per round'], verifyRows, [false, true, true, true, false, true, true, true, true, true, true, false]));
     out.push('');
     out.push(...profiles);
   } finally {

@@ -42,10 +42,10 @@ export class AccessRules {
     return this.caseSensitive ? path : foldCase(path);
   }
 
-  /** null = allowed. `path` is only computed when there are rules. */
-  check(path: () => CanonicalPath, claims: IdentityClaims): AccessRefusal | null {
+  /** null = allowed. The request's path is only computed when there are rules. */
+  check(request: { path(): CanonicalPath }, claims: IdentityClaims): AccessRefusal | null {
     if (!this.active) return null;
-    const p = path();
+    const p = request.path();
     if (!p.ok) return { status: 400, reason: `the requested path cannot be judged: ${p.reason}` };
     const folded = this.fold(p.path);
     const rule = this.compiled.find((r) => r.prefix === '' || folded === r.prefix || folded.startsWith(`${r.prefix}/`));

@@ -35,6 +35,27 @@ export function rawCookieHeader(req: IncomingMessage): string | undefined {
   return header;
 }
 
+/** whitespace as String.prototype.trim sees it */
+const isSpace = (c: string | undefined) => c !== undefined && c.trim() === '';
+
+/**
+ * The value (as sent, without trailing whitespace) of the first cookie called `name` in a Cookie
+ * header, found without splitting the header: a `name=` counts where only whitespace separates it
+ * from the start or a ';'. undefined when there is none.
+ */
+export function cookieValue(header: string, name: string): string | undefined {
+  const prefix = `${name}=`;
+  for (let at = header.indexOf(prefix); at !== -1; at = header.indexOf(prefix, at + 1)) {
+    let b = at - 1;
+    while (isSpace(header[b])) b -= 1;
+    if (b !== -1 && header[b] !== ';') continue;
+    const start = at + prefix.length;
+    const end = header.indexOf(';', start);
+    return header.slice(start, end === -1 ? header.length : end).trimEnd();
+  }
+  return undefined;
+}
+
 /**
  * The gateway's own cookies (session, login transaction, OIDC provider and their signatures):
  * every name in the bridge.* / bridge-* family, with or without a __Host- or __Secure- prefix.
@@ -83,27 +104,22 @@ export class SessionCookie {
   /** the session id from a Cookie header, if its signature is valid */
   sessionId(cookieHeader: string | undefined): string | null {
     if (!cookieHeader) return null;
-    const prefix = `${this.name}=`;
-    for (const part of cookieHeader.split(';')) {
-      const p = part.trim();
-      if (!p.startsWith(prefix)) continue;
-      const encoded = p.slice(prefix.length);
-      const known = this.unsigned.get(encoded);
-      if (known !== undefined) return known;
-      let raw: string;
-      try {
-        raw = decodeURIComponent(encoded);
-      } catch {
-        return null;
-      }
-      if (!raw.startsWith('s:')) return null;
-      const sid = signature.unsign(raw.slice(2), this.settings.secret);
-      if (sid === false) return null;
-      if (this.unsigned.size >= SessionCookie.MEMO_MAX) this.unsigned.delete(this.unsigned.keys().next().value!);
-      this.unsigned.set(encoded, sid);
-      return sid;
+    const encoded = cookieValue(cookieHeader, this.name);
+    if (encoded === undefined) return null;
+    const known = this.unsigned.get(encoded);
+    if (known !== undefined) return known;
+    let raw: string;
+    try {
+      raw = decodeURIComponent(encoded);
+    } catch {
+      return null;
     }
-    return null;
+    if (!raw.startsWith('s:')) return null;
+    const sid = signature.unsign(raw.slice(2), this.settings.secret);
+    if (sid === false) return null;
+    if (this.unsigned.size >= SessionCookie.MEMO_MAX) this.unsigned.delete(this.unsigned.keys().next().value!);
+    this.unsigned.set(encoded, sid);
+    return sid;
   }
 
   /** the attributes as express-session keeps them in the session record (`cookie`) */

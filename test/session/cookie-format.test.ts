@@ -8,7 +8,8 @@ import session from 'express-session';
 import request from 'supertest';
 import http, { type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { rawCookieHeader, SessionCookie } from '../../src/web/cookies.ts';
+import fc from 'fast-check';
+import { cookieValue, rawCookieHeader, SessionCookie } from '../../src/web/cookies.ts';
 
 const SECRET = 'cookie-format-secret';
 const MAX_AGE = 8 * 3600 * 1000;
@@ -91,5 +92,33 @@ describe('rawCookieHeader', () => {
       { raw: 'a=1; bridge.sid=s%3Ax.y', node: 'a=1; bridge.sid=s%3Ax.y' },
       { raw: undefined, node: undefined },
     ]);
+  });
+});
+
+describe('cookieValue', () => {
+  /** what the session cookie reader did before (split on ';', trim, first part starting with name=) */
+  const bySplitting = (header: string, name: string): string | undefined => {
+    for (const part of header.split(';')) {
+      const p = part.trim();
+      if (p.startsWith(`${name}=`)) return p.slice(name.length + 1);
+    }
+    return undefined;
+  };
+
+  it('finds what splitting the header on ; finds, for any header', () => {
+    const piece = fc.constantFrom('bridge.sid', 'bridge.sid=', 'xbridge.sid=', '=', ';', ' ', '\t', '\u00a0', 's%3Aab.c', 'a=1', 'bridge', '.sid=', 'x');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }).map((xs) => xs.join('')), (header) => {
+        assert.equal(cookieValue(header, 'bridge.sid'), bySplitting(header, 'bridge.sid'));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('examples', () => {
+    assert.equal(cookieValue('a=1;  bridge.sid=v ; b=2', 'bridge.sid'), 'v');
+    assert.equal(cookieValue('a=b bridge.sid=v', 'bridge.sid'), undefined, 'inside another value, after a space');
+    assert.equal(cookieValue('xbridge.sid=v; bridge.sid=w', 'bridge.sid'), 'w');
+    assert.equal(cookieValue('bridge.sid=', 'bridge.sid'), '');
   });
 });
