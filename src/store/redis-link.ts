@@ -33,9 +33,16 @@ export interface RedisLinkOptions {
 export interface RedisLink {
   readonly topology: RedisTarget['topology'];
   readonly cmd: RedisCommands;
+  /**
+   * `cmd` bound to `signal`: a command still waiting in node-redis when the signal aborts (not
+   * yet handed to the socket: a Sentinel client waiting for a primary, a socket that must drain)
+   * is dropped with an AbortError and never sent. One already written is not recalled. (MULTI
+   * blocks ignore the signal: their callers check it before each one.)
+   */
+  bound(signal: AbortSignal): RedisCommands;
   connect(): Promise<void>;
-  /** a raw command on the connection that serves `key` (its slot's master on a cluster) */
-  sendTo(key: string, args: string[]): Promise<unknown>;
+  /** a raw command on the connection that serves `key` (its slot's master on a cluster); `signal` as in bound() */
+  sendTo(key: string, args: string[], signal?: AbortSignal): Promise<unknown>;
   /** a raw command on every primary (one on single and sentinel, each master on a cluster) */
   onEveryPrimary(args: string[]): Promise<unknown[]>;
   publish(channel: string, message: string): Promise<void>;
@@ -126,12 +133,16 @@ class SingleLink extends BaseLink implements RedisLink {
     return this.client;
   }
 
+  bound(signal: AbortSignal): RedisCommands {
+    return this.client.withAbortSignal(signal);
+  }
+
   async connect(): Promise<void> {
     await this.bounded(this.client.connect(), 'connect', () => this.client.isOpen && this.client.destroy());
   }
 
-  sendTo(_key: string, args: string[]): Promise<unknown> {
-    return this.client.sendCommand(args);
+  sendTo(_key: string, args: string[], signal?: AbortSignal): Promise<unknown> {
+    return this.client.sendCommand(args, signal ? { abortSignal: signal } : undefined);
   }
 
   async onEveryPrimary(args: string[]): Promise<unknown[]> {
@@ -218,12 +229,23 @@ class SentinelLink extends BaseLink implements RedisLink {
     return this.sentinel as unknown as RedisCommands;
   }
 
+  /**
+   * node-redis 5.12's sentinel client has no per-command options of its own: its
+   * withCommandOptions() sets a field its commands never read, and its commands take their
+   * options from the `commandOptions` getter (sentinel/utils.js createCommand,
+   * createScriptCommand). A view of the client with its own `commandOptions` gives each command
+   * the signal; node-redis checks it when, after waiting for a primary, it queues the command.
+   */
+  bound(signal: AbortSignal): RedisCommands {
+    return Object.create(this.sentinel, { commandOptions: { value: { abortSignal: signal } } }) as RedisCommands;
+  }
+
   async connect(): Promise<void> {
     await this.bounded(this.sentinel.connect(), 'sentinel connect', () => void this.sentinel.destroy().catch(() => undefined));
   }
 
-  sendTo(_key: string, args: string[]): Promise<unknown> {
-    return this.sentinel.sendCommand(false, args);
+  sendTo(_key: string, args: string[], signal?: AbortSignal): Promise<unknown> {
+    return this.sentinel.sendCommand(false, args, signal ? { abortSignal: signal } : undefined);
   }
 
   async onEveryPrimary(args: string[]): Promise<unknown[]> {
@@ -288,12 +310,16 @@ class ClusterLink extends BaseLink implements RedisLink {
     return this.cluster as unknown as RedisCommands;
   }
 
+  bound(signal: AbortSignal): RedisCommands {
+    return this.cluster.withCommandOptions({ abortSignal: signal }) as unknown as RedisCommands;
+  }
+
   async connect(): Promise<void> {
     await this.bounded(this.cluster.connect(), 'cluster connect', () => this.cluster.destroy());
   }
 
-  sendTo(key: string, args: string[]): Promise<unknown> {
-    return this.cluster.sendCommand(key, false, args);
+  sendTo(key: string, args: string[], signal?: AbortSignal): Promise<unknown> {
+    return this.cluster.sendCommand(key, false, args, signal ? { abortSignal: signal } : undefined);
   }
 
   async onEveryPrimary(args: string[]): Promise<unknown[]> {
