@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { openStore } from '../../src/store/index.ts';
 import { openRedisStore } from '../../src/store/redis.ts';
+import type { RedisLink } from '../../src/store/redis-link.ts';
 import { needRedisTopologies, redisCli, startRedisSentinel, type RedisSentinelDeployment } from '../helpers/redis-topologies.ts';
 import { prefixedRedisStore } from '../helpers/stores.ts';
 import { syncSuite } from '../marketplace/sync-suite.ts';
@@ -59,6 +60,22 @@ describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTop
         for (let i = 0; i < 20 && (await redisCli(r, 'GET', 'spec:temp:k')) !== 'v'; i++) await new Promise((res) => setTimeout(res, 50));
         assert.equal(await redisCli(r, 'GET', 'spec:temp:k'), 'v');
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a store call's deadline reaches the commands on Sentinel too: an aborted one is never sent (redis-link.ts bound())", async () => {
+    const store = await openRedisStore(set!.url, { keyPrefix: 'abort:' });
+    try {
+      const link = (store as unknown as { link: RedisLink }).link;
+      const abort = new AbortController();
+      abort.abort();
+      await assert.rejects(link.bound(abort.signal).set('abort:temp:dropped', 'x'), /aborted/);
+      // the view without an aborted signal still works, and the client's own options are untouched
+      assert.equal(await link.bound(new AbortController().signal).set('abort:temp:kept', 'y'), 'OK');
+      assert.equal(await store.getTemp('dropped'), null);
+      assert.equal(await store.getTemp('kept'), 'y');
     } finally {
       await store.close();
     }
