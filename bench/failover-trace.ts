@@ -89,9 +89,9 @@ async function round(n: number): Promise<string> {
         link.sentinel.on('error', (e) => note(`${who}:event`, `error ${String(e)}`));
         const s = store as unknown as { change: (...a: unknown[]) => Promise<unknown> };
         const change = s.change.bind(store);
-        s.change = (what: unknown, keys: unknown, cmd: unknown) =>
-          change(what, keys, cmd).catch((e: unknown) => {
-            if (killedAt) note(`${who}:change`, `${String(what)} failed: ${String(e)}`);
+        s.change = (...args: unknown[]) =>
+          change(...args).catch((e: unknown) => {
+            if (killedAt) note(`${who}:change`, `${String(args[0])} failed: ${String(e)}`);
             throw e;
           });
       },
