@@ -1,10 +1,14 @@
 // Where a big push holds the event loop: one gateway in this process on a chosen store, a few
 // big pushes (authSync of 5,000 users, allOrgSync of 10,000 departments) sent one at a time, and
 // a 1 ms timer that records every time the loop was blocked for more than 5 ms (with
-// monitorEventLoopDelay's p99 / max). Run with --cpu-prof to see which functions hold the loop.
+// monitorEventLoopDelay's p99 / max). Run with --cpu-prof to see which functions hold the loop;
+// with --stalls FILE each stall is also written there (monotonic µs, the clock of a CPU profile),
+// and bench/stall-profile.ts names what ran during each one.
 //
-//   npx tsx bench/big-push.ts [--stores embedded,redis] [--rounds 3]
-import { mkdtempSync, rmSync } from 'node:fs';
+//   npx tsx bench/big-push.ts [--stores embedded,redis] [--rounds 3] [--warm] [--stalls FILE]
+//   node --import tsx --cpu-prof --cpu-prof-dir /tmp/prof bench/big-push.ts --stalls /tmp/stalls.json
+//   npx tsx bench/stall-profile.ts /tmp/prof/CPU.*.cpuprofile /tmp/stalls.json
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,12 +60,19 @@ async function main(): Promise<void> {
   const kinds = arg('--stores', 'embedded,redis').split(',');
   const rounds = Number(arg('--rounds', '3'));
   const rows: string[][] = [];
+  const stalls: Array<{ push: string; fromUs: number; toUs: number }> = [];
+  const stallFile = arg('--stalls', '');
   console.log(`load average at start ${loadAvg()}`);
   for (const kind of kinds) {
     const redis = kind === 'redis' ? await startRedis({ appendonly: true }) : null;
     const dir = mkdtempSync(join(tmpdir(), 'bridge-bigpush-'));
     const store: Store = kind === 'redis' ? await openRedisStore(redis!.url, { keyPrefix: 'bp:' }) : openEmbeddedStore(dir);
     const gw = await buildGateway(store);
+    // --warm: as main.ts does, the threads of a big push start with the gateway, not at the first push
+    if (process.argv.includes('--warm')) {
+      gw.warm();
+      await new Promise((r) => setTimeout(r, 3000));
+    }
     const srv = http.createServer(gw.listener);
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as { port: number }).port;
@@ -76,10 +87,16 @@ async function main(): Promise<void> {
           const headers = signedHeaders(body);
           const blocks: number[] = [];
           let last = performance.now();
+          let lastUs = process.hrtime.bigint() / 1000n;
           const probe = setInterval(() => {
             const t = performance.now();
-            if (t - last > 6) blocks.push(t - last - 1);
+            const us = process.hrtime.bigint() / 1000n;
+            if (t - last > 6) {
+              blocks.push(t - last - 1);
+              stalls.push({ push: `${kind} ${pk} ${r + 1}`, fromUs: Number(lastUs), toUs: Number(us) });
+            }
             last = t;
+            lastUs = us;
           }, 1);
           const h = monitorEventLoopDelay({ resolution: 1 });
           h.enable();
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
   }
   console.log(markdownTable(['Store', 'Push', 'Round', 'Push ms', 'loop delay p99 ms', 'loop delay max ms', 'longest blocks ms'], rows, [false, false, true, true, true, true, false]));
   console.log(`load average at the end ${loadAvg()}`);
+  if (stallFile) writeFileSync(stallFile, JSON.stringify(stalls));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main().then(() => process.exit(0));

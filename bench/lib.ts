@@ -641,9 +641,11 @@ export interface ProfileSummary {
 /**
  * Self and inclusive time from a .cpuprofile. `focus` (a path fragment such as "/src/") names
  * the files whose functions get inclusive times; packages get one inclusive entry each.
+ * `window` keeps only the samples taken in [fromUs, toUs] on the profile's clock (monotonic µs,
+ * process.hrtime's): what ran during one stall of the event loop (bench/stall-profile.ts).
  */
-export function summarizeCpuProfile(file: string, focus = '/src/', top = 25): ProfileSummary {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+export function summarizeCpuProfile(file: string, focus = '/src/', top = 25, window?: { fromUs: number; toUs: number }): ProfileSummary {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) {
@@ -676,8 +678,11 @@ export function summarizeCpuProfile(file: string, focus = '/src/', top = 25): Pr
   let total = 0;
   let idle = 0;
   const deltas = p.timeDeltas;
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     const dt = (deltas[i + 1] ?? deltas[i] ?? 0) / 1000;
+    at += deltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
     const n = byId.get(p.samples[i]!)!;
     total += dt;
     if (n.callFrame.functionName === '(idle)') {

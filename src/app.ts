@@ -68,6 +68,12 @@ export interface Gateway {
   verifier: ReturnType<typeof createVerifier>;
   /** WebSocket (and other) upgrades in proxy mode; attach to the HTTP server's 'upgrade' event */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Starts the threads a big push needs (the verification workers, the embedded store's writer)
+   * instead of at the first one, which waited for them. main.ts calls it; tests and tools that
+   * build a gateway start them only when a big push comes.
+   */
+  warm(): void;
   /** stops background work (not the store, which the caller owns) */
   close(): Promise<void>;
 }
@@ -249,6 +255,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   }
   const transactions = new Transactions(store, settings.login.transactionTtlSec, secure);
   const switches = new AccountSwitches(store);
+  const signIn = new SignIn({ tenants, directory, sessions, transactions, switches, policy: settings.login, store, publicUrl: settings.publicUrl, log: log.child({ module: 'login' }), metrics });
   app.use(
     loginRouter({
       settings,
@@ -258,7 +265,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       switches,
       tenants,
       connectors,
-      signIn: new SignIn({ tenants, directory, sessions, transactions, switches, policy: settings.login, store, publicUrl: settings.publicUrl, log: log.child({ module: 'login' }), metrics }),
+      signIn,
       refresher,
       returnTo,
       log: log.child({ module: 'login' }),
@@ -314,12 +321,17 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       if (proxyMode) proxyMode.upgrade(req, socket, head);
       else socket.destroy();
     },
+    warm() {
+      verifyPool.warm();
+      store.warm?.();
+    },
     async close() {
       proxyMode?.close();
       await verifyPool.close();
       await oidc?.close();
       await sessionCache.close();
       await keys.close();
+      await signIn.close();
     },
   };
 }

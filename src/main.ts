@@ -69,6 +69,8 @@ server.once('error', (e: NodeJS.ErrnoException) => {
   fail(`oneaccess-bridge: ${why}`, 1);
 });
 server.listen(settings.port, () => {
+  // the first big push must not wait for its threads to start
+  gateway.warm();
   log.info({ port: settings.port, publicUrl: settings.publicUrl, store: describeStore(settings.store), syncPath: `${settings.marketplace.syncPathPrefix}/produceAPI/v2/*` }, 'oneaccess-bridge is listening');
   if (settings.developmentDefaults.length) {
     log.warn({ settings: settings.developmentDefaults }, 'development defaults in use: change these for production');

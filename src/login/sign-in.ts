@@ -1,7 +1,8 @@
 // The sign-in step: from the identity a connector answered to an established session. The
 // policy decides (policy.ts); a sign-in this browser did not provably start does not replace a
 // live session of another person without asking (account-switch.ts); a directory push that
-// landed meanwhile is applied (live-identity.ts); every outcome is audited. Protocol-blind.
+// landed meanwhile is applied (live-identity.ts); every outcome is audited (a success right
+// after the answer, audit-queue.ts). Protocol-blind.
 import type { Request, Response } from 'express';
 import type { TenantRecord } from '../directory/model.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -10,6 +11,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { Store } from '../store/store.ts';
+import { AuditQueue } from './audit-queue.ts';
 import { switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
 import { LoginError } from './errors.ts';
 import { profileOf, settleSignIn } from './live-identity.ts';
@@ -48,7 +50,17 @@ export interface Arrival {
 }
 
 export class SignIn {
-  constructor(private readonly d: SignInDeps) {}
+  /** the audit rows of completed sign-ins, written after the answer (audit-queue.ts) */
+  private readonly successes: AuditQueue;
+
+  constructor(private readonly d: SignInDeps) {
+    this.successes = new AuditQueue(d.store, d.log);
+  }
+
+  /** writes the audit rows still waiting */
+  close(): Promise<void> {
+    return this.successes.close();
+  }
 
   /** an audit record; a store that cannot take it costs a log line, not the answer */
   async audit(action: string, target: string, detail: AuditDetail, actor = 'browser'): Promise<void> {
@@ -94,7 +106,8 @@ export class SignIn {
     d.sessions.setCookie(req, res, established);
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
-    await this.audit('login.success', this.userTarget(tenant.tenantId, claims.user_name), { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
+    // off the answer's path, batched with the other sign-ins of the moment (never dropped silently)
+    await this.successes.add({ at: new Date().toISOString(), actor: `user:${claims.sub}`, action: 'login.success', target: this.userTarget(tenant.tenantId, claims.user_name), detail: { sub: claims.sub, protocol: id.protocol } });
     d.log.info({ sub: claims.sub, tenant: tenant.tenantId, protocol: id.protocol }, 'signed in');
     res.redirect(303, a.returnTo);
   }

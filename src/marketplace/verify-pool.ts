@@ -8,8 +8,11 @@
 // send such a body, so large ones are verified in worker threads, `concurrency` at a time, and a
 // slot is taken before the body is read: at most `concurrency` large bodies are in memory, at
 // most `queue` more wait (unread, held back by TCP), and the rest are refused at once.
-import type { Worker } from 'node:worker_threads';
+// The checker's answer leaves its long lists out; their items follow on a port of their own, a
+// slice per message, and are taken here one slice per turn of the event loop.
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../store/worker-thread.ts';
+import { nextTurn } from '../store/slices.ts';
 import { RESULT, SyncError, type ResultCode } from './errors.ts';
 import type { SignedHeaders } from './verify.ts';
 import type { CheckedMessage, SyncKind } from './messages.ts';
@@ -20,10 +23,22 @@ export interface VerifyJob {
   headers: SignedHeaders;
   maxNodes: number;
   kind: SyncKind;
+  /** a checker's: where the validated message's long lists go, a slice per message */
+  port?: MessagePort;
 }
 
-/** `checked` from a checker only */
-export type VerifyAnswer = { id: number; ok: true; checked?: CheckedMessage } | { id: number; ok: false; resultCode: ResultCode; message: string };
+/** items of a list per message on a checker job's port: a millisecond or two of deserialising each */
+export const LIST_SLICE = 500;
+
+/** a list of the validated message that follows on the job's port in `slices` messages */
+export interface ListInSlices {
+  field: string;
+  slices: number;
+  length: number;
+}
+
+/** `checked` (and `lists`, the fields of `checked.data` that follow on the port) from a checker only */
+export type VerifyAnswer = { id: number; ok: true; checked?: CheckedMessage; lists?: ListInSlices[] } | { id: number; ok: false; resultCode: ResultCode; message: string };
 
 export interface PoolSettings {
   concurrency: number;
@@ -60,6 +75,17 @@ export class VerifyPool {
     this.free = [...this.slots];
   }
 
+  /**
+   * Starts a verifier and the checker now rather than at the first large push: under tsx each
+   * loads its modules for a second or more, which the first big push after a start waited for.
+   */
+  warm(): void {
+    if (this.closed) return;
+    const slot = this.slots[0];
+    if (slot) slot.worker ??= this.spawn(slot, 'verify');
+    this.checker.worker ??= this.spawn(this.checker, 'check');
+  }
+
   /** a verification slot; throws QueueFullError when `queue` callers are already waiting */
   async acquire(): Promise<Lease> {
     const slot = this.free.pop() ?? (await this.wait());
@@ -86,18 +112,24 @@ export class VerifyPool {
     const job = { raw, headers: { timestamp: headers.timestamp, nonce: headers.nonce, sign: headers.sign }, maxNodes, kind };
     const verified = await this.ask(slot, 'verify', job);
     if (!verified.ok) throw new SyncError(verified.resultCode, verified.message);
-    const checked = await this.ask(this.checker, 'check', job);
-    if (!checked.ok) throw new SyncError(checked.resultCode, checked.message);
-    if (!checked.checked) throw new SyncError(RESULT.innerError, 'other inner error: the body could not be checked');
-    return checked.checked;
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const checked = await this.ask(this.checker, 'check', { ...job, port: port2 }, [port2]);
+      if (!checked.ok) throw new SyncError(checked.resultCode, checked.message);
+      if (!checked.checked) throw new SyncError(RESULT.innerError, 'other inner error: the body could not be checked');
+      if (checked.lists?.length) await takeLists(checked.checked, checked.lists, port1);
+      return checked.checked;
+    } finally {
+      port1.close();
+    }
   }
 
-  private ask(slot: Slot, role: 'verify' | 'check', job: Omit<VerifyJob, 'id'>): Promise<VerifyAnswer> {
+  private ask(slot: Slot, role: 'verify' | 'check', job: Omit<VerifyJob, 'id'>, transfer: MessagePort[] = []): Promise<VerifyAnswer> {
     const worker = (slot.worker ??= this.spawn(slot, role));
     const id = this.nextId++;
     return new Promise<VerifyAnswer>((resolve) => {
       slot.pending.set(id, { resolve });
-      worker.postMessage({ id, ...job } satisfies VerifyJob);
+      worker.postMessage({ id, ...job } satisfies VerifyJob, transfer);
     });
   }
 
@@ -133,6 +165,25 @@ export class VerifyPool {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.slots, this.checker].map((s) => s.worker?.terminate()));
+  }
+}
+
+/**
+ * Puts the lists a checker sent in slices back into its validated message, one slice per turn.
+ * The worker posted every slice before its answer, so all of them are already waiting on the port.
+ */
+async function takeLists(checked: CheckedMessage, lists: readonly ListInSlices[], port: MessagePort): Promise<void> {
+  const data = (checked.ok ? checked.data : null) as Record<string, unknown> | null;
+  for (const { field, slices, length } of lists) {
+    const items: unknown[] = [];
+    for (let i = 0; i < slices; i++) {
+      await nextTurn();
+      const slice = receiveMessageOnPort(port)?.message as unknown[] | undefined;
+      if (!Array.isArray(slice)) throw new SyncError(RESULT.innerError, 'other inner error: the body could not be checked; nothing was saved, please retry');
+      for (const item of slice) items.push(item);
+    }
+    if (!data || items.length !== length) throw new SyncError(RESULT.innerError, 'other inner error: the body could not be checked; nothing was saved, please retry');
+    data[field] = items;
   }
 }
 

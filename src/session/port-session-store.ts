@@ -2,7 +2,7 @@
 // Sentinel or Cluster); the record stays server-side only. express-session's store interface
 // (callbacks), kept so callers and tests written against it still work; the middleware itself is
 // no longer mounted.
-import type { Store } from '../store/store.ts';
+import type { Put, Store } from '../store/store.ts';
 import { keyspace, keysOf, type Keyspace, type ValueOf } from '../store/keyspace.ts';
 import type { SessionRecord } from './record.ts';
 
@@ -46,6 +46,11 @@ export class PortSessionStore {
       () => cb?.(),
       (e: unknown) => cb?.(e),
     );
+  }
+
+  /** the record as one change of a Store.putAll (as set() writes it) */
+  putting(sid: string, sess: SessionRecord): Put {
+    return this.keys.temp(keyspace.session.key(sid), stored(sess), this.idleMs);
   }
 
   /** new records for live sessions, keeping their idle time to live (a directory change is not activity); false where one has ended */

@@ -20,7 +20,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AUDIT_MAX_ROWS, StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { AUDIT_MAX_ROWS, StoreUnavailableError, writeAllowed, type AuditEvent, type Doc, type DocWrite, type Put, type PutOptions, type Store } from './store.ts';
 import { LocalBus } from './local-bus.ts';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from './worker-thread.ts';
@@ -145,6 +145,11 @@ export class EmbeddedStore implements Store {
     return this.change('write', () => this.tx.write.immediate(writes, audit));
   }
 
+  /** the writer thread now, not at the first big write (it loads its modules first) */
+  warm(): void {
+    if (!this.closing) this.writer ??= new WriterThread(this.file, () => (this.writer = null));
+  }
+
   /** a big write on the writer thread, after the big writes before it; this connection's changes wait */
   private writeOffThread(writes: readonly DocWrite[], audit: readonly AuditEvent[]): Promise<boolean[]> {
     const job = this.bigWrites.then(() => {
@@ -248,6 +253,12 @@ export class EmbeddedStore implements Store {
 
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
     await this.change('addMember', () => this.tx.addMember.immediate(setKey, member, ttlMs));
+  }
+
+  /** one transaction, one fsync: a sign-in's index entries and its record (Sessions.establish) */
+  async putAll(changes: readonly Put[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.change('putAll', () => this.tx.putAll.immediate(changes));
   }
 
   async members(setKey: string): Promise<string[]> {
@@ -469,18 +480,26 @@ function transactions(db: Database.Database, sql: Statements) {
     deleteTemps: db.transaction((keys: readonly string[]) => {
       for (const k of keys) sql.deleteTemp.run(k);
     }),
-    addMember: db.transaction((setKey: string, member: string, ttlMs: number) => {
+    addMember: db.transaction((setKey: string, member: string, ttlMs: number) => addMember(sql, setKey, member, ttlMs, Date.now())),
+    putAll: db.transaction((changes: readonly Put[]) => {
       const now = Date.now();
-      // an expired set starts over empty (its members go with it by cascade)
-      sql.dropExpiredSet.run(setKey, now);
-      sql.putSet.run(setKey, now + ttlMs);
-      sql.addMember.run(setKey, member);
+      for (const c of changes) {
+        if (c.kind === 'temp') sql.putTemp.run({ key: c.key, value: c.value, expiresAt: now + c.ttlMs });
+        else addMember(sql, c.setKey, c.member, c.ttlMs, now);
+      }
     }),
     removeMember: db.transaction((setKey: string, member: string) => {
       sql.removeMember.run(setKey, member);
       sql.dropEmptySet.run(setKey, setKey);
     }),
   };
+}
+
+function addMember(sql: Statements, setKey: string, member: string, ttlMs: number, now: number): void {
+  // an expired set starts over empty (its members go with it by cascade)
+  sql.dropExpiredSet.run(setKey, now);
+  sql.putSet.run(setKey, now + ttlMs);
+  sql.addMember.run(setKey, member);
 }
 
 function migrate(db: Database.Database): void {

@@ -17,7 +17,7 @@
 import type { JWK } from 'jose';
 import { z } from 'zod';
 import { SIGNING_ALGS } from '../identity/signing.ts';
-import type { DocWrite, PutOptions, Store } from './store.ts';
+import type { DocWrite, Put, PutOptions, Store } from './store.ts';
 
 export class KeyspaceValueError extends Error {
   override readonly name = 'KeyspaceValueError';
@@ -511,6 +511,21 @@ export class Keyspace {
 
   replace<V>(entries: ReadonlyArray<readonly [TempKey<V>, V]>): Promise<boolean[]> {
     return this.store.replaceTemps(entries.map(([k, v]) => [k.key, k.codec.encode(v)] as const));
+  }
+
+  /** a temp for putAll */
+  temp<V>(k: TempKey<V>, value: V, ttlMs: number): Put {
+    return { kind: 'temp', key: k.key, value: k.codec.encode(value), ttlMs };
+  }
+
+  /** a set member for putAll */
+  member<M>(k: SetKey<M>, member: M, ttlMs: number): Put {
+    return { kind: 'member', setKey: k.key, member: k.codec.encode(member), ttlMs };
+  }
+
+  /** temps and set members stored together, in order (Store.putAll) */
+  putAll(changes: readonly Put[]): Promise<void> {
+    return this.store.putAll(changes);
   }
 
   add<M>(k: SetKey<M>, member: M, ttlMs: number): Promise<void> {

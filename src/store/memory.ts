@@ -1,5 +1,5 @@
 // In-process store for tests: loses everything on exit. The reference for the port's semantics.
-import { AUDIT_MAX_ROWS, writeAllowed, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { AUDIT_MAX_ROWS, writeAllowed, type AuditEvent, type Doc, type DocWrite, type Put, type PutOptions, type Store } from './store.ts';
 import { LocalBus } from './local-bus.ts';
 
 interface Temp {
@@ -105,6 +105,14 @@ export class MemoryStore implements Store {
     if (!t) return false;
     t.expiresAt = this.now() + ttlMs;
     return true;
+  }
+
+  async putAll(changes: readonly Put[]): Promise<void> {
+    // through the single-change methods, so a subclass that refuses one of them (tests) refuses it here too
+    for (const c of changes) {
+      if (c.kind === 'temp') await this.putTemp(c.key, c.value, c.ttlMs);
+      else await this.addMember(c.setKey, c.member, c.ttlMs);
+    }
   }
 
   private liveSet(setKey: string) {

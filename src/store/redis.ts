@@ -21,7 +21,7 @@
 // time rejects with StoreNotReplicatedError: the caller answers "retry", not "done".
 import { createHash, randomUUID } from 'node:crypto';
 import { ErrorReply } from 'redis';
-import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type PutOptions, type Store } from './store.ts';
+import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type AuditEvent, type Doc, type DocWrite, type Put, type PutOptions, type Store } from './store.ts';
 import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 import { mapInSlices, nextTurn } from './slices.ts';
@@ -50,7 +50,9 @@ const AUDIT_MAX_LEN = 100_000;
 //   pushed beforehand onto a staging list, KEYS[2], in chunks; KEYS[1] the audit stream, KEYS[3..]
 //   the doc hashes; ARGV[1] the number of writes, then the audit events. A staging list that is
 //   not complete (lost in a failover, expired) refuses the whole write with TRYAGAIN.
-// Either way one script applies the whole write: all or nothing, as atomic as before.
+// Either way one script applies the whole write: all or nothing, as atomic as before. It answers
+// one character per write, "1" applied or "0" not: one bulk string, where an array of 10,000
+// integers took node-redis 20-40 ms of the event loop to decode in one piece.
 const writeScript = (staged: boolean) => `
 local function notAfter(a, b)
   -- byte order, like the JS comparison for ASCII versions; Lua's own < follows the server locale
@@ -95,14 +97,18 @@ end
 for j = first, #ARGV do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', '${AUDIT_MAX_LEN}', '*', 'e', ARGV[j])
 end
-return applied
+return table.concat(applied)
 `;
 const WRITE_SCRIPT = writeScript(false);
 const STAGED_WRITE_SCRIPT = writeScript(true);
 /** writes of at least this many documents are staged in chunks (see stageBatch) */
 export const STAGE_WRITES = 500;
-/** writes per staging command; also the slice of list replies parsed per turn of the event loop */
-const STAGE_CHUNK = 500;
+/** writes per staging command (a few ms to build and encode) */
+const STAGE_CHUNK = 250;
+/** staging commands sent and not yet answered, at most */
+const STAGE_IN_FLIGHT = 4;
+/** fields per HSCAN page; also the slice of them parsed per turn of the event loop */
+const SCAN_PAGE = 500;
 /** a staging list nobody applied (the gateway died half way) disappears after this */
 const STAGE_TTL_MS = 120_000;
 const STAGED_WRITE_SHA = createHash('sha1').update(STAGED_WRITE_SCRIPT).digest('hex');
@@ -163,13 +169,13 @@ export class RedisStore implements Store {
   }
 
   async getDoc(col: string, id: string): Promise<Doc | null> {
-    const raw = await this.run('getDoc', () => this.link.cmd.hGet(this.docKey(col), id));
+    const raw = await this.run('getDoc', (c) => c.hGet(this.docKey(col), id));
     return raw == null ? null : parseDoc(id, raw);
   }
 
   async getDocs(col: string, ids: readonly string[]): Promise<Array<Doc | null>> {
     if (ids.length === 0) return [];
-    const raws = await this.run('getDocs', () => this.link.cmd.hmGet(this.docKey(col), [...ids]));
+    const raws = await this.run('getDocs', (c) => c.hmGet(this.docKey(col), [...ids]));
     return ids.map((id, i) => {
       const raw = raws[i];
       return raw == null ? null : parseDoc(id, raw);
@@ -177,7 +183,7 @@ export class RedisStore implements Store {
   }
 
   /**
-   * HSCAN, STAGE_CHUNK fields at a time, and parsed a slice per turn of the event loop: a
+   * HSCAN, SCAN_PAGE fields at a time, and parsed a slice per turn of the event loop: a
    * collection of 10,000 departments is neither one huge reply nor 10,000 JSON.parse in one go.
    * (A small hash comes back whole in one HSCAN, as with HGETALL.) A field changed during the
    * scan is listed once, with the value of the page that saw it last.
@@ -187,11 +193,11 @@ export class RedisStore implements Store {
     const raws = new Map<string, string>();
     let cursor = '0';
     do {
-      const page = await this.run('listDocs', () => this.link.cmd.hScan(key, cursor, { COUNT: STAGE_CHUNK }));
+      const page = await this.run('listDocs', (c) => c.hScan(key, cursor, { COUNT: SCAN_PAGE }));
       for (const { field, value } of page.entries) raws.set(field, value);
       cursor = String(page.cursor);
     } while (cursor !== '0');
-    return mapInSlices([...raws], ([id, raw]) => parseDoc(id, raw), STAGE_CHUNK);
+    return mapInSlices([...raws], ([id, raw]) => parseDoc(id, raw), SCAN_PAGE);
   }
 
   async write(writes: readonly DocWrite[], audit: readonly AuditEvent[] = []): Promise<boolean[]> {
@@ -206,56 +212,64 @@ export class RedisStore implements Store {
       args.push(String(k + 1), w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
     }
     for (const e of audit) args.push(JSON.stringify(e));
-    const reply = await this.change('write', [keys[0]!], () => this.script(WRITE_SHA, WRITE_SCRIPT, keys, args));
-    if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
-    return reply.map((x) => x === 1);
+    const reply = await this.change('write', [keys[0]!], (c) => this.script(c, WRITE_SHA, WRITE_SCRIPT, keys, args));
+    return decisions(reply, writes.length);
   }
 
   /**
    * A big write (a push of thousands of users or departments): its arguments are built and sent
-   * STAGE_CHUNK writes at a time onto a staging list next to the documents (same hash tag), each
-   * chunk its own command, so neither building nor encoding them holds the event loop; then one
-   * script applies the whole staged write atomically, as the small form does. Dying half way
-   * leaves only the staging list, which expires.
+   * STAGE_CHUNK writes at a time onto a staging list next to the documents (same hash tag), one
+   * chunk per turn of the event loop and at most STAGE_IN_FLIGHT of them unanswered, so neither
+   * building nor encoding them holds the loop and the write does not wait a round trip per chunk;
+   * then, once every chunk is acknowledged, one script applies the whole staged write atomically,
+   * as the small form does. Dying half way leaves only the staging list, which expires; so does a
+   * deadline passing half way: the chunks not sent yet and the script are never sent (run()).
    */
   private async writeStaged(writes: readonly DocWrite[], audit: readonly AuditEvent[]): Promise<boolean[]> {
     const stage = `${this.durablePrefix}stage:${randomUUID()}`;
     const keys = [this.auditKey(), stage];
     const keyIndex = new Map<string, string>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < writes.length; i += STAGE_CHUNK) {
-      if (i > 0) await nextTurn();
-      const chunk: string[] = [];
-      for (const w of writes.slice(i, i + STAGE_CHUNK)) {
-        const key = this.docKey(w.col);
-        let k = keyIndex.get(key);
-        if (k === undefined) keyIndex.set(key, (k = String(keys.push(key))));
-        chunk.push(k, w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
-      }
-      chunks.push(chunk);
-    }
     const args = [String(writes.length), ...audit.map((e) => JSON.stringify(e))];
-    const reply = await this.change('write', [keys[0]!], async () => {
-      // each chunk with its expiry in one MULTI: a staging list never exists without one (a
-      // connection lost or a failover right after a bare RPUSH would leave it for good), and a
-      // slow staging cannot outlive it
-      for (const chunk of chunks) await this.link.cmd.multi().rPush(stage, chunk).pExpire(stage, STAGE_TTL_MS).exec();
-      return this.script(STAGED_WRITE_SHA, STAGED_WRITE_SCRIPT, keys, args);
+    const reply = await this.change('write', [keys[0]!], async (c, deadline) => {
+      const sent: Array<Promise<unknown>> = [];
+      for (let i = 0; i < writes.length; i += STAGE_CHUNK) {
+        if (i > 0) await nextTurn();
+        const waitFor = sent.length - STAGE_IN_FLIGHT;
+        if (waitFor >= 0) await sent[waitFor];
+        deadline.throwIfAborted();
+        const chunk: string[] = [];
+        for (let j = i; j < Math.min(writes.length, i + STAGE_CHUNK); j++) {
+          const w = writes[j]!;
+          const key = this.docKey(w.col);
+          let k = keyIndex.get(key);
+          if (k === undefined) keyIndex.set(key, (k = String(keys.push(key))));
+          chunk.push(k, w.id, w.when ?? 'not-older', w.version, JSON.stringify({ v: w.version, val: w.value }));
+        }
+        // each chunk with its expiry in one MULTI: a staging list never exists without one (a
+        // connection lost or a failover right after a bare RPUSH would leave it for good), and a
+        // slow staging cannot outlive it. One connection runs them in order; should one fail, the
+        // script is not sent (and would refuse the incomplete list).
+        const exec = c.multi().rPush(stage, chunk).pExpire(stage, STAGE_TTL_MS).exec();
+        exec.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+        sent.push(exec);
+      }
+      await Promise.all(sent);
+      deadline.throwIfAborted();
+      return this.script(c, STAGED_WRITE_SHA, STAGED_WRITE_SCRIPT, keys, args);
     });
-    if (!Array.isArray(reply) || reply.length !== writes.length) throw new Error('redis write script returned an unexpected reply');
-    return reply.map((x) => x === 1);
+    return decisions(reply, writes.length);
   }
 
   async listAudit(limit: number): Promise<AuditEvent[]> {
     if (limit <= 0) return [];
-    const entries = await this.run('listAudit', () => this.link.cmd.xRevRange(this.auditKey(), '+', '-', { COUNT: limit }));
+    const entries = await this.run('listAudit', (c) => c.xRevRange(this.auditKey(), '+', '-', { COUNT: limit }));
     return entries.map((entry) => JSON.parse(entry.message['e'] ?? 'null') as AuditEvent);
   }
 
   async putTemp(key: string, value: string, ttlMs: number, opts: PutOptions = {}): Promise<boolean> {
     const k = this.tempKey(key);
     const expiration = { type: 'PX' as const, value: px(ttlMs) };
-    const reply = await this.change('putTemp', [k], () => this.link.cmd.set(k, value, opts.ifAbsent ? { expiration, condition: 'NX' } : { expiration }));
+    const reply = await this.change('putTemp', [k], (c) => c.set(k, value, opts.ifAbsent ? { expiration, condition: 'NX' } : { expiration }));
     return reply === 'OK';
   }
 
@@ -263,50 +277,60 @@ export class RedisStore implements Store {
     if (entries.length === 0) return [];
     const ks = entries.map(([key]) => this.tempKey(key));
     // one SET each (pipelined; on a cluster the keys may live on different masters)
-    const replies = await this.change('replaceTemps', ks, () => Promise.all(entries.map(([, value], i) => this.link.cmd.set(ks[i]!, value, { expiration: 'KEEPTTL', condition: 'XX' }))));
+    const replies = await this.change('replaceTemps', ks, (c) => Promise.all(entries.map(([, value], i) => c.set(ks[i]!, value, { expiration: 'KEEPTTL', condition: 'XX' }))));
     return replies.map((r) => r === 'OK');
   }
 
   async getTemp(key: string): Promise<string | null> {
-    return this.run('getTemp', () => this.link.cmd.get(this.tempKey(key)));
+    return this.run('getTemp', (c) => c.get(this.tempKey(key)));
   }
 
   async tempTtl(key: string): Promise<number | null> {
     // -2: no such key; -1: no expiry (never the case for a temp)
-    const ms = await this.run('tempTtl', () => this.link.cmd.pTTL(this.tempKey(key)));
+    const ms = await this.run('tempTtl', (c) => c.pTTL(this.tempKey(key)));
     return ms >= 0 ? ms : null;
   }
 
   async takeTemp(key: string): Promise<string | null> {
     const k = this.tempKey(key);
-    return this.change('takeTemp', [k], () => this.link.cmd.getDel(k));
+    return this.change('takeTemp', [k], (c) => c.getDel(k));
   }
 
   async deleteTemp(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     const ks = keys.map((k) => this.tempKey(k));
     // on a cluster the keys may live on different masters: one DEL each
-    await this.change('deleteTemp', ks, (): Promise<unknown> => (this.topology === 'cluster' ? Promise.all(ks.map((k) => this.link.cmd.del(k))) : this.link.cmd.del(ks)));
+    await this.change('deleteTemp', ks, (c): Promise<unknown> => (this.topology === 'cluster' ? Promise.all(ks.map((k) => c.del(k))) : c.del(ks)));
   }
 
   async touchTemp(key: string, ttlMs: number): Promise<boolean> {
     // TTL only: losing it in a failover shortens a session's idle time, so it does not WAIT
-    return (await this.run('touchTemp', () => this.link.cmd.pExpire(this.tempKey(key), px(ttlMs)))) === 1;
+    return (await this.run('touchTemp', (c) => c.pExpire(this.tempKey(key), px(ttlMs)))) === 1;
   }
 
   async addMember(setKey: string, member: string, ttlMs: number): Promise<void> {
     const key = this.setKey(setKey);
-    await this.change('addMember', [key], () => this.script(ADD_MEMBER_SHA, ADD_MEMBER_SCRIPT, [key], [member, String(px(ttlMs))]));
+    await this.change('addMember', [key], (c) => this.script(c, ADD_MEMBER_SHA, ADD_MEMBER_SCRIPT, [key], [member, String(px(ttlMs))]));
+  }
+
+  async putAll(changes: readonly Put[]): Promise<void> {
+    // each run of one kind pipelined (its keys may live on different masters), the next run once it is acknowledged
+    for (let i = 0; i < changes.length; ) {
+      let j = i + 1;
+      while (j < changes.length && changes[j]!.kind === changes[i]!.kind) j++;
+      await Promise.all(changes.slice(i, j).map((c) => (c.kind === 'temp' ? this.putTemp(c.key, c.value, c.ttlMs) : this.addMember(c.setKey, c.member, c.ttlMs))));
+      i = j;
+    }
   }
 
   async members(setKey: string): Promise<string[]> {
     const key = this.setKey(setKey);
-    return this.run('members', async () => {
+    return this.run('members', async (c) => {
       try {
-        return await this.link.cmd.hKeys(key);
+        return await c.hKeys(key);
       } catch (err) {
         if (!isWrongType(err)) throw err;
-        return await this.link.cmd.sMembers(key);
+        return await c.sMembers(key);
       }
     });
   }
@@ -314,24 +338,24 @@ export class RedisStore implements Store {
   async removeMember(setKey: string, member: string): Promise<void> {
     // Redis deletes a hash (and a set) when its last member goes
     const key = this.setKey(setKey);
-    await this.change('removeMember', [key], async () => {
+    await this.change('removeMember', [key], async (c) => {
       try {
-        return await this.link.cmd.hDel(key, member);
+        return await c.hDel(key, member);
       } catch (err) {
         if (!isWrongType(err)) throw err;
-        return await this.link.cmd.sRem(key, member);
+        return await c.sRem(key, member);
       }
     });
   }
 
   /** EVALSHA, or EVAL when the server does not have the script yet */
-  private async script(sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
+  private async script(c: RedisCommands, sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
     const options = { keys, arguments: args };
     try {
-      return await this.link.cmd.evalSha(sha, options);
+      return await c.evalSha(sha, options);
     } catch (err) {
       if (!(err instanceof ErrorReply && err.message.startsWith('NOSCRIPT'))) throw err;
-      return await this.link.cmd.eval(script, options);
+      return await c.eval(script, options);
     }
   }
 
@@ -357,7 +381,7 @@ export class RedisStore implements Store {
 
   async ping(): Promise<void> {
     // on a cluster: the master of the directory's slot, which every sync needs
-    await this.run('ping', () => this.link.sendTo(this.auditKey(), ['PING']));
+    await this.run('ping', (_c, deadline) => this.link.sendTo(this.auditKey(), ['PING'], deadline.signal));
   }
 
   /**
@@ -441,15 +465,15 @@ export class RedisStore implements Store {
   }
 
   /** A change, then (with waitReplicas) WAIT on the connection of each key it touched. */
-  private change<T>(what: string, keys: readonly string[], command: () => Promise<T>): Promise<T> {
+  private change<T>(what: string, keys: readonly string[], command: Command<T>): Promise<T> {
     if (this.waitReplicas === 0) return this.run(what, command);
     return this.run(
       what,
-      async () => {
+      async (c, deadline) => {
         const epoch = this.link.epoch;
-        const result = await command();
+        const result = await command(c, deadline);
         const routes = this.topology === 'cluster' ? [...new Set(keys)] : keys.slice(0, 1);
-        const confirmed = await Promise.all(routes.map((k) => this.link.sendTo(k, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)])));
+        const confirmed = await Promise.all(routes.map((k) => this.link.sendTo(k, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)], deadline.signal)));
         if (this.link.epoch !== epoch) {
           // a connection changed under the change: WAIT may have run on another one (redis-link.ts)
           throw new StoreNotReplicatedError(`redis ${what}: the connection changed before its replicas confirmed the change`);
@@ -464,10 +488,20 @@ export class RedisStore implements Store {
     );
   }
 
-  /** Runs one command under the deadline; connection trouble becomes StoreUnavailableError. */
-  private async run<T>(what: string, command: () => Promise<T>, deadlineMs = this.commandTimeoutMs): Promise<T> {
+  /**
+   * Runs one store call under its deadline; connection trouble becomes StoreUnavailableError.
+   * The call's commands carry the deadline as their abort signal (CallDeadline): a command node-redis has
+   * not handed to the socket by then (a Sentinel client waiting for a new primary, a socket that
+   * must drain, the later chunks of a staged write) is dropped and never sent, so a call answered
+   * "retry" does not run later. A command already written cannot be recalled: Redis may still
+   * carry it out after the deadline (a paused or slow server). Every change the gateway makes is
+   * safe to have happened anyway — versioned documents (a push's retry, or the late original,
+   * leaves the same state), temps and sets keyed by random ids (test/store/redis-abort.test.ts).
+   */
+  private async run<T>(what: string, command: Command<T>, deadlineMs = this.commandTimeoutMs): Promise<T> {
+    const deadline = new CallDeadline();
     try {
-      return await withDeadline(command(), deadlineMs, what);
+      return await withDeadline(command(this.link.bound(deadline.signal), deadline), deadlineMs, what, () => deadline.abort());
     } catch (err) {
       const e = toStoreError(what, err);
       if (e instanceof StoreUnavailableError) this.link.trouble();
@@ -496,6 +530,48 @@ export class RedisStore implements Store {
   }
 }
 
+/** one store call's commands, on commands bound to the call's deadline */
+type Command<T> = (c: RedisCommands, deadline: CallDeadline) => Promise<T>;
+
+/**
+ * One store call's deadline, in the shape node-redis takes as a command's `abortSignal`: it reads
+ * `aborted` when it queues a command and adds an "abort" listener until it writes it (5.12,
+ * client/commands-queue.js, the only place that uses the option). A real AbortController per
+ * call, with node-redis's listener on it, tripled the CPU of a getTemp (7 to 17–25 µs, measured);
+ * this costs next to nothing. test/store/redis-abort.test.ts checks node-redis still drops a
+ * queued command when it aborts.
+ */
+class CallDeadline {
+  aborted = false;
+  private listeners: Array<() => void> | null = null;
+
+  get signal(): AbortSignal {
+    return this as unknown as AbortSignal;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners ?? [];
+    this.listeners = null;
+    for (const listener of listeners) listener();
+  }
+
+  /** before each further command of a call: past the deadline nothing more is sent */
+  throwIfAborted(): void {
+    if (this.aborted) throw new StoreUnavailableError('the store call passed its deadline: nothing more is sent');
+  }
+}
+
 /** CONFIG GET replies: a flat [name, value, …] list (RESP2) or a map (RESP3) */
 function configMap(reply: unknown): Record<string, string> {
   if (Array.isArray(reply)) {
@@ -509,6 +585,14 @@ function configMap(reply: unknown): Record<string, string> {
 /** Redis rejects PX 0; a non-positive ttl keeps the key for a millisecond, near enough to "expired". */
 function px(ttlMs: number): number {
   return Math.max(1, Math.ceil(ttlMs));
+}
+
+/** the write script's answer: one "1" (applied) or "0" per write */
+function decisions(reply: unknown, writes: number): boolean[] {
+  if (typeof reply !== 'string' || reply.length !== writes || !/^[01]*$/.test(reply)) throw new Error('redis write script returned an unexpected reply');
+  const out = new Array<boolean>(writes);
+  for (let i = 0; i < writes; i++) out[i] = reply.charCodeAt(i) === 49;
+  return out;
 }
 
 function parseDoc(id: string, raw: string): Doc {

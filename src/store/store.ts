@@ -53,6 +53,11 @@ export interface AuditEvent {
 /** audit records every store keeps at least; older ones are dropped (Redis trims its stream near this) */
 export const AUDIT_MAX_ROWS = 100_000;
 
+/** one change of Store.putAll: a temp stored (as putTemp, unconditionally) or a set member added (as addMember) */
+export type Put =
+  | { kind: 'temp'; key: string; value: string; ttlMs: number }
+  | { kind: 'member'; setKey: string; member: string; ttlMs: number };
+
 export interface PutOptions {
   /** only store when the key does not exist (or has expired); the result says whether it was stored */
   ifAbsent?: boolean;
@@ -92,6 +97,17 @@ export interface Store {
    */
   replaceTemps(entries: ReadonlyArray<readonly [key: string, value: string]>): Promise<boolean[]>;
 
+  /**
+   * Temps and set members stored together, in order, as one unit where the backend has one: the
+   * embedded store commits them in one transaction (all or nothing, one fsync), the memory store
+   * applies them one after another in the same call, Redis sends each run of changes of one kind
+   * together and the next run only once it is acknowledged (on a Cluster the keys live on
+   * different masters, so there is no MULTI that spans them). Either way a change is never stored
+   * without the changes before it; a failure may leave those before it, so callers put last
+   * what must never be seen alone (a session record after its index entries).
+   */
+  putAll(changes: readonly Put[]): Promise<void>;
+
   /** add a member; the whole set expires ttlMs after its latest addition */
   addMember(setKey: string, member: string, ttlMs: number): Promise<void>;
   members(setKey: string): Promise<string[]>;
@@ -104,6 +120,8 @@ export interface Store {
 
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
   ping(): Promise<void>;
+  /** starts what the first big write would otherwise start and wait for (the embedded store's writer thread) */
+  warm?(): void;
   /** reasons the backend's own settings may lose an acknowledged change, for the start-up log */
   durabilityWarnings?(): Promise<string[]>;
   close(): Promise<void>;
@@ -130,11 +148,17 @@ export class StoreNotReplicatedError extends StoreUnavailableError {
   override readonly name: string = 'StoreNotReplicatedError';
 }
 
-/** Rejects with StoreUnavailableError when `p` does not settle within `ms`. */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Rejects with StoreUnavailableError when `p` does not settle within `ms`; `onTimeout` runs first
+ * (the Redis store aborts the commands of the call that are not sent yet).
+ */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`store did not answer ${what} within ${ms} ms`)), ms);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new StoreUnavailableError(`store did not answer ${what} within ${ms} ms`));
+    }, ms);
     timer.unref();
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));

@@ -15,6 +15,7 @@ import { Browser, hiddenInput, last } from '../helpers/browser.ts';
 import { nextTimeStamp, startLoginEnv, type LoginEnv } from '../helpers/login-env.ts';
 import { freePort, requireBinary, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { tempEmbeddedStore } from '../helpers/stores.ts';
+import type { Put } from '../../src/store/store.ts';
 import { twoInstancesOnRedis } from '../helpers/two-instances.ts';
 import { oidcWalker } from '../oidc/walk.ts';
 
@@ -245,6 +246,15 @@ describe('a push that lands while a sign-in is being decided', () => {
   const opened = tempEmbeddedStore('bridge-demotion-race');
   const store = new Proxy(opened.store, {
     get(target, key) {
+      if (key === 'putAll') {
+        // Sessions.establish stores the index entries and the record in one putAll
+        return async (changes: Put[]) => {
+          const push = changes.some((c) => c.kind === 'member' && c.setKey.startsWith('idx:user:')) ? duringSignIn : null;
+          duringSignIn = null;
+          if (push) await push();
+          return target.putAll(changes);
+        };
+      }
       if (key === 'addMember') {
         return async (setKey: string, member: string, ttlMs: number) => {
           const push = setKey.startsWith('idx:user:') ? duringSignIn : null;

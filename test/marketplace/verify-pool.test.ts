@@ -15,6 +15,31 @@ function bigPush(n: number, tag: string) {
 const codeOf = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' && r.reason instanceof SyncError ? r.reason.resultCode : r.status);
 
 describe('verify pool', () => {
+  it('warm() starts a verifier and the checker before any push; a long list comes back whole and in order, in slices', async () => {
+    const pool = new VerifyPool(KIT_KEY, { concurrency: 2, queue: 4 });
+    try {
+      const internals = pool as unknown as { checker: { worker: unknown }; slots: Array<{ worker: unknown }> };
+      assert.equal(internals.checker.worker, null);
+      pool.warm();
+      assert.ok(internals.checker.worker, 'the checker runs');
+      assert.ok(internals.slots[0]!.worker, 'a verifier runs');
+      const push = bigPush(1_234, 'warm');
+      const lease = await pool.acquire();
+      const checked = await lease.verify(push.raw, push.headers, 1_000_000, 'allOrgSync');
+      lease.release();
+      assert.ok(checked.ok);
+      const list = (checked.data as { orgInfoList: Array<{ orgCode: string }> }).orgInfoList;
+      assert.deepEqual(
+        list.map((o) => o.orgCode),
+        Array.from({ length: 1_234 }, (_, d) => `d${d}`),
+      );
+    } finally {
+      await pool.close();
+    }
+    pool.warm(); // closed: starts nothing
+    assert.equal((pool as unknown as { checker: { worker: unknown } }).checker.worker, null);
+  });
+
   it('a checker that dies fails the push it was checking as too costly, and asks the others waiting on it to retry', async () => {
     // two pushes verified side by side reach the one checker together; it dies on the first.
     // The second was never looked at: it is not "invalid" (the marketplace would not send it

@@ -290,6 +290,34 @@ export function storeConformance(name: string, open: () => Promise<OpenedStore>)
       });
     });
 
+    describe('putAll', () => {
+      it('stores temps and set members together, each with its own time to live, as putTemp and addMember do', async () => {
+        await store.putTemp('rec', 'old', 10_000);
+        await store.addMember('idx:a', 'old-member', 10_000);
+        await store.putAll([
+          { kind: 'member', setKey: 'idx:a', member: 's-1', ttlMs: 60_000 },
+          { kind: 'member', setKey: 'idx:b', member: 's-1', ttlMs: 60_000 },
+          { kind: 'temp', key: 'rec', value: 'new ✓', ttlMs: 30_000 },
+          { kind: 'temp', key: 'short', value: 'x', ttlMs: 100 },
+        ]);
+        assert.deepEqual((await store.members('idx:a')).sort(), ['old-member', 's-1']);
+        assert.deepEqual(await store.members('idx:b'), ['s-1']);
+        assert.equal(await store.getTemp('rec'), 'new ✓', 'an existing temp is replaced');
+        const ttl = await store.tempTtl('rec');
+        assert.ok(ttl !== null && ttl > 25_000 && ttl <= 30_000, `ttl ${ttl}`);
+        await waitFor('short to expire', async () => (await store.getTemp('short')) === null);
+        assert.equal(await store.getTemp('rec'), 'new ✓');
+        await store.putAll([]);
+      });
+
+      it('an expired set starts over empty, as with addMember', async () => {
+        await store.addMember('idx:gone', 'a', 100);
+        await waitFor('the set to expire', async () => (await store.members('idx:gone')).length === 0);
+        await store.putAll([{ kind: 'member', setKey: 'idx:gone', member: 'b', ttlMs: 10_000 }]);
+        assert.deepEqual(await store.members('idx:gone'), ['b']);
+      });
+    });
+
     describe('publish/subscribe', () => {
       it('delivers to every subscriber of the channel; unsubscribe stops delivery', async () => {
         const first: string[] = [];

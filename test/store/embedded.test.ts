@@ -84,6 +84,24 @@ describe('embedded store', () => {
     }
   });
 
+  it('warm() starts the writer thread before the first big write, which then uses it; close() stops it', async () => {
+    const store = openEmbeddedStore(freshDir());
+    const writer = () => (store as unknown as { writer: unknown }).writer;
+    try {
+      assert.equal(writer(), null);
+      store.warm();
+      const started = writer();
+      assert.ok(started, 'the writer thread runs');
+      const writes = Array.from({ length: 600 }, (_, i) => ({ col: 'big', id: `d${i}`, version: '1', value: String(i) }));
+      assert.equal((await store.write(writes)).filter(Boolean).length, 600);
+      assert.equal(writer(), started, 'the big write ran on the warmed thread');
+    } finally {
+      await store.close();
+    }
+    store.warm(); // closed: starts nothing
+    assert.equal(writer(), null);
+  });
+
   it('keeps data across close and reopen', async () => {
     const dir = freshDir();
     const first = openEmbeddedStore(dir);
@@ -180,6 +198,26 @@ describe('embedded store', () => {
         return 0;
       }
     };
+
+    it('putAll is one commit: 60 changes append what one transaction does to the WAL', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        await store.putTemp('warm', 'v', 1_000);
+        const before = walBytes(dir);
+        await store.putAll(Array.from({ length: 30 }, (_, i) => [
+          { kind: 'member' as const, setKey: `idx:${i}`, member: `s${i}`, ttlMs: 60_000 },
+          { kind: 'temp' as const, key: `rec${i}`, value: 'v', ttlMs: 60_000 },
+        ]).flat());
+        assert.equal(await store.getTemp('rec29'), 'v');
+        assert.deepEqual(await store.members('idx:29'), ['s29']);
+        // one commit per change would append at least one 4 KiB page frame each to the WAL
+        const grown = walBytes(dir) - before;
+        assert.ok(grown < 10 * 4096, `the WAL grew ${grown} bytes for 60 changes`);
+      } finally {
+        await store.close();
+      }
+    });
 
     it('touches asked for together are committed together, each answered with its own result', async () => {
       const dir = freshDir();
