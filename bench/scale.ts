@@ -1,7 +1,13 @@
 // Scale: memory per live session and the /auth/verify hot path as the number of sessions grows,
 // on Redis and on the embedded store.
 //
-//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded] [--seconds 4] [--big] [--tenants 10,10000]
+//   npx tsx bench/scale.ts [--sizes 10000,100000] [--stores redis,embedded,trivial] [--seconds 4] [--hot 0,10000,1000] [--no-pin] [--perf DIR] [--big] [--tenants 10,10000]
+//
+// --stores trivial: the load generator alone against a bare node:http server (what the client
+// itself costs at each size). --hot: which sessions the requests carry, 0 = uniform over the whole
+// population (the worst case), H = a hot set of H sessions spread over it (the realistic case).
+// --perf DIR: the gateway runs with --perf-basic-prof and each uniform window of the store-reading
+// gateway is recorded with perf (cpu-clock, call graphs) to DIR/<store>-<size>.data.
 //
 // --tenants 10,10000: tenants with 50 users each, pushed through the real endpoints; then 30
 // sign-ins (full OAuth through a sandbox OneAccess) and syncs against one probe tenant.
@@ -24,11 +30,15 @@
 // and `MEMORY USAGE` of one record, one user index key and the tenant index per member;
 // embedded: the SQLite file and its WAL after a checkpoint, divided by the sessions. Load:
 // bench/lib.ts runRawLoad, 32 keep-alive connections, each request a random session of the
-// whole population (uniform), 1 s warm-up.
+// whole population (uniform) or of a hot set, 1 s warm-up; every cookie is computed once before
+// the load (CookieTable) and copied into a fixed request template, so the client's cost per
+// request does not depend on the size. The gateway's and the client's CPU per request are
+// process.cpuUsage() over the window (the figure to compare on a shared host; the rate is not).
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import signature from 'cookie-signature';
@@ -92,6 +102,24 @@ function record(i: number, now: number, earlier: boolean): string {
 // ---------------------------------------------------------------------------------------------
 // child: two gateways on one store
 
+/** the client alone: a bare node:http server answering every request 200 with a fixed identity header (no store, no gateway) */
+async function serveTrivial(): Promise<void> {
+  await serveRole(async () => {
+    const srv = http.createServer((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'no-store', 'x-auth-request-user': 'trivial', 'content-length': '0' });
+      res.end();
+    });
+    srv.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const port = (srv.address() as { port: number }).port;
+    return {
+      ready: { ports: [port], cookieName: 'bridge.sid' },
+      handlers: { seed: (arg: unknown) => (arg as { to: number; from: number }).to - (arg as { from: number }).from, checkpoint: () => true, cpu: () => process.cpuUsage() },
+      stop: async () => void srv.close(),
+    };
+  });
+}
+
 async function serveGateways(kind: string, where: string, withSeen: boolean, earlier: boolean): Promise<void> {
   await serveRole(async () => {
     const store: Store = kind === 'redis' ? await openRedisStore(where, { keyPrefix: PREFIX }) : openEmbeddedStore(where);
@@ -146,6 +174,8 @@ async function serveGateways(kind: string, where: string, withSeen: boolean, ear
           await Promise.all(Array.from({ length: 64 }, worker));
           return to - from;
         },
+        /** this process's CPU time, for the gateway's CPU per request */
+        cpu: () => process.cpuUsage(),
         checkpoint: async () => {
           // embedded: fold the WAL into the file so its size is the data's
           const db = (store as unknown as { db?: { pragma(s: string): unknown } }).db;
@@ -262,9 +292,168 @@ async function verifyWhile(port: number, cookieName: string, cookieSecret: strin
   return r;
 }
 
+const GATEWAYS = [
+  [0, 'snapshot cache (default)'],
+  [1, 'every request reads the store (cacheTtlMs 0)'],
+] as const;
+
+/**
+ * The cookie of every session 0..n-1, computed once (sid() and its HMAC) into one flat buffer
+ * with offsets: the load generator copies a cookie into each request instead of building and
+ * memoising a string per session, so its own cost per request does not grow with the population
+ * (10^6 cookies are ~95 MB outside the JS heap; nothing for the client's GC to trace).
+ */
+class CookieTable {
+  private buf = Buffer.alloc(0);
+  private offsets = new Uint32Array(1);
+  private n = 0;
+  constructor(
+    private readonly name: string,
+    private readonly secret: string,
+  ) {}
+  get size(): number {
+    return this.n;
+  }
+  /** computes the cookies of sessions size..n-1 (the HMACs run here, before any load) */
+  async grow(n: number): Promise<void> {
+    if (n <= this.n) return;
+    const parts: Buffer[] = [this.buf.subarray(0, this.offsets[this.n])];
+    const offsets = new Uint32Array(n + 1);
+    offsets.set(this.offsets.subarray(0, this.n + 1));
+    let at = offsets[this.n]!;
+    for (let i = this.n; i < n; i++) {
+      const b = Buffer.from(`${this.name}=${encodeURIComponent(`s:${signature.sign(sid(i), this.secret)}`)}`, 'latin1');
+      parts.push(b);
+      at += b.length;
+      offsets[i + 1] = at;
+      if (i % 50_000 === 0) await new Promise((r) => setImmediate(r)); // IPC with the gateway keeps flowing
+    }
+    this.buf = Buffer.concat(parts, at);
+    this.offsets = offsets;
+    this.n = n;
+  }
+  length(i: number): number {
+    return this.offsets[i + 1]! - this.offsets[i]!;
+  }
+  copy(i: number, into: Buffer, at: number): number {
+    return this.buf.copy(into, at, this.offsets[i]!, this.offsets[i + 1]!);
+  }
+}
+
+/**
+ * Which session the next request carries: uniform over all `size` sessions (hot 0, the worst
+ * case: most miss every cache), or uniform over a hot set of `hot` sessions spread evenly over
+ * the population (the realistic case: the active sessions are few).
+ */
+function drawer(size: number, hot: number): () => number {
+  if (hot === 0) return () => Math.floor(Math.random() * size);
+  const stride = size / hot;
+  return () => Math.floor(Math.floor(Math.random() * hot) * stride);
+}
+
+/**
+ * The warm pass before a window: every session of a set that fits the gateway's caches once, in
+ * order (so the window measures the steady state, not the first read and token of each session);
+ * undefined for a larger set, which misses anyway (it gets the 1 s warm-up).
+ */
+function warmPass(size: number, hot: number): { count: number; draw: () => number } | undefined {
+  const count = hot === 0 ? size : hot;
+  if (count > WARM_MAX) return undefined;
+  const stride = size / count;
+  let k = 0;
+  return { count, draw: () => Math.floor((k++ % count) * stride) };
+}
+/** the in-process caches' bound (snapshots, cookie memo, per-session answers: 20,000 each) */
+const WARM_MAX = 20_000;
+
+/** one raw /auth/verify request per call: a fixed template with the drawn session's cookie copied in; drawn[conn] is the session in flight */
+function requestsFor(port: number, cookies: CookieTable, draw: () => number): { request: (conn: number, n: number) => Buffer; drawn: number[] } {
+  const head = Buffer.from(`GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: `, 'latin1');
+  const tail = Buffer.from('\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /dashboard\r\nX-Forwarded-Method: GET\r\n\r\n', 'latin1');
+  const drawn: number[] = [];
+  const request = (conn: number) => {
+    const i = draw();
+    drawn[conn] = i;
+    const b = Buffer.allocUnsafe(head.length + cookies.length(i) + tail.length);
+    head.copy(b, 0);
+    const at = head.length + cookies.copy(i, b, head.length);
+    tail.copy(b, at);
+    return b;
+  };
+  return { request, drawn };
+}
+
+/**
+ * --no-pin turns it off. During each load window the gateway process is bound to CPU 0, and this
+ * process (the load generator) and the Redis server to CPU 1, as bench/cost.ts does: the rate is
+ * then what one core of the gateway serves, not how the scheduler shared two cores between it,
+ * the client and Redis.
+ */
+const PIN = !process.argv.includes('--no-pin') && availableParallelism() >= 2 && hasTaskset();
+let redisPid: number | undefined;
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** binds a process and all its threads to the CPUs in `list` (taskset syntax) */
+function pinOne(pid: number, list: string): void {
+  execFileSync('taskset', ['-apc', list, String(pid)], { stdio: 'ignore' });
+}
+
+/** gateway on CPU 0, client and Redis on CPU 1; `all`: everything back on every CPU */
+function pin(gatewayPid: number, list: string): void {
+  const all = list !== '0';
+  pinOne(gatewayPid, list);
+  pinOne(process.pid, all ? list : '1');
+  if (redisPid) pinOne(redisPid, all ? list : '1');
+}
+
+/** the pid listening on a loopback port (the Redis server this script started) */
+function listenerPid(port: number): number | undefined {
+  const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  return m ? Number(m[1]) : undefined;
+}
+
+const perfDir = process.argv.includes('--perf') ? arg('--perf', '') : '';
+
+/** perf record of one process for `seconds` (cpu-clock: this host has no hardware counters); resolves when perf has written `out` */
+function perfRecord(pid: number, out: string, seconds: number): Promise<void> {
+  return new Promise((resolve) => {
+    const p = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', out, '--', 'sleep', String(seconds)], { stdio: 'ignore' });
+    p.once('exit', () => resolve());
+    p.once('error', (e) => {
+      process.stderr.write(`perf: ${e.message}\n`);
+      resolve();
+    });
+  });
+}
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1]! : fallback;
+}
+
+/**
+ * Seeding 10^6 sessions grows the AOF past auto-aof-rewrite-percentage several times, and a
+ * rewrite of a 1 GB dataset (a forked child writing it all out, ~45 s at load 9) still ran
+ * during the first windows after the step. One rewrite now, waited for: the windows after it
+ * find no background rewrite (the reads that follow do not grow the AOF again).
+ */
+async function settlePersistence(port: number): Promise<number> {
+  const t0 = Date.now();
+  const busy = async () => /(aof_rewrite_in_progress|aof_rewrite_scheduled|rdb_bgsave_in_progress):1/.test(await redisCli(port, 'INFO', 'persistence'));
+  while (await busy()) await new Promise((r) => setTimeout(r, 500));
+  await redisCli(port, 'BGREWRITEAOF');
+  await new Promise((r) => setTimeout(r, 200));
+  while (await busy()) await new Promise((r) => setTimeout(r, 500));
+  return Date.now() - t0;
 }
 
 async function usedMemory(port: number): Promise<number> {
@@ -293,11 +482,17 @@ async function main(): Promise<void> {
   const redis = kinds.includes('redis') ? await startRedis({ appendonly: true }) : null;
   // the cookie secret as src/app.ts derives it from the test helper's session secret
   const cookieSecret = deriveKey('test-session-secret-0123456789abcdefghij', 'cookie').toString('base64url');
+  const cookies = new CookieTable('bridge.sid', cookieSecret);
+  // 0: uniform over the whole population; others: hot sets of that many sessions
+  const hotSets = arg('--hot', '0,10000,1000').split(',').map(Number);
+  if (redis && PIN) redisPid = listenerPid(redis.port);
   try {
     for (const kind of kinds) {
       const dir = kind === 'embedded' ? mkdtempSync(join(tmpdir(), 'bridge-scale-')) : '';
       const where = kind === 'redis' ? redis!.url : dir;
-      const role = await forkRole<{ ports: number[]; cookieName: string }>(SELF, ['--serve', kind, where, withSeen ? 'seen' : '', arg('--record', 'current')], { startTimeoutMs: 60_000 });
+      const execArgv = perfDir ? [...process.execArgv, '--perf-basic-prof'] : process.execArgv;
+      const role = await forkRole<{ ports: number[]; cookieName: string }>(SELF, kind === 'trivial' ? ['--trivial'] : ['--serve', kind, where, withSeen ? 'seen' : '', arg('--record', 'current')], { startTimeoutMs: 60_000, execArgv });
+      if (role.ready.cookieName !== 'bridge.sid') throw new Error(`unexpected cookie name ${role.ready.cookieName}`);
       try {
         let have = 0;
         for (const size of sizes) {
@@ -306,6 +501,7 @@ async function main(): Promise<void> {
           await role.ask('seed', { from: have, to: size }, 30 * 60_000);
           const seedMs = Date.now() - t0;
           if (kind === 'redis') {
+            process.stderr.write(`redis ${size}: AOF rewrite after seeding took ${((await settlePersistence(redis!.port)) / 1000).toFixed(1)} s\n`);
             const after = await usedMemory(redis!.port);
             const usage = async (key: string) => Number(await redisCli(redis!.port, 'MEMORY', 'USAGE', key, 'SAMPLES', '0'));
             const one = await usage(`${PREFIX}temp:sess:${sid(0)}`);
@@ -326,36 +522,61 @@ async function main(): Promise<void> {
               (after / size).toFixed(0),
               `${(seedMs / 1000).toFixed(1)} s`,
             ]);
-          } else {
+          } else if (kind === 'embedded') {
             await role.ask('checkpoint');
             memRows.push(['embedded', String(size), '–', '–', '–', '–', '–', (dirBytes(dir) / size).toFixed(0), `${(seedMs / 1000).toFixed(1)} s`]);
           }
           have = size;
-          for (const [g, label] of [
-            [0, 'snapshot cache (default)'],
-            [1, 'every request reads the store (cacheTtlMs 0)'],
-          ] as const) {
+          await cookies.grow(size);
+          const gateways = kind === 'trivial' ? ([[0, 'bare node:http (the client alone)']] as const) : GATEWAYS;
+          for (const [g, label] of gateways) {
             const port = role.ready.ports[g]!;
-            const cookies = new Map<number, string>();
-            const cookieFor = (i: number) => {
-              let c = cookies.get(i);
-              if (!c) cookies.set(i, (c = `${role.ready.cookieName}=${encodeURIComponent(`s:${signature.sign(sid(i), cookieSecret)}`)}`));
-              return c;
-            };
-            const pick: number[][] = Array.from({ length: 32 }, () => []);
-            const request = (conn: number, n: number) => {
-              const i = (pick[conn]![n] ??= Math.floor(Math.random() * size));
-              return Buffer.from(
-                `GET /auth/verify HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: ${cookieFor(i)}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example.com\r\nX-Forwarded-Uri: /dashboard\r\nX-Forwarded-Method: GET\r\n\r\n`,
-                'latin1',
-              );
-            };
-            const check = (conn: number, n: number, status: number, head: string) =>
-              status === 200 && rawHeader(head, 'x-auth-request-user') === userOf(pick[conn]![n]!) ? { ok: true } : { ok: false, note: `HTTP ${status}` };
-            await runRawLoad({ port, concurrency: 32, durationMs: 1000, maxRequests: 1e9, request, check });
-            const r = await runRawLoad({ port, concurrency: 32, durationMs: seconds * 1000, maxRequests: 1e9, request, check });
-            loadRows.push([kind, String(size), label, String(r.completed), (r.completed / (r.elapsedMs / 1000)).toFixed(0), fmtMs(percentile(r.latencies, 50)), fmtMs(percentile(r.latencies, 99)), String(r.failures), r.hostCores.toFixed(2)]);
-            process.stderr.write(`${kind} ${size} ${label}: ${loadRows.at(-1)!.join(' | ')}\n`);
+            for (const hot of hotSets) {
+              if (hot !== 0 && hot >= size) continue; // the hot set would be the whole population
+              const draw = drawer(size, hot);
+              const requests = requestsFor(port, cookies, draw);
+              const check = (conn: number, _n: number, status: number, head: string) =>
+                status === 200 && (kind === 'trivial' || rawHeader(head, 'x-auth-request-user') === userOf(requests.drawn[conn]!)) ? { ok: true } : { ok: false, note: `HTTP ${status}` };
+              if (PIN) pin(role.child.pid!, '0');
+              try {
+                const warm = warmPass(size, hot);
+                if (warm) {
+                  const w = requestsFor(port, cookies, warm.draw);
+                  const wcheck = (conn: number, _n: number, status: number, head: string) =>
+                    status === 200 && (kind === 'trivial' || rawHeader(head, 'x-auth-request-user') === userOf(w.drawn[conn]!)) ? { ok: true } : { ok: false, note: `warm pass: HTTP ${status}` };
+                  await runRawLoad({ port, concurrency: 32, durationMs: 120_000, maxRequests: warm.count, request: w.request, check: wcheck });
+                }
+                await runRawLoad({ port, concurrency: 32, durationMs: 1000, maxRequests: 1e9, request: requests.request, check });
+                const cpu0 = await role.ask<NodeJS.CpuUsage>('cpu');
+                const client0 = process.cpuUsage();
+                // --perf DIR: the store-reading gateway's uniform windows are recorded (cpu-clock, call graphs) to compare the sizes
+                const recording = perfDir && g === 1 && hot === 0 ? perfRecord(role.child.pid!, join(perfDir, `${kind}-${size}.data`), seconds) : undefined;
+                const r = await runRawLoad({ port, concurrency: 32, durationMs: seconds * 1000, maxRequests: 1e9, request: requests.request, check });
+                await recording;
+                const client = process.cpuUsage(client0);
+                const cpu = await role.ask<NodeJS.CpuUsage>('cpu');
+                const perReq = (u: { user: number; system: number }) => ((u.user + u.system) / Math.max(1, r.completed)).toFixed(0);
+                const served = { user: cpu.user - cpu0.user, system: cpu.system - cpu0.system };
+                loadRows.push([
+                  kind,
+                  String(size),
+                  label,
+                  hot === 0 ? `uniform over all ${size}` : `hot set of ${hot}`,
+                  String(r.completed),
+                  (r.completed / (r.elapsedMs / 1000)).toFixed(0),
+                  fmtMs(percentile(r.latencies, 50)),
+                  fmtMs(percentile(r.latencies, 99)),
+                  String(r.failures),
+                  perReq(served),
+                  perReq(client),
+                  r.hostCores.toFixed(2),
+                  loadAvg().split(' ')[0]!,
+                ]);
+                process.stderr.write(`${kind} ${size} ${label}: ${loadRows.at(-1)!.join(' | ')}\n`);
+              } finally {
+                if (PIN) pin(role.child.pid!, `0-${availableParallelism() - 1}`);
+              }
+            }
           }
         }
         if (tenantsMode) {
@@ -444,7 +665,14 @@ async function main(): Promise<void> {
     ),
   );
   console.log('');
-  console.log(markdownTable(['Store', 'Sessions', 'Gateway', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'Failures', 'Host CPU (cores)'], loadRows, [false, true, false, true, true, true, true, true, true]));
+  console.log(
+    markdownTable(
+      ['Store', 'Sessions', 'Gateway', 'Sessions drawn', 'Requests', 'Req/s', 'p50 ms', 'p99 ms', 'Failures', 'Gateway CPU µs/req', 'Client CPU µs/req', 'Host CPU (cores)', 'Load (1 min)'],
+      loadRows,
+      [false, true, false, false, true, true, true, true, true, true, true, true, true],
+    ),
+  );
+  console.log(PIN ? '\n(gateway pinned to CPU 0, load generator and Redis to CPU 1 during each window)' : '\n(not pinned)');
   if (tenantRows.length) {
     console.log('');
     console.log(markdownTable(['Store', 'Tenants in the directory', 'Seeding (tenantSync + authSync-50 each, 4 at a time)', 'Sign-in p50 / p99 ms (full OAuth, 4 hops)', 'tenantSync p50 / p99 ms', 'authSync-50 p50 / p99 ms'], tenantRows, [false, true, true, true, true, true]));
@@ -456,5 +684,6 @@ async function main(): Promise<void> {
   console.log(`\nload average at the end ${loadAvg()}`);
 }
 
-if (process.argv[2] === '--serve') await serveGateways(process.argv[3]!, process.argv[4]!, process.argv[5] === 'seen', process.argv[6] === 'earlier');
+if (process.argv[2] === '--trivial') await serveTrivial();
+else if (process.argv[2] === '--serve') await serveGateways(process.argv[3]!, process.argv[4]!, process.argv[5] === 'seen', process.argv[6] === 'earlier');
 else await main().then(() => process.exit(0));

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { IdentityClaims } from '../identity/identity.ts';
 import type { KeyManager } from './keys.ts';
+import { BoundedMap } from '../web/bounded-map.ts';
 
 export interface TokenIssuerOptions {
   issuer: string;
@@ -37,9 +38,8 @@ export function sidFor(sessionKey: string): string {
 }
 
 export class TokenIssuer {
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache: BoundedMap<string, Cached>;
   private readonly now: () => number;
-  private readonly maxCached: number;
 
   constructor(
     private readonly keys: KeyManager,
@@ -48,7 +48,7 @@ export class TokenIssuer {
     if (!Number.isInteger(opts.ttlSec) || opts.ttlSec < 1 || opts.ttlSec > 300) throw new Error(`token ttlSec must be an integer from 1 to 300, not ${opts.ttlSec}`);
     if (!opts.issuer || !opts.audience) throw new Error('tokens need an issuer and an audience');
     this.now = opts.now ?? Date.now;
-    this.maxCached = opts.maxCached ?? 50_000;
+    this.cache = new BoundedMap(opts.maxCached ?? 50_000);
   }
 
   /** the cached token, if one is still good for these claims; never signs */
@@ -80,12 +80,7 @@ export class TokenIssuer {
       .sign(signing.key);
     // reuse while at least a fifth of the lifetime remains (60 s at the default 300 s)
     const renewAt = (iat + this.opts.ttlSec - Math.ceil(this.opts.ttlSec / 5)) * 1000;
-    this.cache.delete(sessionKey);
     this.cache.set(sessionKey, { token, kid: signing.kid, claims: claimsText, claimsRef: claims, renewAt });
-    if (this.cache.size > this.maxCached) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
     return token;
   }
 }

@@ -25,6 +25,7 @@ import type { TokenIssuer } from './tokens.ts';
 import type { IdentityClaims } from '../identity/identity.ts';
 import { LOGIN_URL_HEADER } from '../identity/headers.ts';
 import { rawCookieHeader } from '../web/cookies.ts';
+import { BoundedMap } from '../web/bounded-map.ts';
 
 const LOGIN_URL = LOGIN_URL_HEADER.toLowerCase();
 
@@ -100,14 +101,12 @@ export function createVerifier(d: VerifyDeps) {
   };
 
   /** per session: its identity headers and the complete 200 answer for its current token (bounded; rebuilt when the token changes) */
-  const answers = new Map<string, { token: string; claims: IdentityClaims; verdict: Verdict & { ok: true } }>();
+  const answers = new BoundedMap<string, { token: string; claims: IdentityClaims; verdict: Verdict & { ok: true } }>(20_000);
   function allowed(sid: string, claims: IdentityClaims, token: string): Verdict {
     let a = answers.get(sid);
     if (!a || a.token !== token || a.claims !== claims) {
       const headers = identityHeaders(claims, token);
       a = { token, claims, verdict: { ok: true, headers, response: { 'cache-control': 'no-store', ...headers, 'content-length': '0' } } };
-      if (answers.size >= 20_000) answers.delete(answers.keys().next().value!);
-      answers.delete(sid);
       answers.set(sid, a);
     }
     return a.verdict;

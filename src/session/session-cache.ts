@@ -8,6 +8,7 @@ import type { SessionRecord } from './record.ts';
 import type { Store } from '../store/store.ts';
 import type { SessionCookie } from '../web/cookies.ts';
 import { KeyspaceValueError, keyspace, keysOf } from '../store/keyspace.ts';
+import { BoundedMap } from '../web/bounded-map.ts';
 
 interface Entry {
   data: SessionRecord | null;
@@ -24,15 +25,15 @@ export interface SessionCacheOptions {
 }
 
 export class SessionCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedMap<string, Entry>;
   /** session id -> the epoch of its latest announced change (bounded): lets a refresh see a revision that overlapped it */
-  private readonly changes = new Map<string, number>();
+  private readonly changes: BoundedMap<string, number>;
   /**
    * session id -> the stored text last read and what it decoded to (bounded): a record that has
    * not changed since is not parsed and validated again, and keeps its identity (so the verifier's
    * per-session answer stays cached). Without a snapshot (ttlMs 0) that is most of a read's cost.
    */
-  private readonly decoded = new Map<string, { raw: string; data: SessionRecord }>();
+  private readonly decoded: BoundedMap<string, { raw: string; data: SessionRecord }>;
   /** reads under way: concurrent misses for one session share one store read */
   private readonly reading = new Map<string, Promise<SessionRecord | null>>();
   /** counts invalidations: a read that overlapped one is answered but not cached */
@@ -51,6 +52,9 @@ export class SessionCache {
   ) {
     this.ttlMs = opts.ttlMs ?? 5_000;
     this.max = opts.max ?? 20_000;
+    this.entries = new BoundedMap(this.max);
+    this.changes = new BoundedMap(this.max);
+    this.decoded = new BoundedMap(this.max);
   }
 
   async start(): Promise<void> {
@@ -58,8 +62,6 @@ export class SessionCache {
     const drop = (sids: string[]) => {
       for (const sid of sids) {
         this.invalidate(sid);
-        if (this.changes.size >= this.max) this.changes.delete(this.changes.keys().next().value!);
-        this.changes.delete(sid);
         this.changes.set(sid, this.epoch);
         for (const fn of this.dropped) fn(sid);
       }
@@ -118,8 +120,6 @@ export class SessionCache {
           } catch (err) {
             throw new KeyspaceValueError(key.pattern, key.key, err);
           }
-          if (this.decoded.size >= this.max) this.decoded.delete(this.decoded.keys().next().value!);
-          this.decoded.delete(sid);
           this.decoded.set(sid, { raw, data });
           return data;
         })
@@ -154,8 +154,6 @@ export class SessionCache {
       const data = await this.read(sid);
       e = { data, until: now + this.ttlMs, touchedAt: e?.touchedAt ?? now };
       if (epoch === this.epoch) {
-        if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-        this.entries.delete(sid);
         this.entries.set(sid, e);
       }
     }
@@ -167,7 +165,6 @@ export class SessionCache {
   remember(sid: string, data: SessionRecord): void {
     this.invalidate(sid);
     const now = Date.now();
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(sid, { data, until: now + this.ttlMs, touchedAt: now });
   }
 

@@ -230,13 +230,13 @@ export class RedisStore implements Store {
     const keys = [this.auditKey(), stage];
     const keyIndex = new Map<string, string>();
     const args = [String(writes.length), ...audit.map((e) => JSON.stringify(e))];
-    const reply = await this.change('write', [keys[0]!], async (c, signal) => {
+    const reply = await this.change('write', [keys[0]!], async (c, deadline) => {
       const sent: Array<Promise<unknown>> = [];
       for (let i = 0; i < writes.length; i += STAGE_CHUNK) {
         if (i > 0) await nextTurn();
         const waitFor = sent.length - STAGE_IN_FLIGHT;
         if (waitFor >= 0) await sent[waitFor];
-        signal.throwIfAborted();
+        deadline.throwIfAborted();
         const chunk: string[] = [];
         for (let j = i; j < Math.min(writes.length, i + STAGE_CHUNK); j++) {
           const w = writes[j]!;
@@ -254,7 +254,7 @@ export class RedisStore implements Store {
         sent.push(exec);
       }
       await Promise.all(sent);
-      signal.throwIfAborted();
+      deadline.throwIfAborted();
       return this.script(c, STAGED_WRITE_SHA, STAGED_WRITE_SCRIPT, keys, args);
     });
     return decisions(reply, writes.length);
@@ -381,7 +381,7 @@ export class RedisStore implements Store {
 
   async ping(): Promise<void> {
     // on a cluster: the master of the directory's slot, which every sync needs
-    await this.run('ping', (_c, signal) => this.link.sendTo(this.auditKey(), ['PING'], signal));
+    await this.run('ping', (_c, deadline) => this.link.sendTo(this.auditKey(), ['PING'], deadline.signal));
   }
 
   /**
@@ -469,11 +469,11 @@ export class RedisStore implements Store {
     if (this.waitReplicas === 0) return this.run(what, command);
     return this.run(
       what,
-      async (c, signal) => {
+      async (c, deadline) => {
         const epoch = this.link.epoch;
-        const result = await command(c, signal);
+        const result = await command(c, deadline);
         const routes = this.topology === 'cluster' ? [...new Set(keys)] : keys.slice(0, 1);
-        const confirmed = await Promise.all(routes.map((k) => this.link.sendTo(k, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)], signal)));
+        const confirmed = await Promise.all(routes.map((k) => this.link.sendTo(k, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)], deadline.signal)));
         if (this.link.epoch !== epoch) {
           // a connection changed under the change: WAIT may have run on another one (redis-link.ts)
           throw new StoreNotReplicatedError(`redis ${what}: the connection changed before its replicas confirmed the change`);
@@ -490,7 +490,7 @@ export class RedisStore implements Store {
 
   /**
    * Runs one store call under its deadline; connection trouble becomes StoreUnavailableError.
-   * The call's commands carry an AbortSignal that the deadline aborts: a command node-redis has
+   * The call's commands carry the deadline as their abort signal (CallDeadline): a command node-redis has
    * not handed to the socket by then (a Sentinel client waiting for a new primary, a socket that
    * must drain, the later chunks of a staged write) is dropped and never sent, so a call answered
    * "retry" does not run later. A command already written cannot be recalled: Redis may still
@@ -499,9 +499,9 @@ export class RedisStore implements Store {
    * leaves the same state), temps and sets keyed by random ids (test/store/redis-abort.test.ts).
    */
   private async run<T>(what: string, command: Command<T>, deadlineMs = this.commandTimeoutMs): Promise<T> {
-    const abort = new AbortController();
+    const deadline = new CallDeadline();
     try {
-      return await withDeadline(command(this.link.bound(abort.signal), abort.signal), deadlineMs, what, () => abort.abort());
+      return await withDeadline(command(this.link.bound(deadline.signal), deadline), deadlineMs, what, () => deadline.abort());
     } catch (err) {
       const e = toStoreError(what, err);
       if (e instanceof StoreUnavailableError) this.link.trouble();
@@ -530,8 +530,47 @@ export class RedisStore implements Store {
   }
 }
 
-/** one store call's commands, on commands bound to the call's deadline (its signal aborts with it) */
-type Command<T> = (c: RedisCommands, signal: AbortSignal) => Promise<T>;
+/** one store call's commands, on commands bound to the call's deadline */
+type Command<T> = (c: RedisCommands, deadline: CallDeadline) => Promise<T>;
+
+/**
+ * One store call's deadline, in the shape node-redis takes as a command's `abortSignal`: it reads
+ * `aborted` when it queues a command and adds an "abort" listener until it writes it (5.12,
+ * client/commands-queue.js, the only place that uses the option). A real AbortController per
+ * call, with node-redis's listener on it, tripled the CPU of a getTemp (7 to 17–25 µs, measured);
+ * this costs next to nothing. test/store/redis-abort.test.ts checks node-redis still drops a
+ * queued command when it aborts.
+ */
+class CallDeadline {
+  aborted = false;
+  private listeners: Array<() => void> | null = null;
+
+  get signal(): AbortSignal {
+    return this as unknown as AbortSignal;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners ?? [];
+    this.listeners = null;
+    for (const listener of listeners) listener();
+  }
+
+  /** before each further command of a call: past the deadline nothing more is sent */
+  throwIfAborted(): void {
+    if (this.aborted) throw new StoreUnavailableError('the store call passed its deadline: nothing more is sent');
+  }
+}
 
 /** CONFIG GET replies: a flat [name, value, …] list (RESP2) or a map (RESP3) */
 function configMap(reply: unknown): Record<string, string> {

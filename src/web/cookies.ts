@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import session from 'express-session';
 import signature from 'cookie-signature';
+import { BoundedMap } from './bounded-map.ts';
 
 export function readCookie(req: IncomingMessage, name: string): string | undefined {
   const header = req.headers.cookie;
@@ -90,8 +91,7 @@ export interface SessionCookieSettings {
 export class SessionCookie {
   readonly name: string;
   /** the cookie's value as sent -> session id: the decoding and HMAC check run once per cookie, not per request */
-  private readonly unsigned = new Map<string, string>();
-  private static readonly MEMO_MAX = 20_000;
+  private readonly unsigned = new BoundedMap<string, string>(20_000);
 
   constructor(private readonly settings: SessionCookieSettings) {
     this.name = settings.secure ? '__Host-bridge' : 'bridge.sid';
@@ -117,7 +117,6 @@ export class SessionCookie {
     if (!raw.startsWith('s:')) return null;
     const sid = signature.unsign(raw.slice(2), this.settings.secret);
     if (sid === false) return null;
-    if (this.unsigned.size >= SessionCookie.MEMO_MAX) this.unsigned.delete(this.unsigned.keys().next().value!);
     this.unsigned.set(encoded, sid);
     return sid;
   }

@@ -3,7 +3,7 @@
 // sign-ins; `kill` (kill -9 of a primary) happens mid-stream. Afterwards a third gateway, with
 // cold caches, checks that every acknowledged push and every session handed out is in the store.
 import request from 'supertest';
-import { openRedisStore, type RedisStoreOptions } from '../../src/store/redis.ts';
+import { openRedisStore, type RedisStore, type RedisStoreOptions } from '../../src/store/redis.ts';
 import type { Store } from '../../src/store/store.ts';
 import { Browser, hiddenInput } from './browser.ts';
 import { buildGateway, signedHeaders, timeStampAt } from './gateway.ts';
@@ -60,10 +60,14 @@ export async function runFailover(opts: {
   afterRecoveryMs?: number;
   /** give up waiting for recovery after this long */
   maxRecoveryMs?: number;
+  /** for traces (bench/failover-trace.ts): each store as it is opened, each push's answer */
+  onStore?: (store: RedisStore, index: number) => void;
+  onPush?: (push: { gateway: number; at: number; ms: number; resultCode?: string; resultMsg?: string }) => void;
 }): Promise<FailoverFigures> {
   const stores: Store[] = [];
   const open = async () => {
     const s = await openRedisStore(opts.spec, opts.store);
+    opts.onStore?.(s, stores.length);
     stores.push(s);
     return s;
   };
@@ -96,10 +100,12 @@ export async function runFailover(opts: {
         const raw = JSON.stringify({ instanceId: 'i', tenantId, tenantCode: tenantId, name: 'n', domainName: 'https://x.example.com', flag: 1, testFlag: 0, timeStamp: timeStampAt(Date.UTC(2026, 0, 1) + seq) });
         const r = await timed(async () => {
           const res = await fetch(`${env.base}/produceAPI/v2/tenantSync`, { method: 'POST', headers: signedHeaders(raw), body: raw, signal: AbortSignal.timeout(15_000) });
-          return ((await res.json()) as { resultCode: string }).resultCode;
+          return (await res.json()) as { resultCode: string; resultMsg?: string };
         });
-        pushes.push({ tenantId, gateway, ok: r.value === '000000', ms: r.ms, at: r.at });
-        if (r.value !== '000000') await sleep(20);
+        opts.onPush?.({ gateway, at: r.at, ms: r.ms, ...r.value });
+        const ok = r.value?.resultCode === '000000';
+        pushes.push({ tenantId, gateway, ok, ms: r.ms, at: r.at });
+        if (!ok) await sleep(20);
       }
     }
 

@@ -179,6 +179,16 @@ export async function startRedisCluster(opts: { replicas?: number; appendonly?: 
 
 export const MASTER_NAME = 'bridge-primary';
 
+/**
+ * Sentinel's down-after-milliseconds, as the README recommends at least. Not lower: after a
+ * +switch-master a sentinel drops its link and reconnects to the new primary at most once per
+ * second (its ping period), and counts the new primary's silence from the switch; with 1000 a
+ * sentinel sometimes judged the just-promoted primary down before it had reconnected to it, and
+ * the set failed over a second time (about 1 round in 8: the demoted primary is converted back to
+ * a replica ~10 s later and resyncs in full, so WAIT 1 failed for ~20 s; bench/RESULTS.md).
+ */
+export const SENTINEL_DOWN_AFTER_MS = 2000;
+
 export class RedisSentinelDeployment extends Deployment {
   constructor(
     dir: string,
@@ -225,7 +235,7 @@ export class RedisSentinelDeployment extends Deployment {
             'bind 127.0.0.1',
             `dir ${this.dir}`,
             `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${primary} 2`,
-            `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
+            `sentinel down-after-milliseconds ${MASTER_NAME} ${SENTINEL_DOWN_AFTER_MS}`,
             `sentinel failover-timeout ${MASTER_NAME} 10000`,
             `sentinel parallel-syncs ${MASTER_NAME} 2`,
             '',

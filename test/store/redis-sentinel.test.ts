@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { openStore } from '../../src/store/index.ts';
 import { openRedisStore } from '../../src/store/redis.ts';
+import type { RedisLink } from '../../src/store/redis-link.ts';
 import { needRedisTopologies, redisCli, startRedisSentinel, type RedisSentinelDeployment } from '../helpers/redis-topologies.ts';
 import { prefixedRedisStore } from '../helpers/stores.ts';
 import { syncSuite } from '../marketplace/sync-suite.ts';
@@ -18,6 +19,29 @@ describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTop
     set = await startRedisSentinel();
   });
   after(() => set?.stop());
+
+  // First, while the new set's sentinels still learn of each other (their hello messages, every
+  // 2 s): node-redis reports the new sentinel lists, and the primary connection stays. Changes in
+  // flight must not be answered "retry" for it (they were, when every topology event counted as
+  // a connection change).
+  it('a change of the sentinel list alone does not fail changes waiting for their replicas', { timeout: 60_000 }, async () => {
+    const store = await openRedisStore(set!.url, { keyPrefix: 'list:', waitReplicas: 1 });
+    const link = (store as unknown as { link: { sentinel: { on(e: string, l: (x: { type: string }) => void): void } } }).link;
+    const events: string[] = [];
+    link.sentinel.on('topology-change', (e) => events.push(e.type));
+    const failures: string[] = [];
+    try {
+      const started = Date.now();
+      for (let n = 0; Date.now() - started < 15_000 && !(events.includes('SENTINE_LIST_CHANGE') && Date.now() - started > 5000); n++) {
+        await store.putTemp(`k${n}`, 'v', 60_000).catch((e: unknown) => failures.push(String(e)));
+      }
+      assert.ok(events.includes('SENTINE_LIST_CHANGE'), `node-redis saw the sentinel list change: ${events.join(', ')}`);
+      assert.ok(!events.includes('MASTER_CHANGE'), 'the primary stayed');
+      assert.deepEqual(failures, []);
+    } finally {
+      await store.close();
+    }
+  });
 
   const wait = { waitReplicas: 1 };
   storeConformance('redis sentinel, WAIT 1', () => prefixedRedisStore(set, 'test', wait));
@@ -36,6 +60,22 @@ describe('redis sentinel (primary, two replicas, three sentinels)', needRedisTop
         for (let i = 0; i < 20 && (await redisCli(r, 'GET', 'spec:temp:k')) !== 'v'; i++) await new Promise((res) => setTimeout(res, 50));
         assert.equal(await redisCli(r, 'GET', 'spec:temp:k'), 'v');
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a store call's deadline reaches the commands on Sentinel too: an aborted one is never sent (redis-link.ts bound())", async () => {
+    const store = await openRedisStore(set!.url, { keyPrefix: 'abort:' });
+    try {
+      const link = (store as unknown as { link: RedisLink }).link;
+      const abort = new AbortController();
+      abort.abort();
+      await assert.rejects(link.bound(abort.signal).set('abort:temp:dropped', 'x'), /aborted/);
+      // the view without an aborted signal still works, and the client's own options are untouched
+      assert.equal(await link.bound(new AbortController().signal).set('abort:temp:kept', 'y'), 'OK');
+      assert.equal(await store.getTemp('dropped'), null);
+      assert.equal(await store.getTemp('kept'), 'y');
     } finally {
       await store.close();
     }
