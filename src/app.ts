@@ -255,7 +255,6 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
   }
   const transactions = new Transactions(store, settings.login.transactionTtlSec, secure);
   const switches = new AccountSwitches(store);
-  const signIn = new SignIn({ tenants, directory, sessions, transactions, switches, policy: settings.login, store, publicUrl: settings.publicUrl, log: log.child({ module: 'login' }), metrics });
   app.use(
     loginRouter({
       settings,
@@ -265,7 +264,7 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       switches,
       tenants,
       connectors,
-      signIn,
+      signIn: new SignIn({ tenants, directory, sessions, transactions, switches, policy: settings.login, store, publicUrl: settings.publicUrl, log: log.child({ module: 'login' }), metrics }),
       refresher,
       returnTo,
       log: log.child({ module: 'login' }),
@@ -331,7 +330,6 @@ export async function createGateway(deps: AppDeps): Promise<Gateway> {
       await oidc?.close();
       await sessionCache.close();
       await keys.close();
-      await signIn.close();
     },
   };
 }

@@ -1,8 +1,7 @@
 // The sign-in step: from the identity a connector answered to an established session. The
 // policy decides (policy.ts); a sign-in this browser did not provably start does not replace a
 // live session of another person without asking (account-switch.ts); a directory push that
-// landed meanwhile is applied (live-identity.ts); every outcome is audited (a success right
-// after the answer, audit-queue.ts). Protocol-blind.
+// landed meanwhile is applied (live-identity.ts); every outcome is audited. Protocol-blind.
 import type { Request, Response } from 'express';
 import type { TenantRecord } from '../directory/model.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -11,7 +10,6 @@ import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Sessions } from '../session/sessions.ts';
 import type { Store } from '../store/store.ts';
-import { AuditQueue } from './audit-queue.ts';
 import { switchPage, type AccountSwitches, type PendingSwitch } from './account-switch.ts';
 import { LoginError } from './errors.ts';
 import { profileOf, settleSignIn } from './live-identity.ts';
@@ -50,17 +48,7 @@ export interface Arrival {
 }
 
 export class SignIn {
-  /** the audit rows of completed sign-ins, written after the answer (audit-queue.ts) */
-  private readonly successes: AuditQueue;
-
-  constructor(private readonly d: SignInDeps) {
-    this.successes = new AuditQueue(d.store, d.log);
-  }
-
-  /** writes the audit rows still waiting */
-  close(): Promise<void> {
-    return this.successes.close();
-  }
+  constructor(private readonly d: SignInDeps) {}
 
   /** an audit record; a store that cannot take it costs a log line, not the answer */
   async audit(action: string, target: string, detail: AuditDetail, actor = 'browser'): Promise<void> {
@@ -106,8 +94,7 @@ export class SignIn {
     d.sessions.setCookie(req, res, established);
     d.transactions.clear(res);
     d.metrics.logins.inc({ outcome: 'success', protocol: id.protocol });
-    // off the answer's path, batched with the other sign-ins of the moment (never dropped silently)
-    await this.successes.add({ at: new Date().toISOString(), actor: `user:${claims.sub}`, action: 'login.success', target: this.userTarget(tenant.tenantId, claims.user_name), detail: { sub: claims.sub, protocol: id.protocol } });
+    await this.audit('login.success', this.userTarget(tenant.tenantId, claims.user_name), { sub: claims.sub, protocol: id.protocol }, `user:${claims.sub}`);
     d.log.info({ sub: claims.sub, tenant: tenant.tenantId, protocol: id.protocol }, 'signed in');
     res.redirect(303, a.returnTo);
   }
