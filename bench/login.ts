@@ -135,7 +135,7 @@ function gatewayRoute(url: string | undefined): string {
   return 'other';
 }
 
-const STORE_METHODS = ['getDoc', 'getDocs', 'listDocs', 'write', 'listAudit', 'putTemp', 'getTemp', 'takeTemp', 'deleteTemp', 'touchTemp', 'addMember', 'members', 'removeMember', 'publish', 'ping'] as const;
+const STORE_METHODS = ['getDoc', 'getDocs', 'listDocs', 'write', 'listAudit', 'putTemp', 'getTemp', 'takeTemp', 'deleteTemp', 'touchTemp', 'addMember', 'putAll', 'members', 'removeMember', 'publish', 'ping'] as const;
 
 /** bucket deltas of a Prometheus histogram series rendered by src/ops/metrics.ts */
 function histogramSeries(text: string, name: string, labels: string): { buckets: Array<[string, number]>; sum: number; count: number } {
