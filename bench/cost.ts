@@ -27,7 +27,7 @@
 //
 // --profile DIR: after the rounds, one more sign-in window and one more verify window per gateway
 // with the V8 CPU profiler on (what `node --cpu-prof` records, limited to the window), summarised.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -35,7 +35,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../src/store/store.ts';
-import { forkRole, formatProfile, killRoles, loadAvg, machineFacts, markdownTable, serveRole, signInOAuth, summarizeCpuProfile, Walker, WindowMeter, type RoleHandle, type WindowUsage } from './lib.ts';
+import { forkRole, formatProfile, hasTaskset, pinProcess, killRoles, loadAvg, machineFacts, markdownTable, serveRole, signInOAuth, summarizeCpuProfile, Walker, WindowMeter, type RoleHandle, type WindowUsage } from './lib.ts';
 import { codeState, population, setUpTenants, startSandboxRole, type GatewayReady, type TenantSetup } from './login.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -176,20 +176,6 @@ interface WrkResult {
  * unpinned ratio moved by ±40% from round to round).
  */
 const PIN = !argv.includes('--no-pin') && availableParallelism() >= 2 && hasTaskset();
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** binds a process and all its threads to the CPUs in `list` (taskset syntax) */
-function pin(pid: number, list: string): void {
-  execFileSync('taskset', ['-apc', list, String(pid)], { stdio: 'ignore' });
-}
 
 /** pinned: wrk on CPU 1 (the verify rounds, with the servers on CPU 0) */
 function wrk(port: number, script: string, seconds: number, connections: number, pinned = false): Promise<WrkResult> {
@@ -334,7 +320,7 @@ async function main(): Promise<void> {
     ];
     await headersCeiling.ask('answer', answerHeaders ?? {});
     const all = availableParallelism();
-    if (PIN) for (const t of targets) pin(t.role.child.pid!, '0');
+    if (PIN) for (const t of targets) pinProcess(t.role.child.pid!, '0');
     const results = new Map<string, Array<WrkResult & { cpu: number; cpuUsPerRequest: number; load: string }>>();
     for (let r = 1; r <= rounds; r++) {
       for (const t of targets) {
@@ -346,7 +332,7 @@ async function main(): Promise<void> {
         process.stderr.write(`round ${r} ${t.name}: ${m.rps.toFixed(0)} req/s, ${results.get(t.name)!.at(-1)!.cpuUsPerRequest.toFixed(1)} µs CPU per request, p50 ${m.p50}, p99 ${m.p99}, non-2xx ${m.non2xx} ${m.errors}; load ${loadAvg()}\n`);
       }
     }
-    if (PIN) for (const t of targets) pin(t.role.child.pid!, `0-${all - 1}`);
+    if (PIN) for (const t of targets) pinProcess(t.role.child.pid!, `0-${all - 1}`);
     const ceil = results.get(targets[0]!.name)!;
     const headersCeil = results.get(targets[1]!.name)!;
     const verifyRows = targets.map((t) => {

@@ -3,7 +3,7 @@
 // Further down (added for bench/login.ts and bench/verify.ts): a leaner raw-socket load generator
 // for small GET requests, a cookie-keeping HTTP walker and the OAuth sign-in it walks, server-side
 // window meters, a child-process role harness and a CPU-profile summarizer.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -763,4 +763,19 @@ export function commandDelta(before: Map<string, number>, after: Map<string, num
     if (n > 0) d.set(k, n);
   }
   return d;
+}
+
+/** taskset (util-linux) is there to pin processes to CPUs */
+export function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** binds a process and all its threads to the CPUs in `list` (taskset syntax, e.g. '0' or '0-1') */
+export function pinProcess(pid: number, list: string): void {
+  execFileSync('taskset', ['-apc', list, String(pid)], { stdio: 'ignore' });
 }

@@ -56,7 +56,7 @@ import { Browser, hiddenInput, last } from '../test/helpers/browser.ts';
 import { encryptClientSecret } from '../src/marketplace/client-secret.ts';
 import { startOneAccessSandbox } from '../src/sandbox/oneaccess.ts';
 import { redisCli } from '../test/helpers/redis-topologies.ts';
-import { fmtMs, forkRole, killRoles, loadAvg, machineFacts, markdownTable, percentile, rawHeader, runRawLoad, serveRole } from './lib.ts';
+import { fmtMs, forkRole, hasTaskset, pinProcess, killRoles, loadAvg, machineFacts, markdownTable, percentile, rawHeader, runRawLoad, serveRole } from './lib.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const PREFIX = 'scale:';
@@ -392,26 +392,12 @@ function requestsFor(port: number, cookies: CookieTable, draw: () => number): { 
 const PIN = !process.argv.includes('--no-pin') && availableParallelism() >= 2 && hasTaskset();
 let redisPid: number | undefined;
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** binds a process and all its threads to the CPUs in `list` (taskset syntax) */
-function pinOne(pid: number, list: string): void {
-  execFileSync('taskset', ['-apc', list, String(pid)], { stdio: 'ignore' });
-}
-
 /** gateway on CPU 0, client and Redis on CPU 1; `all`: everything back on every CPU */
 function pin(gatewayPid: number, list: string): void {
   const all = list !== '0';
-  pinOne(gatewayPid, list);
-  pinOne(process.pid, all ? list : '1');
-  if (redisPid) pinOne(redisPid, all ? list : '1');
+  pinProcess(gatewayPid, list);
+  pinProcess(process.pid, all ? list : '1');
+  if (redisPid) pinProcess(redisPid, all ? list : '1');
 }
 
 /** the pid listening on a loopback port (the Redis server this script started) */
