@@ -45,13 +45,13 @@ export function reviseIdentity(s: ActiveSession, tenant: TenantRecord | null, us
 
 const same = (a: SessionIdentity, b: SessionIdentity) => JSON.stringify(a.claims) === JSON.stringify(b.claims);
 
-/** applies a committed sync's identity changes to the live sessions; returns how many changed or ended */
 /**
  * index reads sent at once: issuing them and, a round trip later, taking their answers are one
  * turn of the event loop each (500 parallel reads held it 20–45 ms on Redis, bench/big-push.ts)
  */
 const INDEX_READS = 100;
 
+/** applies a committed sync's identity changes to the live sessions; returns how many changed or ended */
 export async function reviseSessions(effects: readonly DirectoryEffect[], d: LiveIdentityDeps): Promise<{ changed: number; ended: number }> {
   const sids = new Set<string>();
   // a big authSync has thousands of effects: their index reads go out a slice at a time, in
