@@ -42,6 +42,7 @@
 // userinfo as the gateway itself records it) read before and after. Sandbox child: time per
 // endpoint. Prints a markdown report; writes nothing else (temp store directory removed).
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -200,19 +201,19 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
       };
     }
 
-    // the gateway's calls to OneAccess: OAuthConnector.fetch calls the global fetch
-    const origFetch = globalThis.fetch;
-    // (request to response headers: the answers are a few hundred bytes, so the body adds nothing;
-    // not reading it here keeps the wrapper's own cost out of the gateway's profile)
-    globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-      const t0 = performance.now();
-      const res = await origFetch(input, init);
-      if (recording) {
-        const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        push(upstream, url.includes('/oauth2/token') ? 'token' : url.includes('/oauth2/userinfo') ? 'userinfo' : 'other', performance.now() - t0);
-      }
-      return res;
-    };
+    // the gateway's calls to OneAccess (undici request(), src/login/upstream-http.ts), timed from
+    // undici's diagnostics channels: request created to response headers (the answers are a few
+    // hundred bytes, so the body adds nothing)
+    const pending = new WeakMap<object, number>();
+    diagnostics.subscribe('undici:request:create', (m) => {
+      if (recording) pending.set((m as { request: object }).request, performance.now());
+    });
+    diagnostics.subscribe('undici:request:headers', (m) => {
+      const { request } = m as { request: { path: string } };
+      const t0 = pending.get(request);
+      if (!recording || t0 === undefined) return;
+      push(upstream, request.path.includes('/oauth2/token') ? 'token' : request.path.includes('/oauth2/userinfo') ? 'userinfo' : 'other', performance.now() - t0);
+    });
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -265,7 +266,7 @@ async function serveGateway(storeKind: 'embedded' | 'redis', where: string, over
 
     const sync = async (kind: string, body: Record<string, unknown>) => {
       const raw = JSON.stringify(body);
-      const res = await origFetch(`${base}/produceAPI/v2/${kind}`, { method: 'POST', headers: signedHeaders(raw), body: raw });
+      const res = await fetch(`${base}/produceAPI/v2/${kind}`, { method: 'POST', headers: signedHeaders(raw), body: raw });
       const json = (await res.json()) as { resultCode?: string; resultMsg?: string };
       if (json.resultCode !== '000000') throw new Error(`${kind}: ${json.resultCode} ${json.resultMsg}`);
     };
@@ -710,7 +711,7 @@ function report(rows: Row[], skipped: string[], run: { quick: boolean; warmupMs:
     ),
   );
   out.push('');
-  out.push('All times in ms. Inside the gateway: handler time per route (request arrival to response finish). Token / userinfo call: the gateway\'s own fetch to the sandbox, request to response headers (includes the sandbox\'s handler and both processes\' queueing). "Callback rest" = mean callback − mean token call − mean userinfo call: transaction take, tenant and app lookup, secret unsealing, openid-client, directory lookup, sign-in policy, session regenerate + save + indexes, audit write, redirect. The oauth-signin metric is the gateway\'s own bridge_upstream_duration_seconds{step="oauth-signin"} over the window (token + userinfo inside openid-client; bucket bounds only). Gateway CPU per sign-in: its CPU time in the window / completed sign-ins.');
+  out.push('All times in ms. Inside the gateway: handler time per route (request arrival to response finish). Token / userinfo call: the gateway\'s own request to the sandbox (undici diagnostics channels), request to response headers (includes the sandbox\'s handler and both processes\' queueing). "Callback rest" = mean callback − mean token call − mean userinfo call: transaction take, tenant and app lookup, secret unsealing, openid-client, directory lookup, sign-in policy, session regenerate + save + indexes, audit write, redirect. The oauth-signin metric is the gateway\'s own bridge_upstream_duration_seconds{step="oauth-signin"} over the window (token + userinfo inside openid-client; bucket bounds only). Gateway CPU per sign-in: its CPU time in the window / completed sign-ins.');
   out.push('');
   const header3 = ['Store', 'Conn.', 'store-port calls per sign-in (× mean ms each)', 'store ms per sign-in', 'Redis commands per sign-in'];
   out.push(

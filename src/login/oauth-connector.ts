@@ -10,7 +10,7 @@ import type { CallbackIdentity, CallbackRequest, Connector, LoginStart, LogoutUr
 import { LoginError } from './errors.ts';
 import { compact, type UpstreamIdentity, type UpstreamTokens } from '../identity/identity.ts';
 import type { OAuthClientInfo, Tenants } from './tenants.ts';
-import { deadline, readCapped, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
+import { upstreamExchange, upstreamFailure, type UpstreamLimits } from './upstream-http.ts';
 import { msg } from '../web/i18n.ts';
 
 const str = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined);
@@ -29,6 +29,9 @@ export function readOAuthCallback(query: Readonly<Record<string, unknown>>): { c
   if (!code) throw new LoginError('invalid_request', msg('refusal.noCode'));
   return { code };
 }
+
+/** statuses a Response may not carry a body with */
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 /** a fresh OAuth state: 192 random bits in letters and digits */
 const newState = () => randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
@@ -132,7 +135,8 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
       { client_secret: info.clientSecret },
       client.ClientSecretPost(info.clientSecret),
     );
-    c.timeout = Math.ceil(this.limits.timeoutMs / 1000);
+    // no timeout signal of openid-client's own: upstreamExchange's deadline covers every call
+    c.timeout = 0;
     c[client.customFetch] = (url, options) => this.fetch(url, options);
     if (this.allowInsecure && base.startsWith('http:')) client.allowInsecureRequests(c);
     if (this.configs.size > 10_000) this.configs.clear();
@@ -147,18 +151,13 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
 
   /** deadline + size cap for every OneAccess call made by openid-client */
   private async fetch(url: string, options: client.CustomFetchOptions): Promise<Response> {
-    const { signal, done } = deadline(this.limits.timeoutMs);
-    let text: string;
-    let res: Response;
-    try {
-      res = await fetch(url, { ...options, body: options.body as RequestInit['body'], signal });
-      text = await readCapped(res, this.limits.maxBodyBytes, new URL(url).pathname);
-    } finally {
-      done();
-    }
+    const b = options.body;
+    if (b != null && typeof b !== 'string' && !(b instanceof URLSearchParams) && !(b instanceof Uint8Array)) throw new TypeError('OneAccess calls send a string or form body');
+    const res = await upstreamExchange(url, { method: options.method, headers: options.headers, body: b instanceof URLSearchParams ? b.toString() : b }, this.limits, new URL(url).pathname);
+    let text = res.body;
     // OneAccess documents expires_in as a string on one page; the client wants a number
     if (url.endsWith('/oauth2/token') && /"expires_in"\s*:\s*"\d+"/.test(text)) text = text.replace(/"expires_in"\s*:\s*"(\d+)"/, '"expires_in":$1');
-    return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+    return new Response(NULL_BODY_STATUS.has(res.status) ? null : text, { status: res.status, headers: res.headers });
   }
 
   private authorizationUrl(info: OAuthClientInfo, p: { state: string; codeChallenge: string }): string {
