@@ -2,7 +2,7 @@
 // publishes no discovery document). Userinfo is read with fetchProtectedResource and validated
 // here, because OneAccess sends no `sub` (fetchUserInfo would insist on one). State, PKCE and
 // every OneAccess OAuth URL (authorize, token, userinfo, logout) live here and nowhere else.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as client from 'openid-client';
 import { z } from 'zod';
 import type { TenantRecord } from '../directory/model.ts';
@@ -29,6 +29,9 @@ export function readOAuthCallback(query: Readonly<Record<string, unknown>>): { c
   if (!code) throw new LoginError('invalid_request', msg('refusal.noCode'));
   return { code };
 }
+
+/** RFC 7636 S256: BASE64URL(SHA256(verifier)), what client.calculatePKCECodeChallenge gives, without a WebCrypto round trip */
+export const pkceChallenge = (codeVerifier: string): string => createHash('sha256').update(codeVerifier, 'ascii').digest('base64url');
 
 /** statuses a Response may not carry a body with */
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
@@ -95,7 +98,7 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
     const info = await this.tenants.client(tenant);
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = newState();
-    const url = this.authorizationUrl(info, { state, codeChallenge: await client.calculatePKCECodeChallenge(codeVerifier) });
+    const url = this.authorizationUrl(info, { state, codeChallenge: pkceChallenge(codeVerifier) });
     return { url, state, codeVerifier };
   }
 
@@ -124,6 +127,7 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
     let c = this.configs.get(info.key);
     if (c) return c;
     const base = info.baseUrl;
+    const secret = info.clientSecret();
     c = new client.Configuration(
       {
         issuer: base,
@@ -132,8 +136,8 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
         userinfo_endpoint: `${base}/api/v1/oauth2/userinfo`,
       },
       info.clientId,
-      { client_secret: info.clientSecret },
-      client.ClientSecretPost(info.clientSecret),
+      { client_secret: secret },
+      client.ClientSecretPost(secret),
     );
     // no timeout signal of openid-client's own: upstreamExchange's deadline covers every call
     c.timeout = 0;

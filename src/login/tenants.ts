@@ -1,5 +1,6 @@
 // Which tenant a browser belongs to, where that tenant's OneAccess lives, and its OneAccess
-// client as the verified syncs left it (the one place that opens the sealed client secret).
+// client as the verified syncs left it (the one place that opens the sealed client secret, and
+// only when the OAuth connector builds a client for a tenant app's current records).
 // Tenant ids from the browser are only ever looked up in the directory; OneAccess URLs come only
 // from verified syncs. One Tenants serves one namespace, given by its composer.
 import type { Directory } from '../directory/directory.ts';
@@ -17,7 +18,8 @@ export interface OAuthClientInfo {
   appId: string;
   baseUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** opens the sealed secret: called only when a client for `key` is built, not on every sign-in */
+  clientSecret(): string;
 }
 
 /** contract §3: domainName with its scheme, else https:// + it; no trailing slash */
@@ -62,7 +64,7 @@ export function checkTenantName(idOrCode: string): string {
   return idOrCode;
 }
 
-/** a tenant app's client, from its records (opens the sealed secret) */
+/** a tenant app's client, from its records (the sealed secret is opened when asked for) */
 export function clientInfo(ns: Namespace, tenant: TenantRecord, app: AppRecord, atRest: SecretBox, allowInsecureIdp: boolean): OAuthClientInfo {
   return {
     key: `${tenant.version}|${tenant.tenantId}|${app.appId}|${app.version}`,
@@ -70,7 +72,7 @@ export function clientInfo(ns: Namespace, tenant: TenantRecord, app: AppRecord, 
     appId: app.appId,
     baseUrl: idpBaseUrl(tenant, allowInsecureIdp),
     clientId: app.clientId,
-    clientSecret: atRest.open(app.clientSecretSealed, appAad(ns, tenant.tenantId, app.appId)),
+    clientSecret: () => atRest.open(app.clientSecretSealed, appAad(ns, tenant.tenantId, app.appId)),
   };
 }
 

@@ -12,7 +12,7 @@ import { CasConnector } from '../../src/login/cas-connector.ts';
 import { CasLogoutError } from '../../src/login/cas-logout.ts';
 import { CasError } from '../../src/login/cas-response.ts';
 import { LoginError } from '../../src/login/errors.ts';
-import { OAuthConnector } from '../../src/login/oauth-connector.ts';
+import { OAuthConnector, pkceChallenge } from '../../src/login/oauth-connector.ts';
 import { Tenants } from '../../src/login/tenants.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 
@@ -52,6 +52,36 @@ describe('connectors', async () => {
     assert.notEqual(a.state, b.state);
     assert.notEqual(a.codeVerifier, b.codeVerifier);
     assert.ok(!u.searchParams.has('client_secret'), 'the secret never goes to the browser');
+  });
+
+  it('the S256 challenge is RFC 7636\'s (its appendix B vector) and openid-client\'s', async () => {
+    assert.equal(pkceChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'), 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+    const { calculatePKCECodeChallenge, randomPKCECodeVerifier } = await import('openid-client');
+    for (let i = 0; i < 20; i++) {
+      const v = randomPKCECodeVerifier();
+      assert.equal(pkceChallenge(v), await calculatePKCECodeChallenge(v));
+    }
+  });
+
+  it('the sealed client secret is opened once per app record, not on every sign-in; a changed app opens its new one', async () => {
+    const dir = new Directory(new MemoryStore(), Buffer.alloc(32, 1));
+    let opened = 0;
+    const counting = new (class extends SecretBox {
+      override open(sealed: string, aad: string): string {
+        opened += 1;
+        return super.open(sealed, aad);
+      }
+    })(Buffer.alloc(32, 2));
+    const app = (version: string, secret: string) => ({ tenantId: 't-1', appId: 'a-1', clientId: 'client-1', clientSecretSealed: counting.seal(secret, appAad('prod', 't-1', 'a-1')), instanceId: 'i', version });
+    await dir.upsertTenant('prod', tenant, {});
+    await dir.upsertApp('prod', app('1', 'first'), {});
+    const o = new OAuthConnector(new Tenants(dir, counting, { ns: 'prod', appId: '', allowInsecureIdp: false, tenantHosts: [] }), { limits, allowInsecure: false, publicUrl: PUBLIC, unifiedLogin: { url: '', appId: '' } });
+    for (let i = 0; i < 5; i++) await o.start(tenant);
+    assert.equal(opened, 1);
+    await dir.upsertApp('prod', app('2', 'second'), {});
+    await o.start(tenant);
+    await o.start(tenant);
+    assert.equal(opened, 2);
   });
 
   it('OAuth start refuses a tenant whose OneAccess is not https', async () => {

@@ -94,7 +94,7 @@ describe('Tenants', async () => {
     assert.equal(prod.ns, 'prod');
     assert.equal((await debug.lookup('acme-debug')).name, 'Acme (debug)');
     await assert.rejects(prod.lookup('acme-debug'), (e) => e instanceof LoginError && e.code === 'unknown_tenant');
-    assert.equal((await debug.client(await debug.active('t-1001'))).clientSecret, 'secret-debug');
+    assert.equal((await debug.client(await debug.active('t-1001'))).clientSecret(), 'secret-debug');
     assert.notEqual(prod.accountId('t-1001', 'lisi'), debug.accountId('t-1001', 'lisi'));
     assert.equal(prod.accountId('t-1001', 'lisi'), directory.accountId('prod', 't-1001', 'lisi'));
   });
@@ -102,10 +102,10 @@ describe('Tenants', async () => {
   it('the client: the newest app unless login.appId names one; the sealed secret opened', async () => {
     const t = await prod.active('t-1001');
     const c = await prod.client(t);
-    assert.deepEqual({ appId: c.appId, clientId: c.clientId, clientSecret: c.clientSecret, baseUrl: c.baseUrl }, { appId: 'a-new', clientId: 'client-a-new', clientSecret: 'secret-new', baseUrl: 'https://acme.idp.example.com' });
+    assert.deepEqual({ appId: c.appId, clientId: c.clientId, clientSecret: c.clientSecret(), baseUrl: c.baseUrl }, { appId: 'a-new', clientId: 'client-a-new', clientSecret: 'secret-new', baseUrl: 'https://acme.idp.example.com' });
     assert.match(c.key, /\|t-1001\|a-new\|/);
     const pinned = new Tenants(directory, atRest, { ns: 'prod', appId: 'a-old', allowInsecureIdp: false, tenantHosts: [] });
-    assert.equal((await pinned.client(t)).clientSecret, 'secret-old');
+    assert.equal((await pinned.client(t)).clientSecret(), 'secret-old');
   });
 
   it('a tenant never synced is inactive; one without an app is not bound', async () => {
