@@ -36,6 +36,33 @@ export const pkceChallenge = (codeVerifier: string): string => createHash('sha25
 /** statuses a Response may not carry a body with */
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
+/**
+ * A Response (openid-client insists on one) over a body already read and capped: text(), json(),
+ * arrayBuffer() and clone() answer from the string, read once like any body, without the web
+ * stream `new Response(text)` builds and openid-client would then read back chunk by chunk.
+ */
+function readResponse(text: string, init: ResponseInit): Response {
+  const res = new Response(null, init);
+  let used = false;
+  const take = async (): Promise<string> => {
+    if (used) throw new TypeError('Body is unusable: Body has already been read');
+    used = true;
+    return text;
+  };
+  return Object.defineProperties(res, {
+    bodyUsed: { get: () => used },
+    text: { value: take },
+    json: { value: async () => JSON.parse(await take()) as unknown },
+    arrayBuffer: { value: async () => new TextEncoder().encode(await take()).buffer },
+    clone: {
+      value: () => {
+        if (used) throw new TypeError('Response.clone: Body has already been consumed.');
+        return readResponse(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+      },
+    },
+  });
+}
+
 /** a fresh OAuth state: 192 random bits in letters and digits */
 const newState = () => randomBytes(24).toString('base64url').replace(/[-_]/g, 'x');
 
@@ -161,7 +188,7 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
     let text = res.body;
     // OneAccess documents expires_in as a string on one page; the client wants a number
     if (url.endsWith('/oauth2/token') && /"expires_in"\s*:\s*"\d+"/.test(text)) text = text.replace(/"expires_in"\s*:\s*"(\d+)"/, '"expires_in":$1');
-    return new Response(NULL_BODY_STATUS.has(res.status) ? null : text, { status: res.status, headers: res.headers });
+    return readResponse(NULL_BODY_STATUS.has(res.status) ? '' : text, { status: res.status, headers: res.headers });
   }
 
   private authorizationUrl(info: OAuthClientInfo, p: { state: string; codeChallenge: string }): string {

@@ -28,11 +28,41 @@ export interface UpstreamRequest {
 /** OneAccess connections, kept alive between sign-ins; idle sockets do not hold the process open */
 const pool = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
 
-/** an abort signal for a whole exchange; done() clears its timer (AbortSignal.timeout's never is) */
-export function deadline(ms: number): { signal: AbortSignal; done(): void } {
-  const c = new AbortController();
-  const t = setTimeout(() => c.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
-  return { signal: c.signal, done: () => clearTimeout(t) };
+/**
+ * The deadline of one exchange, as the signal undici's request() takes (an EventTarget with
+ * `aborted` and `reason`): one small object and one timer, cleared by done(), instead of an
+ * AbortController and its AbortSignal per call.
+ */
+export class Deadline {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: Array<() => void> | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    this.timer = setTimeout(() => this.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners!.splice(i, 1);
+  }
+
+  private abort(reason: unknown): void {
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners ?? [];
+    this.listeners = null;
+    for (const l of listeners) l();
+  }
+
+  done(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 export function upstreamFailure(e: unknown, what: string): LoginError {
@@ -52,9 +82,9 @@ const tooLarge = (what: string, why: string) => new LoginError('upstream_error',
  * the rest). Redirects are not followed. Failures are the raw errors: callers map them.
  */
 export async function upstreamExchange(url: string, init: UpstreamRequest, limits: UpstreamLimits, what: string): Promise<UpstreamAnswer> {
-  const { signal, done } = deadline(limits.timeoutMs);
+  const deadline = new Deadline(limits.timeoutMs);
   try {
-    const res = await request(url, { dispatcher: pool, method: (init.method ?? 'GET') as 'GET', headers: init.headers ?? {}, body: init.body ?? null, signal });
+    const res = await request(url, { dispatcher: pool, method: (init.method ?? 'GET') as 'GET', headers: init.headers ?? {}, body: init.body ?? null, signal: deadline });
     const headers = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
       if (Array.isArray(v)) for (const x of v) headers.append(k, x);
@@ -77,7 +107,7 @@ export async function upstreamExchange(url: string, init: UpstreamRequest, limit
     }
     return { status: res.statusCode, headers, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') };
   } finally {
-    done();
+    deadline.done();
   }
 }
 
