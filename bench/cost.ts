@@ -2,6 +2,7 @@
 // server, side by side in one run with one load generator (wrk).
 //
 //   npx tsx bench/cost.ts [--stores embedded,redis] [--rounds 3] [--seconds 5] [--signin-seconds 8] [--signin-runin 20]
+//                         [--spin-us 10]
 //                         [--connections 32] [--profile DIR]
 //   npx tsx bench/cost.ts --instances [--rounds 3] ...   one gateway vs two on one Redis (see instances())
 //
@@ -57,12 +58,38 @@ interface Ready {
 // ---------------------------------------------------------------------------------------------
 // children
 
+/** the V8 CPU profiler over a measured window (what `node --cpu-prof` records, limited to it) */
+class WindowProfiler {
+  private inspector: Session | null = null;
+
+  async start(): Promise<void> {
+    this.inspector = new Session();
+    this.inspector.connect();
+    await this.inspector.post('Profiler.enable');
+    await this.inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+    await this.inspector.post('Profiler.start');
+  }
+
+  /** the profile's file, or undefined when none was started */
+  async stop(file: string): Promise<string | undefined> {
+    if (!this.inspector) return undefined;
+    const { profile } = await this.inspector.post('Profiler.stop');
+    this.inspector.disconnect();
+    this.inspector = null;
+    writeFileSync(file, JSON.stringify(profile));
+    return file;
+  }
+}
+
 async function serveCeiling(): Promise<void> {
   await serveRole(async () => {
     const meter = new WindowMeter();
+    const profiler = new WindowProfiler();
     // 'answer': the headers to send (the headers-ceiling sends a gateway's own 200 answer headers)
     let headers: Record<string, string> = { 'content-length': '0' };
+    let spinMs = 0;
     const server = http.createServer({ keepAliveTimeout: 30_000 }, (_req, res) => {
+      if (spinMs > 0) for (const end = performance.now() + spinMs; performance.now() < end; );
       res.writeHead(200, headers);
       res.end();
     });
@@ -71,9 +98,23 @@ async function serveCeiling(): Promise<void> {
     return {
       ready: { port, base: `http://127.0.0.1:${port}`, pid: process.pid } satisfies Ready,
       handlers: {
-        reset: () => (meter.start(), true),
-        stats: () => ({ usage: meter.stop() }),
-        answer: (h) => ((headers = { ...(h as Record<string, string>), 'content-length': '0' }), true),
+        reset: async (arg: unknown) => {
+          if ((arg as { profile?: boolean } | undefined)?.profile) await profiler.start();
+          meter.start();
+          return true;
+        },
+        stats: async (arg: unknown) => {
+          const usage = meter.stop();
+          const a = arg as { profileDir?: string; label?: string } | undefined;
+          const profile = a?.profileDir ? await profiler.stop(join(a.profileDir, `cost-${a.label}-${process.pid}.cpuprofile`)) : undefined;
+          return { usage, ...(profile ? { profile } : {}) };
+        },
+        answer: (arg) => {
+          const a = arg as { headers: Record<string, string>; spinUs?: number };
+          headers = { ...a.headers, 'content-length': '0' };
+          spinMs = (a.spinUs ?? 0) / 1000;
+          return true;
+        },
       },
       stop: async () => {
         server.closeAllConnections();
@@ -107,7 +148,7 @@ async function serveGateway(kind: 'embedded' | 'redis', where: string, prefix: s
       if (json.resultCode !== '000000') throw new Error(`${what}: ${json.resultCode} ${json.resultMsg}`);
     };
     const meter = new WindowMeter();
-    let inspector: Session | null = null;
+    const profiler = new WindowProfiler();
     return {
       ready: { port, base, pid: process.pid, storeKind: kind, fastPort: port } satisfies GatewayReady,
       handlers: {
@@ -120,27 +161,14 @@ async function serveGateway(kind: 'embedded' | 'redis', where: string, prefix: s
           return true;
         },
         reset: async (arg: unknown) => {
-          if ((arg as { profile?: boolean } | undefined)?.profile) {
-            inspector = new Session();
-            inspector.connect();
-            await inspector.post('Profiler.enable');
-            await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
-            await inspector.post('Profiler.start');
-          }
+          if ((arg as { profile?: boolean } | undefined)?.profile) await profiler.start();
           meter.start();
           return true;
         },
         stats: async (arg: unknown) => {
           const usage = meter.stop();
-          let profile: string | undefined;
-          if (inspector) {
-            const { profile: p } = await inspector.post('Profiler.stop');
-            inspector.disconnect();
-            inspector = null;
-            const a = arg as { profileDir: string; label: string };
-            profile = join(a.profileDir, `cost-${a.label}-${kind}-${process.pid}.cpuprofile`);
-            writeFileSync(profile, JSON.stringify(p));
-          }
+          const a = arg as { profileDir?: string; label?: string } | undefined;
+          const profile = a?.profileDir ? await profiler.stop(join(a.profileDir, `cost-${a.label}-${kind}-${process.pid}.cpuprofile`)) : undefined;
           return { usage, ...(profile ? { profile } : {}) };
         },
       },
@@ -260,6 +288,7 @@ async function main(): Promise<void> {
   const seconds = Number(option('--seconds', '5'));
   const signInSeconds = Number(option('--signin-seconds', '8'));
   const signInRunIn = Number(option('--signin-runin', '20'));
+  const spinUs = Number(option('--spin-us', '10'));
   const connections = Number(option('--connections', '32'));
   const profileDir = argv.includes('--profile') ? option('--profile', tmpdir()) : null;
   const loadBefore = loadAvg();
@@ -275,6 +304,12 @@ async function main(): Promise<void> {
     // headers, cache-control): what node:http itself costs for the answer the gateway must give
     const headersCeiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling']);
     roles.push(headersCeiling);
+    // DIAGNOSTIC: the headers' ceiling with a busy loop of --spin-us µs per request, standing in
+    // for the gateway's own work: over loopback a slower server also pays more per write (the
+    // client is more often asleep when the answer arrives), so its throughput falls further than
+    // its own CPU alone says. 0: no such row.
+    const spinCeiling = spinUs > 0 ? await forkRole<Ready>(SELF, ['--serve', 'ceiling']) : null;
+    if (spinCeiling) roles.push(spinCeiling);
     let answerHeaders: Record<string, string> | null = null;
     const gateways: Array<{ kind: string; role: RoleHandle<GatewayReady> }> = [];
     for (const kind of stores) {
@@ -328,9 +363,11 @@ async function main(): Promise<void> {
     const targets: Array<{ name: string; port: number; script: string; role: RoleHandle<unknown> }> = [
       { name: 'ceiling: bare node:http 200', port: ceiling.ready.port, script: scripts.get('ceiling')!, role: ceiling },
       { name: "bare node:http 200 with a gateway's answer headers", port: headersCeiling.ready.port, script: scripts.get('ceiling')!, role: headersCeiling },
+      ...(spinCeiling ? [{ name: `diagnostic: the headers' ceiling + ${spinUs} µs busy loop per request`, port: spinCeiling.ready.port, script: scripts.get('ceiling')!, role: spinCeiling }] : []),
       ...gateways.map((g) => ({ name: `gateway /auth/verify, ${g.kind}`, port: g.role.ready.port, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> })),
     ];
-    await headersCeiling.ask('answer', answerHeaders ?? {});
+    await headersCeiling.ask('answer', { headers: answerHeaders ?? {} });
+    await spinCeiling?.ask('answer', { headers: answerHeaders ?? {}, spinUs });
     const all = availableParallelism();
     if (PIN) for (const t of targets) pinProcess(t.role.child.pid!, '0');
     const results = new Map<string, Array<WrkResult & { cpu: number; cpuUsPerRequest: number; load: string }>>();
@@ -371,13 +408,18 @@ async function main(): Promise<void> {
 
     const profiles: string[] = [];
     if (profileDir) {
+      // the headers' ceiling under the same load: what node:http itself spends on the same answer
+      await headersCeiling.ask('reset', { profile: true });
+      await wrk(headersCeiling.ready.port, scripts.get('ceiling')!, seconds, connections, PIN);
+      const sc = await headersCeiling.ask<Stats>('stats', { profileDir, label: 'verify-headers-ceiling' });
+      profiles.push(`### CPU profile: the headers' ceiling (bare node:http with a gateway's answer headers; ${sc.profile})`, '', '```', formatProfile(summarizeCpuProfile(sc.profile!), 20), '```', '');
       for (const g of gateways) {
         await g.role.ask('reset', { profile: true });
         const w = await signInWindow(g.role.ready.base, tenants, signInSeconds, seq);
         const st = await g.role.ask<Stats>('stats', { profileDir, label: 'signin' });
         profiles.push(`### Gateway CPU profile: sign-in, ${g.kind} (${w.completed} sign-ins; ${st.profile})`, '', '```', formatProfile(summarizeCpuProfile(st.profile!), 20), '```', '');
         await g.role.ask('reset', { profile: true });
-        await wrk(g.role.ready.port, scripts.get(g.kind)!, seconds, connections);
+        await wrk(g.role.ready.port, scripts.get(g.kind)!, seconds, connections, PIN);
         const sv = await g.role.ask<Stats>('stats', { profileDir, label: 'verify' });
         profiles.push(`### Gateway CPU profile: /auth/verify, ${g.kind} (${sv.profile})`, '', '```', formatProfile(summarizeCpuProfile(sv.profile!), 20), '```', '');
       }
