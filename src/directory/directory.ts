@@ -67,9 +67,10 @@ export class Directory {
 
   /** by tenantId, else by tenantCode */
   async findTenant(ns: Namespace, idOrCode: string): Promise<TenantRecord | null> {
-    const byId = await this.getTenant(ns, idOrCode);
+    // both lookups at once (one round trip on Redis): browsers name tenants by code as often as by id
+    const [byId, code] = await Promise.all([this.getTenant(ns, idOrCode), this.store.getDoc(col.tenantCode(ns), idOrCode)]);
     if (byId) return byId;
-    const ref = parse<{ tenantId: string }>(await this.store.getDoc(col.tenantCode(ns), idOrCode));
+    const ref = parse<{ tenantId: string }>(code);
     if (!ref) return null;
     const t = await this.getTenant(ns, ref.tenantId);
     return t && t.tenantCode === idOrCode ? t : null;
