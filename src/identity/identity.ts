@@ -47,7 +47,16 @@ export interface SessionIdentity {
   claims: IdentityClaims;
 }
 
-/** drops undefined and empty-string members, so claims never carry empty values */
+/** drops undefined, null and empty-string members, so claims never carry empty values */
 export function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
+  // a loop, not entries/filter/fromEntries: it runs several times per sign-in (1% of its CPU before)
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v === undefined || v === null || v === '') continue;
+    // an own "__proto__" stays a member, as Object.fromEntries keeps it, instead of setting the prototype
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out as T;
 }
