@@ -1,6 +1,12 @@
 // Single-node store in one SQLite file (better-sqlite3). Durable: WAL with synchronous=FULL, so
 // every statement or transaction is fsynced before its promise resolves.
 //
+// Group commit: the changes asked for in one turn of the event loop are committed together, in
+// the order asked, at the end of that turn — one transaction and one fsync, each change in its
+// own savepoint (one that fails takes only itself back) — and each is answered only after that
+// commit. Under load (several sign-ins and pushes arriving in one turn) this trades a turn of
+// latency for fewer fsyncs on the loop: bench/RESULTS.md "Cost per request" has the measurement.
+//
 // better-sqlite3 is synchronous: a statement runs on the calling thread. A big write (a push of
 // thousands of users or departments: bigWriteRows documents or more) would hold the event loop
 // for its statements and its commit's fsync, so it runs on a writer thread with its own
@@ -96,6 +102,12 @@ export class EmbeddedStore implements Store {
   /** set while a big write is queued or in progress: this connection's changes wait for it */
   private gate: Promise<void> | null = null;
   private closing = false;
+  /** changes waiting for this turn's group commit, in order */
+  private queued: Array<{ what: string; fn: () => unknown; resolve: (v: unknown) => void; reject: (err: unknown) => void }> = [];
+  /** a group commit is scheduled (or waiting for a big write) */
+  private flushing = false;
+  private groupCommits = 0;
+  private groupedChanges = 0;
   /** touches waiting for the next batch (TOUCH_BATCH_MS), in order */
   private touches: Array<{ key: string; ttlMs: number; resolve: (touched: boolean) => void; reject: (err: unknown) => void }> = [];
   private touchTimer: NodeJS.Timeout | null = null;
@@ -169,12 +181,70 @@ export class EmbeddedStore implements Store {
     return job;
   }
 
-  /** a change on this connection: at once, or once the big writes queued before it are done */
-  private async change<T>(what: string, fn: () => T): Promise<T> {
+  /**
+   * A change on this connection, committed with the others asked for in the same turn of the
+   * event loop (group commit: one transaction and one fsync for all of them, each in its own
+   * savepoint so a failing one takes only itself back), once the big writes queued before it are
+   * done. Answered only after that commit; the touches asked for before it are committed first.
+   */
+  private change<T>(what: string, fn: () => T): Promise<T> {
+    if (!this.gate) this.commitTouches();
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ what, fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flushChanges());
+      }
+    });
+  }
+
+  /** the queued changes, after the big writes queued before them */
+  private async flushChanges(): Promise<void> {
     while (this.gate) await this.gate;
-    // the touches asked for before this change are committed before it: changes stay in order
+    this.flushing = false;
+    this.commitQueued();
+  }
+
+  /** commits the queued changes now, in order: one transaction, each change in a savepoint */
+  private commitQueued(): void {
+    const batch = this.queued.splice(0);
+    if (batch.length === 0) return;
     this.commitTouches();
-    return this.run(what, fn);
+    if (batch.length === 1) {
+      const c = batch[0]!;
+      let value: unknown;
+      try {
+        value = this.run(c.what, c.fn);
+      } catch (err) {
+        c.reject(err);
+        return;
+      }
+      c.resolve(value);
+      return;
+    }
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    try {
+      this.run('commit', () => this.tx.group.immediate(batch, outcomes));
+    } catch (err) {
+      // the commit failed: none of them is kept, whatever each one's own statements said (the
+      // first failure inside says why, when there was one)
+      const inside = outcomes.find((o) => !o.ok);
+      const why = inside ? unavailable('commit', (inside as { err: unknown }).err) : err;
+      for (const c of batch) c.reject(why);
+      return;
+    }
+    this.groupCommits += 1;
+    this.groupedChanges += batch.length;
+    batch.forEach((c, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) c.resolve(o.value);
+      else c.reject(unavailable(c.what, o.err));
+    });
+  }
+
+  /** commits shared by more than one change, and the changes in them (tests, benchmarks) */
+  groupStats(): { commits: number; changes: number } {
+    return { commits: this.groupCommits, changes: this.groupedChanges };
   }
 
   async listAudit(limit: number): Promise<AuditEvent[]> {
@@ -290,8 +360,9 @@ export class EmbeddedStore implements Store {
     clearInterval(this.sweeper);
     this.bus.close();
     await this.writer?.close();
-    // the waiting touches are committed before the connection closes
+    // the waiting touches and changes are committed before the connection closes
     this.commitTouches();
+    this.commitQueued();
     if (this.db.open) this.db.close();
   }
 
@@ -458,7 +529,26 @@ function prepare(db: Database.Database) {
 type Statements = ReturnType<typeof prepare>;
 
 function transactions(db: Database.Database, sql: Statements) {
+  // called inside another transaction, a transaction function is a savepoint
+  const savepoint = db.transaction((fn: () => unknown) => fn());
   return {
+    group: db.transaction((batch: ReadonlyArray<{ fn: () => unknown }>, outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>) => {
+      let aborted: unknown = null;
+      for (const c of batch) {
+        if (aborted !== null) {
+          outcomes.push({ ok: false, err: aborted });
+          continue;
+        }
+        try {
+          outcomes.push({ ok: true, value: savepoint(c.fn) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+          // SQLite rolled the whole transaction back (disk full, I/O error): the rest would each
+          // run on their own outside it; they fail with it instead, and so does the commit
+          if (!db.inTransaction) aborted = err;
+        }
+      }
+    }),
     write: db.transaction((writes: readonly DocWrite[], audit: readonly AuditEvent[]): boolean[] => {
       const applied = writes.map((w) => {
         const ok = writeAllowed(sql.getDoc.get(w.col, w.id), w.version, w.when);

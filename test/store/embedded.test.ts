@@ -283,6 +283,77 @@ describe('embedded store', () => {
     });
   });
 
+  describe('group commit (the changes asked for in one turn share a transaction)', () => {
+    it('changes asked for together are one commit, each answered with its own result, in order', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        await store.putTemp('warm', 'v', 60_000);
+        const before = store.groupStats();
+        const [put, taken, again, written, added] = await Promise.all([
+          store.putTemp('a', '1', 60_000),
+          store.takeTemp('a'),
+          store.takeTemp('a'),
+          store.write([{ col: 'c', id: 'd', version: '1', value: 'x' }], [{ at: 'now', actor: 't', action: 'group', target: 't', detail: {} }]),
+          store.addMember('set', 'm', 60_000),
+        ]);
+        assert.deepEqual([put, taken, again, written, added], [true, '1', null, [true], undefined], 'the take saw the put asked for before it, the second take nothing');
+        const after = store.groupStats();
+        assert.deepEqual({ commits: after.commits - before.commits, changes: after.changes - before.changes }, { commits: 1, changes: 5 });
+        assert.equal((await store.getDoc('c', 'd'))?.value, 'x');
+        assert.deepEqual(await store.members('set'), ['m']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a change that fails takes only itself back; the others in its commit are kept', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      try {
+        const results = await Promise.allSettled([
+          store.putTemp('before', 'v', 60_000),
+          // a value SQLite cannot bind: this change's statement throws inside the group's transaction
+          store.write([{ col: 'c', id: 'ok', version: '1', value: 'kept?' }, { col: 'c', id: 'bad', version: '1', value: { not: 'text' } as unknown as string }]),
+          store.putTemp('after', 'v', 60_000),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+        assert.equal(await store.getTemp('before'), 'v');
+        assert.equal(await store.getTemp('after'), 'v');
+        assert.equal(await store.getDoc('c', 'ok'), null, 'the failed write is all or nothing: its first document went with it');
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('close() commits the changes still waiting for their turn; a reopened store has them', async () => {
+      const dir = freshDir();
+      const first = openEmbeddedStore(dir);
+      const puts = [first.putTemp('x', '1', 60_000), first.putTemp('y', '2', 60_000)];
+      await first.close();
+      assert.deepEqual(await Promise.all(puts), [true, true]);
+      const second = openEmbeddedStore(dir);
+      try {
+        assert.deepEqual([await second.getTemp('x'), await second.getTemp('y')], ['1', '2']);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('changes acknowledged together before SIGKILL survive', async () => {
+      const dir = freshDir();
+      await killAfterAck(dir, `await Promise.all([store.putTemp('p', 'v', 60_000), store.write([{ col: 'c', id: 'd', version: '1', value: 'x' }]), store.addMember('s', 'm', 60_000)]); if (store.groupStats().commits !== 1) throw new Error('not one group commit');`);
+      const store = openEmbeddedStore(dir);
+      try {
+        assert.equal(await store.getTemp('p'), 'v');
+        assert.equal((await store.getDoc('c', 'd'))?.value, 'x');
+        assert.deepEqual(await store.members('s'), ['m']);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe('big writes (the writer thread)', () => {
     const docs = (n: number, version: string, tag: string) => Array.from({ length: n }, (_, i) => ({ col: 'orgs', id: `d${i}`, version, value: JSON.stringify({ name: `${tag}${i}` }) }));
 
