@@ -81,6 +81,23 @@ class WindowProfiler {
   }
 }
 
+/** a role's 'reset' (start the window, and the profiler when asked) and 'stats' (end it) */
+function windowHandlers(meter: WindowMeter, profiler: WindowProfiler, fileTag: string) {
+  return {
+    reset: async (arg: unknown) => {
+      if ((arg as { profile?: boolean } | undefined)?.profile) await profiler.start();
+      meter.start();
+      return true;
+    },
+    stats: async (arg: unknown) => {
+      const usage = meter.stop();
+      const a = arg as { profileDir?: string; label?: string } | undefined;
+      const profile = a?.profileDir ? await profiler.stop(join(a.profileDir, `cost-${a.label}-${fileTag}${process.pid}.cpuprofile`)) : undefined;
+      return { usage, ...(profile ? { profile } : {}) };
+    },
+  };
+}
+
 async function serveCeiling(): Promise<void> {
   await serveRole(async () => {
     const meter = new WindowMeter();
@@ -98,17 +115,7 @@ async function serveCeiling(): Promise<void> {
     return {
       ready: { port, base: `http://127.0.0.1:${port}`, pid: process.pid } satisfies Ready,
       handlers: {
-        reset: async (arg: unknown) => {
-          if ((arg as { profile?: boolean } | undefined)?.profile) await profiler.start();
-          meter.start();
-          return true;
-        },
-        stats: async (arg: unknown) => {
-          const usage = meter.stop();
-          const a = arg as { profileDir?: string; label?: string } | undefined;
-          const profile = a?.profileDir ? await profiler.stop(join(a.profileDir, `cost-${a.label}-${process.pid}.cpuprofile`)) : undefined;
-          return { usage, ...(profile ? { profile } : {}) };
-        },
+        ...windowHandlers(meter, profiler, ''),
         answer: (arg) => {
           const a = arg as { headers: Record<string, string>; spinUs?: number };
           headers = { ...a.headers, 'content-length': '0' };
@@ -160,17 +167,7 @@ async function serveGateway(kind: 'embedded' | 'redis', where: string, prefix: s
           await sync('authSync', { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, appId: 'app-1', userList, currentSyncTime: nextTimeStamp(), flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
           return true;
         },
-        reset: async (arg: unknown) => {
-          if ((arg as { profile?: boolean } | undefined)?.profile) await profiler.start();
-          meter.start();
-          return true;
-        },
-        stats: async (arg: unknown) => {
-          const usage = meter.stop();
-          const a = arg as { profileDir?: string; label?: string } | undefined;
-          const profile = a?.profileDir ? await profiler.stop(join(a.profileDir, `cost-${a.label}-${kind}-${process.pid}.cpuprofile`)) : undefined;
-          return { usage, ...(profile ? { profile } : {}) };
-        },
+        ...windowHandlers(meter, profiler, `${kind}-`),
       },
       stop: async () => {
         server.closeAllConnections();
