@@ -4,6 +4,7 @@
 // client as Node's fetch without the WHATWG Request/Response/stream layers (about half a
 // millisecond of CPU per sign-in, bench/RESULTS.md "Cost per request").
 import { Agent, request } from 'undici';
+import { AbortFlag } from '../web/abort-flag.ts';
 import { LoginError } from './errors.ts';
 import { msg } from '../web/i18n.ts';
 
@@ -28,36 +29,13 @@ export interface UpstreamRequest {
 /** OneAccess connections, kept alive between sign-ins; idle sockets do not hold the process open */
 const pool = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
 
-/**
- * The deadline of one exchange, as the signal undici's request() takes (an EventTarget with
- * `aborted` and `reason`): one small object and one timer, cleared by done(), instead of an
- * AbortController and its AbortSignal per call.
- */
-export class Deadline {
-  aborted = false;
-  reason: unknown = undefined;
-  private listeners: Array<() => void> | null = null;
+/** the deadline of one exchange: an AbortFlag (undici's request() takes it as its signal) and one timer, cleared by done() */
+export class Deadline extends AbortFlag {
   private readonly timer: NodeJS.Timeout;
 
   constructor(ms: number) {
+    super();
     this.timer = setTimeout(() => this.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
-  }
-
-  addEventListener(_type: 'abort', listener: () => void): void {
-    (this.listeners ??= []).push(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.listeners?.indexOf(listener) ?? -1;
-    if (i >= 0) this.listeners!.splice(i, 1);
-  }
-
-  private abort(reason: unknown): void {
-    this.aborted = true;
-    this.reason = reason;
-    const listeners = this.listeners ?? [];
-    this.listeners = null;
-    for (const l of listeners) l();
   }
 
   done(): void {
@@ -84,7 +62,7 @@ const tooLarge = (what: string, why: string) => new LoginError('upstream_error',
 export async function upstreamExchange(url: string, init: UpstreamRequest, limits: UpstreamLimits, what: string): Promise<UpstreamAnswer> {
   const deadline = new Deadline(limits.timeoutMs);
   try {
-    const res = await request(url, { dispatcher: pool, method: (init.method ?? 'GET') as 'GET', headers: init.headers ?? {}, body: init.body ?? null, signal: deadline });
+    const res = await request(url, { dispatcher: pool, method: (init.method ?? 'GET') as 'GET', headers: init.headers ?? {}, body: init.body ?? null, signal: deadline.signal });
     const headers = new Headers();
     for (const [k, v] of Object.entries(res.headers)) {
       if (Array.isArray(v)) for (const x of v) headers.append(k, x);

@@ -25,6 +25,7 @@ import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type Audi
 import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 import { mapInSlices, nextTurn } from './slices.ts';
+import { AbortFlag } from '../web/abort-flag.ts';
 
 export interface RedisStoreOptions {
   keyPrefix?: string;
@@ -541,31 +542,7 @@ type Command<T> = (c: RedisCommands, deadline: CallDeadline) => Promise<T>;
  * this costs next to nothing. test/store/redis-abort.test.ts checks node-redis still drops a
  * queued command when it aborts.
  */
-class CallDeadline {
-  aborted = false;
-  private listeners: Array<() => void> | null = null;
-
-  get signal(): AbortSignal {
-    return this as unknown as AbortSignal;
-  }
-
-  addEventListener(_type: 'abort', listener: () => void): void {
-    (this.listeners ??= []).push(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.listeners?.indexOf(listener) ?? -1;
-    if (i >= 0) this.listeners!.splice(i, 1);
-  }
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listeners = this.listeners ?? [];
-    this.listeners = null;
-    for (const listener of listeners) listener();
-  }
-
+class CallDeadline extends AbortFlag {
   /** before each further command of a call: past the deadline nothing more is sent */
   throwIfAborted(): void {
     if (this.aborted) throw new StoreUnavailableError('the store call passed its deadline: nothing more is sent');
