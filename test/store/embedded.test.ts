@@ -326,6 +326,30 @@ describe('embedded store', () => {
       }
     });
 
+    it('when SQLite rolls the whole group back (disk full, I/O error), every change in it fails and none is kept', async () => {
+      const dir = freshDir();
+      const store = openEmbeddedStore(dir);
+      // what SQLite does on SQLITE_FULL or SQLITE_IOERR inside a transaction, done by hand: roll
+      // back, then fail. The changes after it must not run on their own outside the transaction.
+      const internals = store as unknown as { db: Database.Database; change(what: string, fn: () => unknown): Promise<unknown> };
+      try {
+        const results = await Promise.allSettled([
+          store.putTemp('a', '1', 60_000),
+          internals.change('fail', () => {
+            internals.db.exec('ROLLBACK');
+            throw new Error('simulated I/O error');
+          }),
+          store.putTemp('b', '2', 60_000),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+        assert.deepEqual([await store.getTemp('a'), await store.getTemp('b')], [null, null]);
+        assert.equal(await store.putTemp('c', '3', 60_000), true, 'the next change commits as usual');
+        assert.equal(await store.getTemp('c'), '3');
+      } finally {
+        await store.close();
+      }
+    });
+
     it('close() commits the changes still waiting for their turn; a reopened store has them', async () => {
       const dir = freshDir();
       const first = openEmbeddedStore(dir);
