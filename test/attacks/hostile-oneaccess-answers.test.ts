@@ -1,6 +1,7 @@
-// The one door to OneAccess (src/login/upstream-http.ts) against a real node:http server that
-// misbehaves: an answer without content-length that never ends, a body that stops after its
-// headers, a redirect, a closed port. The positive control first: an ordinary answer arrives whole.
+// Attack: a tenant's OneAccess (or whatever answers at its domainName) that tries to exhaust the
+// gateway: an answer without content-length that never ends, a body that stops after its headers,
+// a redirect elsewhere. Against the one door to OneAccess (src/login/upstream-http.ts) and a real
+// node:http server. The positive control first: an ordinary answer arrives whole.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
