@@ -4,7 +4,7 @@
 // client as Node's fetch without the WHATWG Request/Response/stream layers (about half a
 // millisecond of CPU per sign-in, bench/RESULTS.md "Cost per request").
 import { Agent, request } from 'undici';
-import { AbortFlag } from '../web/abort-flag.ts';
+import { AbortFlag } from '../store/abort-flag.ts';
 import { LoginError } from './errors.ts';
 import { msg } from '../web/i18n.ts';
 

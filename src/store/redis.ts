@@ -25,7 +25,7 @@ import { StoreNotReplicatedError, StoreUnavailableError, withDeadline, type Audi
 import { createRedisLink, describe, type RedisCommands, type RedisLink } from './redis-link.ts';
 import { parseRedisSpec, type RedisTarget } from './redis-url.ts';
 import { mapInSlices, nextTurn } from './slices.ts';
-import { AbortFlag } from '../web/abort-flag.ts';
+import { AbortFlag } from './abort-flag.ts';
 
 export interface RedisStoreOptions {
   keyPrefix?: string;

@@ -1,4 +1,5 @@
-// The smallest abort signal the HTTP and Redis clients accept: they only read `aborted` and
+// The smallest abort signal the Redis and HTTP clients accept (here, at the bottom of the
+// picture, so the store and the login may both use it): they only read `aborted` and
 // `reason` and add or remove 'abort' listeners. One plain object per call instead of an
 // AbortController and its AbortSignal (an EventTarget), which cost several times a cheap store
 // call or upstream request (measured: src/store/redis.ts CallDeadline, bench/RESULTS.md).
