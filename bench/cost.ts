@@ -3,7 +3,7 @@
 //
 //   npx tsx bench/cost.ts [--stores embedded,redis] [--rounds 3] [--seconds 5] [--signin-seconds 8] [--signin-runin 20]
 //                         [--spin-us 10]
-//                         [--connections 32] [--profile DIR]
+//                         [--connections 32] [--profile DIR] [--perf DIR]
 //   npx tsx bench/cost.ts --instances [--rounds 3] ...   one gateway vs two on one Redis (see instances())
 //
 // Processes: this one (the driver and the sign-in client), a bare node:http server (the ceiling:
@@ -31,6 +31,9 @@
 //
 // --profile DIR: after the rounds, one more sign-in window and one more verify window per gateway
 // with the V8 CPU profiler on (what `node --cpu-prof` records, limited to the window), summarised.
+// --perf DIR: after the rounds, one more verify window per target under Linux `perf record -g`
+// (the servers run with --perf-basic-prof), summarised in µs per request by part of the request,
+// kernel included (bench/perf-profile.ts): where the gateway's time goes beyond the ceilings'.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -41,6 +44,7 @@ import { fileURLToPath } from 'node:url';
 import type { Store } from '../src/store/store.ts';
 import { forkRole, formatProfile, hasTaskset, pinProcess, killRoles, loadAvg, machineFacts, markdownTable, serveRole, signInOAuth, summarizeCpuProfile, Walker, WindowMeter, type RoleHandle, type WindowUsage } from './lib.ts';
 import { codeState, population, setUpTenants, startSandboxRole, type GatewayReady, type TenantSetup } from './login.ts';
+import { formatLeaves, formatPerfTable, hasPerf, perfRecord, summarizePerf, type PerfSummary } from './perf-profile.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const argv = process.argv.slice(2);
@@ -288,6 +292,10 @@ async function main(): Promise<void> {
   const spinUs = Number(option('--spin-us', '10'));
   const connections = Number(option('--connections', '32'));
   const profileDir = argv.includes('--profile') ? option('--profile', tmpdir()) : null;
+  const perfDir = argv.includes('--perf') ? option('--perf', tmpdir()) : null;
+  if (perfDir && !hasPerf()) throw new Error('--perf needs Linux perf (apt-get install -y linux-perf)');
+  // --perf: the servers' JIT-compiled functions get names for perf (/tmp/perf-<pid>.map)
+  const serverArgv = perfDir ? { execArgv: [...process.execArgv, '--perf-basic-prof'] } : {};
   const loadBefore = loadAvg();
   const work = mkdtempSync(join(tmpdir(), 'bench-cost-drv-'));
   const { startRedis } = await import('../test/helpers/redis-server.ts');
@@ -295,11 +303,11 @@ async function main(): Promise<void> {
   const roles: Array<RoleHandle<unknown>> = [];
   const out: string[] = [];
   try {
-    const ceiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling']);
+    const ceiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling'], serverArgv);
     roles.push(ceiling);
     // the same bare server answering with a gateway's complete 200 headers (identity token and
     // headers, cache-control): what node:http itself costs for the answer the gateway must give
-    const headersCeiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling']);
+    const headersCeiling = await forkRole<Ready>(SELF, ['--serve', 'ceiling'], serverArgv);
     roles.push(headersCeiling);
     // DIAGNOSTIC: the headers' ceiling with a busy loop of --spin-us µs per request, standing in
     // for the gateway's own work: over loopback a slower server also pays more per write (the
@@ -310,7 +318,7 @@ async function main(): Promise<void> {
     let answerHeaders: Record<string, string> | null = null;
     const gateways: Array<{ kind: string; role: RoleHandle<GatewayReady> }> = [];
     for (const kind of stores) {
-      const role = await forkRole<GatewayReady>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-']);
+      const role = await forkRole<GatewayReady>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-'], serverArgv);
       roles.push(role);
       gateways.push({ kind, role });
     }
@@ -422,6 +430,25 @@ async function main(): Promise<void> {
       }
     }
 
+    const perfOut: string[] = [];
+    if (perfDir) {
+      // one more verify window per target (not the busy-loop diagnostic), pinned as in the rounds
+      if (PIN) for (const t of targets) pinProcess(t.role.child.pid!, '0');
+      const summaries: Array<{ name: string; summary: PerfSummary }> = [];
+      for (const t of targets.filter((x) => !x.name.startsWith('diagnostic'))) {
+        const pid = t.role.child.pid!;
+        await wrk(t.port, t.script, 1, connections, PIN);
+        const file = join(perfDir, `cost-perf-${t.name.replace(/[^a-z0-9]+/gi, '-')}-${pid}.data`);
+        const m = await perfRecord(pid, file, () => wrk(t.port, t.script, seconds, connections, PIN));
+        const summary = summarizePerf(file, pid, m.requests);
+        const short = t === targets[0] ? 'bare' : t === targets[1] ? 'headers' : t.name.replace('gateway /auth/verify, ', 'gateway ');
+        summaries.push({ name: short, summary });
+        perfOut.push(`#### perf: ${t.name} (${m.requests} requests, ${m.rps.toFixed(0)} req/s; ${file}): main-thread leaf functions, µs per request`, '', '```', formatLeaves(summary), '```', '');
+      }
+      if (PIN) for (const t of targets) pinProcess(t.role.child.pid!, `0-${all - 1}`);
+      perfOut.unshift(`### perf: where a verify request's CPU goes, kernel included (perf record -g, one ${seconds} s window per target after the rounds; bare = the bare ceiling, headers = the headers' ceiling)`, '', formatPerfTable(summaries), '');
+    }
+
     const f = machineFacts();
     out.push(`## Cost per request (bench/cost.ts)`, '');
     out.push(`- date: ${new Date().toISOString().slice(0, 16)} UTC; ${f.cpu}, ${f.cores} cores, ${f.memGiB} GiB, ${f.platform}; Node ${f.node}`);
@@ -433,6 +460,7 @@ async function main(): Promise<void> {
     out.push(markdownTable(['Target', 'Req/s (median)', 'Req/s range', 'of ceiling (median)', 'of ceiling per round', "of the headers' ceiling (median)", 'p50', 'p99', 'Server CPU', 'Server CPU µs per request (median)', 'Non-2xx', 'Load (1 min) per round'], verifyRows, [false, true, true, true, false, true, true, true, true, true, true, false]));
     out.push('');
     out.push(...profiles);
+    out.push(...perfOut);
   } finally {
     for (const r of roles.reverse()) await r.stop();
     await redis?.stop();
