@@ -322,7 +322,8 @@ export function loginRouter(d: LoginDeps): express.Router {
         return;
       }
       const sid = d.sessions.sidOf(req)!;
-      const now = d.refresher.due(s) ? d.sessions.activeOf(await d.refresher.ensureFresh(sid)) : s;
+      // the record current() read, refreshed when due: one read of the session per request
+      const now = d.refresher.due(s) ? d.sessions.activeOf(await d.refresher.ensureFresh(sid, await d.sessions.loadedRecord(req))) : s;
       if (!now) {
         res.status(401).json({ error: 'unauthenticated', error_description: 'the session has ended', login_url: `${base}/login` });
         return;

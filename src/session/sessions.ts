@@ -287,6 +287,14 @@ export class Sessions {
     return null;
   }
 
+  /**
+   * The record current() read for this request (the store is not asked again), for a caller that
+   * must refresh its upstream tokens; null when the request has no session.
+   */
+  async loadedRecord(req: IncomingMessage): Promise<SessionRecord | null> {
+    return (await this.loaded(req))?.record ?? null;
+  }
+
   /** the request's session id, only when it names a signed-in session */
   async currentId(req: IncomingMessage): Promise<string | null> {
     return (await this.current(req)) ? this.sidOf(req) : null;

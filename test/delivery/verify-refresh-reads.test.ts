@@ -1,6 +1,7 @@
 // /auth/verify with the upstream token due for a refresh reads the session record exactly once:
 // counted at the store port of a real embedded store (on disk), on the forward-auth fast path,
-// on the express route and with concurrent checks of one session (which share one refresh).
+// on the express route and with concurrent checks of one session (which share one refresh);
+// and so does /auth/session.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
@@ -93,6 +94,16 @@ describe('/auth/verify with a refresh due', () => {
     assert.deepEqual(answers.map((r) => r.status), Array(8).fill(200));
     assert.equal(tokenCalls() - calls, 1);
     assert.equal(counter.reads(), 1);
+  });
+
+  it('/auth/session (the JSON of the signed-in person): one session read, one refresh', async () => {
+    const cookie = await dueSession();
+    const calls = tokenCalls();
+    const res = await request(env.base).get('/auth/session').set({ cookie, accept: 'application/json' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.user_name, 'staff');
+    assert.equal(tokenCalls() - calls, 1, 'refreshed once');
+    assert.equal(counter.reads(), 1, 'the session record is read once (it was twice before)');
   });
 
   it('positive control: the counter sees reads (a cold cache reads the record of a session it has not seen)', async () => {
