@@ -4,6 +4,7 @@
 // request. Used by bench/cost.ts --perf; needs `perf` (Debian: linux-perf) and a server started
 // with node --perf-basic-prof (so its JIT-compiled functions have names in /tmp/perf-<pid>.map).
 import { spawn, spawnSync } from 'node:child_process';
+import { markdownTable } from './lib.ts';
 
 export const PERF_HZ = 1999;
 
@@ -119,8 +120,7 @@ export function formatPerfTable(targets: Array<{ name: string; summary: PerfSumm
     }),
   ]);
   rows.push(['other threads of the process', ...targets.map((t) => t.summary.otherThreadsUs.toFixed(2)), ...targets.slice(1).map((t) => (t.summary.otherThreadsUs - first.summary.otherThreadsUs).toFixed(2))]);
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
+  return markdownTable(head, rows, head.map((_, i) => i > 0));
 }
 
 export function formatLeaves(s: PerfSummary, n = 15): string {
