@@ -11,5 +11,6 @@ files=(test/**/*.test.ts packages/*/test/**/*.test.ts)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 # --test-force-exit: a test file whose tests are done but whose handles stay open (a client still
-# reconnecting to a killed server) must not hold the run
-exec node --import tsx --test --test-reporter=spec --test-concurrency=2 --test-force-exit "${files[@]}"
+# reconnecting to a killed server) must not hold the run. scripts/blocking-stdout.mjs: without it
+# that forced exit can drop a file's last results on their way to the runner (nodejs/node#64833).
+exec node --import tsx --import ./scripts/blocking-stdout.mjs --test --test-reporter=spec --test-concurrency=2 --test-force-exit "${files[@]}"
