@@ -17,6 +17,8 @@ export interface LoginStart {
   state?: string;
   /** kept in the transaction, handed back to handleCallback (the PKCE verifier) */
   codeVerifier?: string;
+  /** the tenant app the sign-in goes to (OAuth's client), kept in the transaction and handed back to handleCallback */
+  appId?: string;
 }
 
 /** the browser is back at the callback */
@@ -26,6 +28,8 @@ export interface CallbackRequest {
   /** what start() answered, when the callback found its transaction by state */
   state?: string;
   codeVerifier?: string;
+  /** the tenant app start() sent the browser to: its client is the one the code was issued to */
+  appId?: string;
 }
 
 /** the identity a callback proved, and the tenant app it signed in to when the protocol names one (OAuth's client) */

@@ -126,7 +126,7 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = newState();
     const url = this.authorizationUrl(info, { state, codeChallenge: pkceChallenge(codeVerifier) });
-    return { url, state, codeVerifier };
+    return { url, state, codeVerifier, appId: info.appId };
   }
 
   /**
@@ -135,7 +135,8 @@ export class OAuthConnector implements Connector<TenantRecord>, RefreshCapable, 
    */
   async handleCallback(tenant: TenantRecord, cb: CallbackRequest): Promise<CallbackIdentity> {
     readOAuthCallback(cb.query);
-    const info = await this.tenants.client(tenant);
+    // the app the sign-in started with (its client got the code), not whichever is newest now
+    const info = await this.tenants.client(tenant, cb.appId);
     const callbackUrl = new URL(this.redirectUri);
     for (const [k, v] of Object.entries(cb.query)) if (typeof v === 'string') callbackUrl.searchParams.set(k, v);
     const started = performance.now();

@@ -98,11 +98,16 @@ export function loginRouter(d: LoginDeps): express.Router {
    * The browser is back with its transaction sorted out: the connector turns the callback into
    * one identity, the sign-in step does the rest.
    */
-  async function arrive(req: Request, res: Response, protocol: Protocol, tenantId: string, returnTo: string, tx: Pick<LoginTransaction, 'codeVerifier'> | null, state: string | undefined): Promise<void> {
+  async function arrive(req: Request, res: Response, protocol: Protocol, tenantId: string, returnTo: string, tx: Pick<LoginTransaction, 'codeVerifier' | 'appId'> | null, state: string | undefined): Promise<void> {
     res.locals.tenant = tenantId;
     const connector = connectors[protocol];
     const tenant = await tenants.active(tenantId);
-    const cb: CallbackRequest = { query: req.query as Record<string, unknown>, ...(state ? { state } : {}), ...(tx?.codeVerifier ? { codeVerifier: tx.codeVerifier } : {}) };
+    const cb: CallbackRequest = {
+      query: req.query as Record<string, unknown>,
+      ...(state ? { state } : {}),
+      ...(tx?.codeVerifier ? { codeVerifier: tx.codeVerifier } : {}),
+      ...(state && tx?.appId ? { appId: tx.appId } : {}),
+    };
     const { appId, ...id } = await connector.handleCallback(tenant, cb);
     // signed in with this handle (not parked on the switch page): single logout can name it
     const handleForLogout = singleLogout && singleLogout.connector === connector ? singleLogout.connector.logoutHandle(cb) : undefined;
@@ -143,7 +148,7 @@ export function loginRouter(d: LoginDeps): express.Router {
         return;
       }
       const started = await connector.start(tenant);
-      await d.transactions.start(req, res, { protocol, tenantId: tenant.tenantId, returnTo, ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}) }, started.state);
+      await d.transactions.start(req, res, { protocol, tenantId: tenant.tenantId, returnTo, ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}), ...(started.appId ? { appId: started.appId } : {}) }, started.state);
       res.redirect(303, started.url);
     }, retryLogin),
   );

@@ -132,8 +132,9 @@ export class Tenants {
     return this.directory.findApp(this.ns, tenant.tenantId, this.opts.appId || undefined);
   }
 
-  async client(tenant: TenantRecord): Promise<OAuthClientInfo> {
-    const app = await this.app(tenant);
+  /** the client of `appId` (the app a sign-in started with) when given, else of the app sign-ins go to */
+  async client(tenant: TenantRecord, appId?: string): Promise<OAuthClientInfo> {
+    const app = appId ? await this.directory.getApp(this.ns, tenant.tenantId, appId) : await this.app(tenant);
     if (!app) throw new LoginError('app_not_bound', msg('refusal.appNotBound'));
     return clientInfo(this.ns, tenant, app, this.atRest, this.opts.allowInsecureIdp);
   }

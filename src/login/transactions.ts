@@ -14,6 +14,8 @@ export interface LoginTransaction {
   tenantId: string | null;
   returnTo: string;
   codeVerifier?: string;
+  /** the tenant app the sign-in started with (OAuth); absent in transactions from before it was kept */
+  appId?: string;
   /** SHA-256 of the pre-login cookie */
   binding: string;
   startedAt: number;

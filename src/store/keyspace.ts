@@ -191,6 +191,7 @@ export const loginTransactionSchema = z.looseObject({
   tenantId: z.string().nullable(),
   returnTo: z.string(),
   codeVerifier: z.string().optional(),
+  appId: z.string().optional(),
   /** SHA-256 of the pre-login cookie */
   binding: z.string(),
   startedAt: z.number(),

@@ -108,6 +108,14 @@ describe('Tenants', async () => {
     assert.equal((await pinned.client(t)).clientSecret(), 'secret-old');
   });
 
+  it('the client of the app a sign-in started with, even when a newer one is bound; gone: not bound', async () => {
+    const t = await prod.active('t-1001');
+    const c = await prod.client(t, 'a-old');
+    assert.deepEqual({ appId: c.appId, clientId: c.clientId, clientSecret: c.clientSecret() }, { appId: 'a-old', clientId: 'client-a-old', clientSecret: 'secret-old' });
+    await assert.rejects(prod.client(t, 'a-gone'), (e) => e instanceof LoginError && e.code === 'app_not_bound', 'not another app in its place');
+    await assert.rejects(debug.client(await debug.active('t-1001'), 'a-old'), (e) => e instanceof LoginError && e.code === 'app_not_bound', 'only in its own namespace');
+  });
+
   it('a tenant never synced is inactive; one without an app is not bound', async () => {
     await assert.rejects(prod.active('t-none'), (e) => e instanceof LoginError && e.code === 'tenant_inactive');
     assert.equal(await prod.find('t-none'), null);
