@@ -85,9 +85,11 @@ for (const front of ['nginx', 'caddy'] as const) {
       const chooser = last(await b.follow(`${stack.origin}/app/page`));
       const q = new URLSearchParams({ tenant: 'acme', return_to: hiddenInput(chooser.body, 'return_to')!, protocol: hiddenInput(chooser.body, 'protocol')! });
       const form = last(await b.follow(`${stack.origin}/login?${q}`));
-      await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName, continue: hiddenInput(form.body, 'continue')! });
+      const hops = await b.submit(`${new URL(form.url).origin}/sandbox/login`, { userName, continue: hiddenInput(form.body, 'continue')! });
       const sid = b.cookie(stack.origin, 'bridge.sid');
-      assert.ok(sid, `${userName} signed in`);
+      // on failure, every step: where the sign-in went wrong
+      const steps = [form, ...hops].map((h) => `${h.status} ${h.url}`).join('\n');
+      assert.ok(sid, `${userName} signed in\n${steps}\n${last(hops).body.slice(0, 400)}`);
       return `bridge.sid=${sid}`;
     }
 
