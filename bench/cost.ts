@@ -2,7 +2,7 @@
 // server, side by side in one run with one load generator (wrk).
 //
 //   npx tsx bench/cost.ts [--stores embedded,redis] [--rounds 3] [--seconds 5] [--signin-seconds 8] [--signin-runin 20]
-//                         [--spin-us 10]
+//                         [--spin-us 10] [--no-fixed]
 //                         [--connections 32] [--profile DIR] [--perf DIR]
 //   npx tsx bench/cost.ts --instances [--rounds 3] ...   one gateway vs two on one Redis (see instances())
 //
@@ -28,6 +28,13 @@
 // targets (ceiling, embedded, Redis), 1 s warm-up each; "of ceiling" is the median of the
 // per-round ratios; servers on CPU 0 and wrk on CPU 1 (see PIN). Every gateway answer must be 200 (wrk's non-2xx count), and each session was
 // checked once beforehand (200 with its user in X-Auth-Request-User).
+//
+// Diagnostic rows (kept apart from the targets in the ratios' meaning): --spin-us, the headers'
+// ceiling plus a busy loop per request; and, unless --no-fixed, each gateway's own process
+// answering verify on a second listener with a fixed 200 (a real answer's headers, no decision):
+// what Node's HTTP code costs in a process that has also served sign-ins through express, whose
+// type feedback V8 shares with the verify path (a bare server that also served other routes is
+// slower on the same answer), against the gateway's row: what its own decision costs.
 //
 // --profile DIR: after the rounds, one more sign-in window and one more verify window per gateway
 // with the V8 CPU profiler on (what `node --cpu-prof` records, limited to the window), summarised.
@@ -152,6 +159,16 @@ async function serveGateway(kind: 'embedded' | 'redis', where: string, prefix: s
     const gw = await buildGateway(store, { publicUrl: base, port });
     const server = http.createServer({ keepAliveTimeout: 30_000 }, gw.listener);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    // DIAGNOSTIC (the "fixed answer" rows): a second listener in this same process that answers
+    // /auth/verify with a fixed 200 (the headers of a real answer, set by 'answer') and hands
+    // everything else to the gateway: the headers' ceiling in a process that has served what
+    // the gateway serves (sign-ins through express, its syncs), without the gateway's decision
+    let fixed: Record<string, string> = { 'content-length': '0' };
+    const fixedServer = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+      if (req.url?.startsWith('/auth/verify')) res.writeHead(200, fixed).end();
+      else gw.listener(req, res);
+    });
+    await new Promise<void>((resolve) => fixedServer.listen(0, '127.0.0.1', resolve));
     const sync = async (what: string, body: Record<string, unknown>) => {
       const raw = JSON.stringify(body);
       const res = await fetch(`${base}/produceAPI/v2/${what}`, { method: 'POST', headers: signedHeaders(raw), body: raw });
@@ -161,8 +178,12 @@ async function serveGateway(kind: 'embedded' | 'redis', where: string, prefix: s
     const meter = new WindowMeter();
     const profiler = new WindowProfiler();
     return {
-      ready: { port, base, pid: process.pid, storeKind: kind, fastPort: port } satisfies GatewayReady,
+      ready: { port, base, pid: process.pid, storeKind: kind, fastPort: port, fixedPort: (fixedServer.address() as { port: number }).port } satisfies GatewayReady & { fixedPort: number },
       handlers: {
+        answer: (arg) => {
+          fixed = { ...(arg as { headers: Record<string, string> }).headers, 'content-length': '0' };
+          return true;
+        },
         addTenant: async (arg: unknown) => {
           const t = arg as TenantSetup & { origin: string };
           await sync('tenantSync', { instanceId: `inst-${t.tenantId}`, orderId: 'CS1', tenantId: t.tenantId, tenantCode: t.tenantCode, name: `${t.tenantCode} Ltd`, domainName: t.origin, flag: 1, testFlag: 0, timeStamp: nextTimeStamp() });
@@ -176,6 +197,8 @@ async function serveGateway(kind: 'embedded' | 'redis', where: string, prefix: s
       stop: async () => {
         server.closeAllConnections();
         server.close();
+        fixedServer.closeAllConnections();
+        fixedServer.close();
         await gw.close();
         await store.close();
         if (dir) rmSync(dir, { recursive: true, force: true });
@@ -290,6 +313,7 @@ async function main(): Promise<void> {
   const signInSeconds = Number(option('--signin-seconds', '8'));
   const signInRunIn = Number(option('--signin-runin', '20'));
   const spinUs = Number(option('--spin-us', '10'));
+  const fixedRows = !argv.includes('--no-fixed');
   const connections = Number(option('--connections', '32'));
   const profileDir = argv.includes('--profile') ? option('--profile', tmpdir()) : null;
   const perfDir = argv.includes('--perf') ? option('--perf', tmpdir()) : null;
@@ -316,9 +340,9 @@ async function main(): Promise<void> {
     const spinCeiling = spinUs > 0 ? await forkRole<Ready>(SELF, ['--serve', 'ceiling']) : null;
     if (spinCeiling) roles.push(spinCeiling);
     let answerHeaders: Record<string, string> | null = null;
-    const gateways: Array<{ kind: string; role: RoleHandle<GatewayReady> }> = [];
+    const gateways: Array<{ kind: string; role: RoleHandle<GatewayReady & { fixedPort: number }> }> = [];
     for (const kind of stores) {
-      const role = await forkRole<GatewayReady>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-'], serverArgv);
+      const role = await forkRole<GatewayReady & { fixedPort: number }>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-'], serverArgv);
       roles.push(role);
       gateways.push({ kind, role });
     }
@@ -369,8 +393,12 @@ async function main(): Promise<void> {
       { name: 'ceiling: bare node:http 200', port: ceiling.ready.port, script: scripts.get('ceiling')!, role: ceiling },
       { name: "bare node:http 200 with a gateway's answer headers", port: headersCeiling.ready.port, script: scripts.get('ceiling')!, role: headersCeiling },
       ...(spinCeiling ? [{ name: `diagnostic: the headers' ceiling + ${spinUs} µs busy loop per request`, port: spinCeiling.ready.port, script: scripts.get('ceiling')!, role: spinCeiling }] : []),
-      ...gateways.map((g) => ({ name: `gateway /auth/verify, ${g.kind}`, port: g.role.ready.port, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> })),
+      ...gateways.flatMap((g) => [
+        { name: `gateway /auth/verify, ${g.kind}`, port: g.role.ready.port, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> },
+        ...(fixedRows ? [{ name: `diagnostic: the ${g.kind} gateway's process answering verify with a fixed 200 (no decision)`, port: g.role.ready.fixedPort, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> }] : []),
+      ]),
     ];
+    if (fixedRows) for (const g of gateways) await g.role.ask('answer', { headers: answerHeaders ?? {} });
     await headersCeiling.ask('answer', { headers: answerHeaders ?? {} });
     await spinCeiling?.ask('answer', { headers: answerHeaders ?? {}, spinUs });
     const all = availableParallelism();
@@ -435,13 +463,14 @@ async function main(): Promise<void> {
       // one more verify window per target (not the busy-loop diagnostic), pinned as in the rounds
       if (PIN) for (const t of targets) pinProcess(t.role.child.pid!, '0');
       const summaries: Array<{ name: string; summary: PerfSummary }> = [];
-      for (const t of targets.filter((x) => !x.name.startsWith('diagnostic'))) {
+      for (const t of targets.filter((x) => !x.name.includes('busy loop'))) {
         const pid = t.role.child.pid!;
         await wrk(t.port, t.script, 1, connections, PIN);
         const file = join(perfDir, `cost-perf-${t.name.replace(/[^a-z0-9]+/gi, '-')}-${pid}.data`);
         const m = await perfRecord(pid, file, () => wrk(t.port, t.script, seconds, connections, PIN));
         const summary = summarizePerf(file, pid, m.requests);
-        const short = t === targets[0] ? 'bare' : t === targets[1] ? 'headers' : t.name.replace('gateway /auth/verify, ', 'gateway ');
+        const fixedKind = /^diagnostic: the (\S+) gateway's process/.exec(t.name)?.[1];
+        const short = t === targets[0] ? 'bare' : t === targets[1] ? 'headers' : fixedKind ? `fixed 200 in gateway ${fixedKind}` : t.name.replace('gateway /auth/verify, ', 'gateway ');
         summaries.push({ name: short, summary });
         perfOut.push(`#### perf: ${t.name} (${m.requests} requests, ${m.rps.toFixed(0)} req/s; ${file}): main-thread leaf functions, µs per request`, '', '```', formatLeaves(summary), '```', '');
       }

@@ -43,8 +43,10 @@ function samples(file: string): Sample[] {
     if (!line.trim()) {
       if (cur) out.push(cur);
       cur = null;
-    } else if (!/^\s/.test(line)) {
-      cur = { tid: Number(line.trim().split(/\s+/)[0]), frames: [] };
+    } else if (/^\s*\d+\s*$/.test(line)) {
+      // the sample's header: its tid (perf 6.x pads it with spaces)
+      if (cur) out.push(cur);
+      cur = { tid: Number(line.trim()), frames: [] };
     } else if (cur) {
       // "   ffffffff81752055 ep_start_scan ([kernel.kallsyms])"
       const m = /^\s*[0-9a-f]+\s+(.*?)\s+\(([^)]*)\)\s*$/.exec(line);
