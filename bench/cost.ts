@@ -41,7 +41,6 @@
 // --perf DIR: after the rounds, one more verify window per target under Linux `perf record -g`
 // (the servers run with --perf-basic-prof), summarised in µs per request by part of the request,
 // kernel included (bench/perf-profile.ts): where the gateway's time goes beyond the ceilings'.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
@@ -49,7 +48,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../src/store/store.ts';
-import { forkRole, formatProfile, hasTaskset, pinProcess, killRoles, loadAvg, machineFacts, markdownTable, serveRole, signInOAuth, summarizeCpuProfile, Walker, WindowMeter, type RoleHandle, type WindowUsage } from './lib.ts';
+import { forkRole, formatProfile, hasTaskset, pinProcess, killRoles, loadAvg, machineFacts, markdownTable, median, serveRole, signInOAuth, summarizeCpuProfile, Walker, WindowMeter, wrk, wrkScript, type RoleHandle, type WindowUsage, type WrkResult } from './lib.ts';
 import { codeState, population, setUpTenants, startSandboxRole, type GatewayReady, type TenantSetup } from './login.ts';
 import { formatLeaves, formatPerfTable, hasPerf, perfRecord, summarizePerf, type PerfSummary } from './perf-profile.ts';
 
@@ -215,15 +214,6 @@ interface Stats {
   profile?: string;
 }
 
-interface WrkResult {
-  rps: number;
-  requests: number;
-  non2xx: number;
-  errors: string;
-  p50: string;
-  p99: string;
-}
-
 /**
  * --pin (the default on 2 or more cores, where taskset exists): during the verify rounds every
  * server is bound to CPU 0 and wrk to CPU 1, so a target's rate is what one core of it serves
@@ -231,48 +221,6 @@ interface WrkResult {
  * unpinned ratio moved by ±40% from round to round).
  */
 const PIN = !argv.includes('--no-pin') && availableParallelism() >= 2 && hasTaskset();
-
-/** pinned: wrk on CPU 1 (the verify rounds, with the servers on CPU 0) */
-function wrk(port: number, script: string, seconds: number, connections: number, pinned = false): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/auth/verify`];
-  return new Promise((resolve, reject) => {
-    execFile(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, { timeout: (seconds + 30) * 1000 }, (err, stdout) => {
-      if (err) return reject(err);
-      const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
-      const lat = (p: string) => new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(stdout)?.[1] ?? '?';
-      resolve({
-        rps: num(/Requests\/sec:\s+([\d.]+)/),
-        requests: num(/(\d+) requests in/),
-        non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0),
-        errors: /Socket errors:[^\n]*/.exec(stdout)?.[0] ?? '',
-        p50: lat('50'),
-        p99: lat('99'),
-      });
-    });
-  });
-}
-
-function wrkScript(dir: string, name: string, cookies: string[]): string {
-  const file = join(dir, `${name}.lua`);
-  const lua = `local cookies = { ${cookies.map((c) => JSON.stringify(c)).join(', ')} }
-local i = 0
-local h = {
-  ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-  ["Accept"] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-  ["X-Forwarded-Proto"] = "https",
-  ["X-Forwarded-Host"] = "app.example.com",
-  ["X-Forwarded-Uri"] = "/dashboard?tab=1",
-  ["X-Forwarded-Method"] = "GET",
-}
-request = function()
-  i = i + 1
-  h["Cookie"] = cookies[(i % #cookies) + 1]
-  return wrk.format("GET", "/auth/verify", h)
-end
-`;
-  writeFileSync(file, lua);
-  return file;
-}
 
 async function signInWindow(base: string | string[], tenants: TenantSetup[], seconds: number, seq: { n: number }, browsers = 4): Promise<{ completed: number; failures: string[]; elapsedMs: number; cookies: Array<{ cookie: string; user: string }> }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -300,11 +248,6 @@ async function signInWindow(base: string | string[], tenants: TenantSetup[], sec
   agent.destroy();
   return { completed, failures, elapsedMs, cookies };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
 
 async function main(): Promise<void> {
   const stores = option('--stores', 'embedded,redis').split(',') as Array<'embedded' | 'redis'>;

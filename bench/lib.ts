@@ -3,11 +3,12 @@
 // Further down (added for bench/login.ts and bench/verify.ts): a leaner raw-socket load generator
 // for small GET requests, a cookie-keeping HTTP walker and the OAuth sign-in it walks, server-side
 // window meters, a child-process role harness and a CPU-profile summarizer.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** One request, fully prepared before the timed loop (body bytes and headers, signature included). */
@@ -778,4 +779,64 @@ export function hasTaskset(): boolean {
 /** binds a process and all its threads to the CPUs in `list` (taskset syntax, e.g. '0' or '0-1') */
 export function pinProcess(pid: number, list: string): void {
   execFileSync('taskset', ['-apc', list, String(pid)], { stdio: 'ignore' });
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk, the load generator of the forward-auth benchmarks (bench/cost.ts, bench/shared-feedback.ts)
+
+export interface WrkResult {
+  rps: number;
+  requests: number;
+  non2xx: number;
+  errors: string;
+  p50: string;
+  p99: string;
+}
+
+/** pinned: wrk on CPU 1 (the verify rounds, with the servers on CPU 0) */
+export function wrk(port: number, script: string, seconds: number, connections: number, pinned = false): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/auth/verify`];
+  return new Promise((resolve, reject) => {
+    execFile(pinned ? 'taskset' : 'wrk', pinned ? ['-c', '1', 'wrk', ...args] : args, { timeout: (seconds + 30) * 1000 }, (err, stdout) => {
+      if (err) return reject(err);
+      const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
+      const lat = (p: string) => new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(stdout)?.[1] ?? '?';
+      resolve({
+        rps: num(/Requests\/sec:\s+([\d.]+)/),
+        requests: num(/(\d+) requests in/),
+        non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0),
+        errors: /Socket errors:[^\n]*/.exec(stdout)?.[0] ?? '',
+        p50: lat('50'),
+        p99: lat('99'),
+      });
+    });
+  });
+}
+
+/** a wrk Lua script sending a browser's and a proxy's headers to /auth/verify, rotating over `cookies` */
+export function wrkScript(dir: string, name: string, cookies: string[]): string {
+  const file = join(dir, `${name}.lua`);
+  const lua = `local cookies = { ${cookies.map((c) => JSON.stringify(c)).join(', ')} }
+local i = 0
+local h = {
+  ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+  ["Accept"] = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+  ["X-Forwarded-Proto"] = "https",
+  ["X-Forwarded-Host"] = "app.example.com",
+  ["X-Forwarded-Uri"] = "/dashboard?tab=1",
+  ["X-Forwarded-Method"] = "GET",
+}
+request = function()
+  i = i + 1
+  h["Cookie"] = cookies[(i % #cookies) + 1]
+  return wrk.format("GET", "/auth/verify", h)
+end
+`;
+  writeFileSync(file, lua);
+  return file;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
 }
