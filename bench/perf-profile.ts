@@ -4,6 +4,7 @@
 // request. Used by bench/cost.ts --perf; needs `perf` (Debian: linux-perf) and a server started
 // with node --perf-basic-prof (so its JIT-compiled functions have names in /tmp/perf-<pid>.map).
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { markdownTable } from './lib.ts';
 
 export const PERF_HZ = 1999;
@@ -32,6 +33,43 @@ interface Sample {
   tid: number;
   /** leaf first: [symbol, dso] */
   frames: Array<[string, string]>;
+}
+
+/**
+ * V8 appends to /tmp/perf-<pid>.map and never takes an entry back: when code is collected and new
+ * code is compiled at the same address, both entries stay, and perf names the samples after the
+ * first one (a function that no longer exists: in a gateway that had served sign-ins, the verify
+ * window's samples in parserOnHeadersComplete were named after a rate-limit closure). This
+ * rewrites the map (a new file renamed over it; V8 keeps writing to the old one) so that a later
+ * entry replaces every earlier one it overlaps. The window is recorded after the code it runs was
+ * compiled, so the latest entries are the ones its samples hit.
+ */
+export function latestPerfMap(pid: number): void {
+  const file = `/tmp/perf-${pid}.map`;
+  if (!existsSync(file)) return;
+  const entries = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => {
+      const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
+      return m ? { start: parseInt(m[1]!, 16), end: parseInt(m[1]!, 16) + parseInt(m[2]!, 16), line } : null;
+    })
+    .filter((e) => e !== null);
+  // from the newest: keep an entry unless a newer one kept already overlaps it
+  const kept: typeof entries = []; // sorted by start, non-overlapping
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (kept[mid]!.start < e.start) lo = mid + 1;
+      else hi = mid;
+    }
+    if ((lo > 0 && kept[lo - 1]!.end > e.start) || (lo < kept.length && kept[lo]!.start < e.end)) continue;
+    kept.splice(lo, 0, e);
+  }
+  writeFileSync(`${file}.latest`, kept.map((e) => e.line).join('\n') + '\n');
+  renameSync(`${file}.latest`, file);
 }
 
 function samples(file: string): Sample[] {
@@ -81,6 +119,7 @@ const MEGAMORPHIC = /Megamorphic/;
 
 /** the recorded window of `pid`, in µs per request (`requests` answered in it) */
 export function summarizePerf(file: string, pid: number, requests: number): PerfSummary {
+  latestPerfMap(pid);
   const all = samples(file);
   const us = 1e6 / PERF_HZ / requests;
   const main = all.filter((s) => s.tid === pid);
