@@ -4,7 +4,7 @@
 // request. Used by bench/cost.ts --perf; needs `perf` (Debian: linux-perf) and a server started
 // with node --perf-basic-prof (so its JIT-compiled functions have names in /tmp/perf-<pid>.map).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { markdownTable } from './lib.ts';
 
 export const PERF_HZ = 1999;
@@ -40,14 +40,20 @@ interface Sample {
  * code is compiled at the same address, both entries stay, and perf names the samples after the
  * first one (a function that no longer exists: in a gateway that had served sign-ins, the verify
  * window's samples in parserOnHeadersComplete were named after a rate-limit closure). This
- * rewrites the map (a new file renamed over it; V8 keeps writing to the old one) so that a later
- * entry replaces every earlier one it overlaps. The window is recorded after the code it runs was
- * compiled, so the latest entries are the ones its samples hit.
+ * rewrites the map so that a later entry replaces every earlier one it overlaps: the window is
+ * recorded after the code it runs was compiled, so the latest entries are the ones its samples
+ * hit. V8's own file stays whole under a second name, /tmp/perf-<pid>.map.v8 (a hard link made the
+ * first time; V8 keeps appending to it), and each call reads that one, so a later window of the
+ * same process also gets the code compiled in between.
  */
 export function latestPerfMap(pid: number): void {
   const file = `/tmp/perf-${pid}.map`;
-  if (!existsSync(file)) return;
-  const entries = readFileSync(file, 'utf8')
+  const live = `${file}.v8`;
+  if (!existsSync(live)) {
+    if (!existsSync(file)) return;
+    linkSync(file, live);
+  }
+  const entries = readFileSync(live, 'utf8')
     .split('\n')
     .map((line) => {
       const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
