@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import signature from 'cookie-signature';
-import { loadAvg } from './lib.ts';
+import { loadAvg, median } from './lib.ts';
 
 type Verdict = { ok: boolean };
 interface Side {
@@ -92,7 +92,6 @@ async function slice(s: Side): Promise<number> {
   return ((performance.now() - t0) * 1000) / PER_SLICE;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
   const baseline = argv.find((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));

@@ -2,7 +2,8 @@
 // keep-alive node:http, percentiles, machine facts and a markdown table. No dependencies.
 // Further down (added for bench/login.ts and bench/verify.ts): a leaner raw-socket load generator
 // for small GET requests, a cookie-keeping HTTP walker and the OAuth sign-in it walks, server-side
-// window meters, a child-process role harness and a CPU-profile summarizer.
+// window meters, a child-process role harness and a CPU-profile summarizer; at the end, the wrk
+// runner and its Lua script for the forward-auth benchmarks (bench/cost.ts, bench/shared-feedback.ts).
 import { execFile, execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -836,7 +837,8 @@ end
   return file;
 }
 
+/** the middle value (the lower of the two middle ones for an even count); NaN for none */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
 }

@@ -63,6 +63,7 @@ import {
   loadAvg,
   machineFacts,
   markdownTable,
+  median,
   percentile,
   rawHeader,
   redisCommandStats,
@@ -408,10 +409,6 @@ async function main(): Promise<void> {
 
 const rate = (m: LoadResult) => m.completed / (m.elapsedMs / 1000);
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
-};
 
 function report(targets: Target[], results: Map<string, Measured[]>, sessionBytes: Record<string, number>, run: { quick: boolean; rounds: number; warmupMs: number; measureMs: number; loadBefore: string; loadAfter: string }): void {
   const f = machineFacts();
