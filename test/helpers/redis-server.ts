@@ -3,7 +3,7 @@
 //   const needRedis = requireBinary('redis-server', 'apt-get install -y redis-server');
 //   describe('…', needRedis, () => { before(async () => (redis = await startRedis())); after(() => redis?.stop()); … });
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,14 +77,47 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-/** A port that was free a moment ago (the OS picks it); good enough for a private test server. */
-export function freePort(): Promise<number> {
+/**
+ * The ports freePort hands out: the 12,000 below the kernel's ephemeral range
+ * (net.ipv4.ip_local_port_range, 32768–60999 by default). Every `listen(0)` and every outgoing
+ * connection's local port comes from the ephemeral range, so a port from here cannot be taken by
+ * the other test file's servers or clients between freePort and the server's own bind — which a
+ * port the kernel picked (the way this worked before) could, and then a server that failed to
+ * bind looked started because another one answered on its port. null: no room below that range
+ * (a host that set it from 1024): the kernel picks, as before.
+ */
+const PORT_RANGE = ((): { lo: number; size: number } | null => {
+  let ephemeralLow = 32768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // not Linux: the usual default
+  }
+  const lo = Math.max(10_000, ephemeralLow - 12_000);
+  return ephemeralLow - lo >= 1000 ? { lo, size: ephemeralLow - lo } : null;
+})();
+/** where this process starts looking: spread over the range by PID, so two test files rarely meet */
+let nextPort = PORT_RANGE ? PORT_RANGE.lo + ((process.pid * 7919) % PORT_RANGE.size) : 0;
+
+function tryListen(port: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(null) : reject(e)));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A loopback port that was free a moment ago, from PORT_RANGE; good enough for a private test server. */
+export async function freePort(): Promise<number> {
+  if (!PORT_RANGE) return (await tryListen(0))!;
+  for (let tries = 0; tries < 200; tries++) {
+    const port = PORT_RANGE.lo + ((nextPort - PORT_RANGE.lo) % PORT_RANGE.size);
+    nextPort = port + 1;
+    const got = await tryListen(port);
+    if (got !== null) return got;
+  }
+  throw new Error(`no free port in ${PORT_RANGE.lo}–${PORT_RANGE.lo + PORT_RANGE.size - 1} after 200 tries`);
 }
