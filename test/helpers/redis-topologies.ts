@@ -153,9 +153,16 @@ export async function startRedisCluster(opts: { replicas?: number; appendonly?: 
   if (needRedisTopologies.skip) return null;
   const replicas = opts.replicas ?? 0;
   const ports: number[] = [];
+  // each node's cluster bus gets a free port of its own (cluster-port; by default it is port + 10000,
+  // which from freePort's range lands in the kernel's ephemeral range and can be taken there)
+  const busPorts = new Map<number, number>();
   while (ports.length < 3 * (1 + replicas)) {
     const p = await freePort();
-    if (!ports.includes(p) && p < 55_536) ports.push(p); // the cluster bus listens on port + 10000
+    const bus = await freePort();
+    const taken = [...ports, ...busPorts.values()];
+    if (p === bus || taken.includes(p) || taken.includes(bus)) continue;
+    ports.push(p);
+    busPorts.set(p, bus);
   }
   const dir = mkdtempSync(join(tmpdir(), 'bridge-cluster-'));
   const cluster = new RedisClusterDeployment(dir, ports);
@@ -163,7 +170,7 @@ export async function startRedisCluster(opts: { replicas?: number; appendonly?: 
     const nodeDir = join(dir, String(port));
     mkdirSync(nodeDir, { recursive: true });
     return [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
+      '--port', String(port), '--cluster-port', String(busPorts.get(port)), '--bind', '127.0.0.1', '--dir', nodeDir,
       '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000',
       '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no',
     ];
