@@ -2,7 +2,7 @@
 // server, side by side in one run with one load generator (wrk).
 //
 //   npx tsx bench/cost.ts [--stores embedded,redis] [--rounds 3] [--seconds 5] [--signin-seconds 8] [--signin-runin 20]
-//                         [--spin-us 10] [--no-fixed]
+//                         [--spin-us 10] [--no-fixed] [--verify-only]
 //                         [--connections 32] [--profile DIR] [--perf DIR]
 //   npx tsx bench/cost.ts --instances [--rounds 3] ...   one gateway vs two on one Redis (see instances())
 //
@@ -34,7 +34,11 @@
 // answering verify on a second listener with a fixed 200 (a real answer's headers, no decision):
 // what Node's HTTP code costs in a process that has also served sign-ins through express, whose
 // type feedback V8 shares with the verify path (a bare server that also served other routes is
-// slower on the same answer), against the gateway's row: what its own decision costs.
+// slower on the same answer), against the gateway's row: what its own decision costs. With
+// --verify-only (Redis), one more row: a second Redis gateway process on the same keys that
+// serves nothing but the verify load (no sign-in, no sync, no express route ever reaches it;
+// the sessions come from the first one): the whole decision in a process whose HTTP code has
+// seen only forward-auth, i.e. what serving forward-auth from a process of its own would give.
 //
 // --profile DIR: after the rounds, one more sign-in window and one more verify window per gateway
 // with the V8 CPU profiler on (what `node --cpu-prof` records, limited to the window), summarised.
@@ -214,6 +218,9 @@ interface Stats {
   profile?: string;
 }
 
+/** the Redis gateway's key prefix, shared by --verify-only's second process */
+const REDIS_PREFIX = `bench-cost-${process.pid}:`;
+
 /**
  * --pin (the default on 2 or more cores, where taskset exists): during the verify rounds every
  * server is bound to CPU 0 and wrk to CPU 1, so a target's rate is what one core of it serves
@@ -257,6 +264,7 @@ async function main(): Promise<void> {
   const signInRunIn = Number(option('--signin-runin', '20'));
   const spinUs = Number(option('--spin-us', '10'));
   const fixedRows = !argv.includes('--no-fixed');
+  const verifyOnlyRow = argv.includes('--verify-only');
   const connections = Number(option('--connections', '32'));
   const profileDir = argv.includes('--profile') ? option('--profile', tmpdir()) : null;
   const perfDir = argv.includes('--perf') ? option('--perf', tmpdir()) : null;
@@ -285,10 +293,14 @@ async function main(): Promise<void> {
     let answerHeaders: Record<string, string> | null = null;
     const gateways: Array<{ kind: string; role: RoleHandle<GatewayReady & { fixedPort: number }> }> = [];
     for (const kind of stores) {
-      const role = await forkRole<GatewayReady & { fixedPort: number }>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-'], serverArgv);
+      const role = await forkRole<GatewayReady & { fixedPort: number }>(SELF, ['--serve', 'gateway', kind, redis?.url ?? '-', kind === 'redis' ? REDIS_PREFIX : ''], serverArgv);
       roles.push(role);
       gateways.push({ kind, role });
     }
+    // DIAGNOSTIC (--verify-only): a second Redis gateway process on the same keys, which serves
+    // nothing but the verify load: the same decision in a process whose HTTP code has seen only it
+    const verifyOnly = verifyOnlyRow && redis ? await forkRole<GatewayReady & { fixedPort: number }>(SELF, ['--serve', 'gateway', 'redis', redis.url, REDIS_PREFIX], serverArgv) : null;
+    if (verifyOnly) roles.push(verifyOnly);
     const sandbox = await startSandboxRole();
     roles.push(sandbox);
     const tenants = population(4, 50);
@@ -340,6 +352,7 @@ async function main(): Promise<void> {
         { name: `gateway /auth/verify, ${g.kind}`, port: g.role.ready.port, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> },
         ...(fixedRows ? [{ name: `diagnostic: the ${g.kind} gateway's process answering verify with a fixed 200 (no decision)`, port: g.role.ready.fixedPort, script: scripts.get(g.kind)!, role: g.role as RoleHandle<unknown> }] : []),
       ]),
+      ...(verifyOnly ? [{ name: 'diagnostic: a second redis gateway process on the same store that serves only verify', port: verifyOnly.ready.port, script: scripts.get('redis')!, role: verifyOnly as RoleHandle<unknown> }] : []),
     ];
     if (fixedRows) for (const g of gateways) await g.role.ask('answer', { headers: answerHeaders ?? {} });
     await headersCeiling.ask('answer', { headers: answerHeaders ?? {} });
