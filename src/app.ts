@@ -46,6 +46,7 @@ import { Console } from './admin/console.ts';
 import { OperatorAuth } from './admin/operator.ts';
 import { SessionHandles } from './admin/session-handles.ts';
 import { adminRouter } from './admin/router.ts';
+import { anchorTickObjects } from './ops/tick-anchor.ts';
 
 export interface AppDeps {
   settings: Settings;
@@ -54,6 +55,8 @@ export interface AppDeps {
   secrets: BootSecrets;
   clientSecretKey: KeyObject | null;
   now?: () => number;
+  /** keep one tick object alive (src/ops/tick-anchor.ts); false only in bench/tick-anchor.ts, which measures what it is for */
+  anchorTicks?: boolean;
 }
 
 export interface Gateway {
@@ -92,6 +95,7 @@ function errorAnswer(err: unknown): { status: number; shown: string | undefined 
 
 export async function createGateway(deps: AppDeps): Promise<Gateway> {
   const { settings, store, log } = deps;
+  if (deps.anchorTicks !== false) anchorTickObjects();
   const metrics = new Metrics();
   const limits = new RateLimits(settings, store, metrics, log.child({ module: 'limits' }));
   const verifyPool = new VerifyPool(settings.marketplace.kitAccessKey, settings.limits.largePush);

@@ -22,7 +22,7 @@ export interface TestGateway extends Gateway {
   store: Store;
 }
 
-export async function buildGateway(store: Store, overrides: Record<string, unknown> = {}, opts: { now?: () => number; log?: Logger } = {}): Promise<TestGateway> {
+export async function buildGateway(store: Store, overrides: Record<string, unknown> = {}, opts: { now?: () => number; log?: Logger; anchorTicks?: boolean } = {}): Promise<TestGateway> {
   const settings = loadSettings({
     env: {},
     argv: [],
@@ -43,7 +43,7 @@ export async function buildGateway(store: Store, overrides: Record<string, unkno
   });
   const secrets = await loadSecrets(store, settings.sessionSecret);
   const clientSecretKey = settings.marketplace.clientSecretKey ? loadClientSecretKey(settings.marketplace.clientSecretKey) : null;
-  const gw = await createGateway({ settings, store, log: opts.log ?? pino({ level: 'silent' }), secrets, clientSecretKey, ...(opts.now ? { now: opts.now } : {}) });
+  const gw = await createGateway({ settings, store, log: opts.log ?? pino({ level: 'silent' }), secrets, clientSecretKey, ...(opts.now ? { now: opts.now } : {}), ...(opts.anchorTicks === false ? { anchorTicks: false } : {}) });
   return { ...gw, settings, store };
 }
 
