@@ -5,15 +5,17 @@
 // callback, args }`. V8 defines computed keys in a literal through a feedback slot that knows two
 // states only, one map or any map: the first time a different map comes by, the slot goes to
 // "any map" for good, and from then on every nextTick of the process defines those keys in the
-// V8 runtime (Runtime_DefineKeyedOwnPropertyInLiteral) instead of in compiled code. Tick objects
-// live for a moment, and V8 holds their maps only weakly; when a memory-reducing GC runs while
-// none is alive (V8's memory reducer does, once a process with a large heap goes quiet for a few
-// seconds) the maps are collected, the next tick object gets new ones, and the slot goes to "any
-// map". bench/tick-anchor.ts measures it: a gateway process that went quiet for half a minute
-// paid ~300–700 ns per nextTick afterwards instead of ~35 (4 of 5 processes without the anchor,
-// none of 5 with it; `node --no-memory-reducer` also avoids it), and a forward-auth answer takes
-// several nextTicks. A live tick object keeps its map, and with it the chain of maps back to the
-// literal's first one, alive, so the slot's map stays the map tick objects get.
+// V8 runtime (Runtime_DefineKeyedOwnPropertyInLiteral) instead of in compiled code. perf found
+// that in gateway processes, never in bare ones, at ~2–4 µs of every forward-auth answer.
+// What was observed (/tmp probes of 2026-12-04; bench/tick-anchor.ts repeats them): a gateway
+// process that is built and then left quiet can switch to that path 15–25 s in, around when V8's
+// memory reducer runs: 4 of 5 such processes did without the anchor, none of 7 under
+// `node --no-memory-reducer`, none of 5 with one tick object kept alive; a forced full GC did not
+// do it, and a process that switched stayed switched. The explanation that fits: tick
+// objects live for a moment and V8 holds their maps only weakly, so a memory-reducing GC with
+// none alive collects them, the next tick object gets new ones, and the slot sees a different
+// map. A live tick object keeps its map, and the chain of maps back to the literal's first one,
+// alive.
 //
 // The one object comes from an async_hooks init hook enabled around a single nextTick here and
 // disabled at once: no hook stays installed.
