@@ -1,6 +1,6 @@
 // The tick anchor (src/ops/tick-anchor.ts): one of Node's own nextTick objects, kept for the
-// life of the process, taken without disturbing async hooks enabled later. What it is for (a quiet process's nextTick
-// staying in compiled code) is a matter of speed, measured in bench/tick-anchor.ts.
+// life of the process, taken without disturbing async hooks enabled later. What it is for (a
+// quiet process's nextTick staying in compiled code) is speed, measured in bench/tick-anchor.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
