@@ -92,7 +92,6 @@ async function slice(s: Side): Promise<number> {
   return ((performance.now() - t0) * 1000) / PER_SLICE;
 }
 
-
 async function main(): Promise<void> {
   const baseline = argv.find((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
   if (!baseline) throw new Error('usage: bench/decide-cost.ts <baseline-checkout>');
